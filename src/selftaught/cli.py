@@ -1,0 +1,301 @@
+"""The `selftaught` command.
+
+Bad input (an unknown task, a malformed model spec, an improver file that does not parse, a
+missing run directory) is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from selftaught import improvers, tasks
+from selftaught.config import ConfigError, build_config
+from selftaught.improvers import ImproverError
+from selftaught.lm import LanguageModelError, describe_models
+from selftaught.lm.spec import ModelSpecError, parse_model_spec
+from selftaught.session import Session
+from selftaught.store import StoreError
+from selftaught.tasks import TaskError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="STOP, the Self-Taught Optimizer: a language model improves code, then the improver.",
+)
+stdout = Console()
+stderr = Console(stderr=True)
+
+USER_ERRORS = (
+    ConfigError,
+    ModelSpecError,
+    LanguageModelError,
+    StoreError,
+    TaskError,
+    ImproverError,
+)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input becomes one line and exit code 2; what was recorded stays recorded."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+# --------------------------------------------------------------------------------- run
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Option(help="Task the improver is scored on.")] = "lpn",
+    preset: Annotated[
+        str, typer.Option(help="quick (minutes, embedded model) or paper.")
+    ] = "quick",
+    iterations: Annotated[int | None, typer.Option(help="T, STOP iterations.")] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="llamacpp, llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC, replay:RUN_DIR."
+        ),
+    ] = "llamacpp",
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server (else $OPENAI_BASE_URL).")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Where the run is recorded.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    gate: Annotated[
+        str, typer.Option(help="better: adopt only a better improver; paper: any non-zero.")
+    ] = "better",
+    improver: Annotated[
+        str, typer.Option(help="Initial improver: a built-in name or a .py file.")
+    ] = "seed",
+    repetitions: Annotated[
+        int | None, typer.Option(help="Improver runs per meta-utility call.")
+    ] = None,
+    sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
+    ] = False,
+) -> None:
+    """Run STOP: the improver improves itself for T iterations; every step is recorded."""
+    with user_errors():
+        config = build_config(
+            preset,
+            task=task,
+            iterations=iterations,
+            model=model,
+            base_url=base_url,
+            seed=seed,
+            gate=gate,
+            improver=improver,
+            repetitions=repetitions,
+            sandbox=sandbox,
+        )
+        parse_model_spec(config.model)
+        source = improvers.load_improver(config.improver)
+        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{config.task}")
+        session = Session.start(run_dir, config, source)
+    _execute(session, as_json)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The directory of a run that was stopped.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
+    ] = False,
+) -> None:
+    """Continue a run that was killed; finished work is read back, nothing is paid twice."""
+    with user_errors():
+        session = Session.reopen(run_dir)
+    _execute(session, as_json)
+
+
+def _execute(session: Session, as_json: bool) -> None:
+    try:
+        with user_errors(), _live_progress(session):
+            records = session.run()
+    except KeyboardInterrupt:
+        stderr.print(f"interrupted; continue with: selftaught resume {session.run_dir}")
+        raise typer.Exit(130) from None
+    finally:
+        session.close()
+    summary = session.summary(records)
+    (stderr if as_json else stdout).print(_iterations_table(records))
+    (stderr if as_json else stdout).print(
+        f"run recorded in {session.run_dir}: {summary['lm_calls']} LM calls paid, "
+        f"{summary['evaluations']} evaluations"
+    )
+    if as_json:
+        print(json.dumps(summary), flush=True)
+
+
+@contextlib.contextmanager
+def _live_progress(session: Session) -> Iterator[None]:
+    def render() -> Table:
+        status, usage = session.status, session.language_model.usage
+        table = Table.grid(padding=(0, 2))
+        table.add_row("iteration", f"{status.iteration} / {session.config.iterations}")
+        table.add_row("doing", status.phase)
+        table.add_row(
+            "LM calls", f"{usage.calls} ({usage.uncached_calls} paid, {usage.samples} samples)"
+        )
+        table.add_row("evaluations", str(session.evaluator.count))
+        best = "-" if status.best_val is None else f"{status.best_val:.3f}"
+        table.add_row("best meta-utility (val)", best)
+        return table
+
+    with Live(console=stderr, get_renderable=render, refresh_per_second=2, transient=True):
+        yield
+
+
+def _iterations_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="STOP iterations (meta-utility of the improver in force after t)")
+    for column in (
+        "t",
+        "û val",
+        "û test",
+        "candidate val",
+        "candidate test",
+        "adopted",
+        "improver",
+    ):
+        table.add_column(column)
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    for r in records:
+        adopted = {None: "-", True: "yes", False: "no"}[r["adopted"]]
+        table.add_row(
+            str(r["t"]),
+            fmt(r["meta_utility_val"]),
+            fmt(r["meta_utility_test"]),
+            fmt(r["candidate_val"]),
+            fmt(r["candidate_test"]),
+            adopted,
+            r["improver_sha256"][:12],
+        )
+    return table
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+@app.command()
+def evaluate(
+    solution: Annotated[Path, typer.Option(help="A .py file defining the task's entry function.")],
+    task: Annotated[str, typer.Option(help="The task.")] = "lpn",
+    split: Annotated[str, typer.Option(help="val or test.")] = "val",
+    sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """The utility of one solution file, with per-instance outcomes."""
+    from selftaught.sandbox import open_sandbox
+    from selftaught.utility import Evaluator
+
+    with user_errors():
+        the_task = tasks.get_task(task)
+        if split not in the_task.splits:
+            raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
+        try:
+            source = solution.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+    box = open_sandbox(sandbox)
+    try:
+        result = Evaluator(the_task, box, None).evaluate(source, split)
+    finally:
+        box.close()
+    if as_json:
+        print(
+            json.dumps(
+                {"score": result.score, "instances": result.instances, "layers": result.layers}
+            )
+        )
+        return
+    table = Table(title=f"{task} {split}: utility {result.score:.3f}")
+    for column in ("instance", "score", "status", "seconds", "reason"):
+        table.add_column(column)
+    for i, row in enumerate(result.instances):
+        table.add_row(
+            str(i),
+            f"{row['score']:.3f}",
+            row["status"],
+            f"{row['seconds']:.3f}",
+            row.get("reason", ""),
+        )
+    stdout.print(table)
+
+
+# ------------------------------------------------------------------------- what exists
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """The tasks an improver can be scored on."""
+    table = Table("name", "splits", "about")
+    for name in tasks.task_names():
+        task = tasks.get_task(name)
+        splits = ", ".join(f"{k} {s.size} (seeds {s.first_seed}+i)" for k, s in task.splits.items())
+        table.add_row(name, splits, tasks.SUMMARIES.get(name, ""))
+    stdout.print(table)
+
+
+@app.command("improvers")
+def list_improvers() -> None:
+    """The built-in improvers (any .py file defining improve_algorithm works too)."""
+    table = Table("name", "about")
+    for name, about in improvers.SUMMARIES.items():
+        table.add_row(name, about)
+    stdout.print(table)
+
+
+@app.command("models")
+def list_models() -> None:
+    """The kinds of language model a run can use."""
+    rows = describe_models()
+    table = Table(*rows[0].keys()) if rows else Table("kind")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    stdout.print(table)
+
+
+@app.command()
+def doctor(
+    run_dir: Annotated[Path | None, typer.Option(help="Also check this run's database.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Which isolation layers work here, their cost, the embedded model, a run's health."""
+    from selftaught.doctor import doctor_report
+
+    with user_errors():
+        report = doctor_report(run_dir)
+    if as_json:
+        print(json.dumps(report))
+        return
+    from selftaught.doctor import render_report
+
+    stdout.print(render_report(report))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

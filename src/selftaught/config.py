@@ -1,0 +1,126 @@
+"""Run configuration: presets, validation, and one-line errors for bad input.
+
+`paper` carries the paper's budgets. `quick` shrinks them so that a run on the embedded
+135M-parameter model ends in minutes on two cores; it is the default for the embedded model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from selftaught.tasks import task_names
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; the message is one line saying how to fix it."""
+
+
+class Budgets(BaseModel):
+    """What one improver invocation may spend, and how the meta-utility samples."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    responses_per_call: int = Field(ge=1, le=64)  # language_model.max_responses_per_call
+    lm_calls: int = Field(ge=1, le=1000)  # language_model.budget per invocation
+    utility_calls: int = Field(ge=1, le=10_000)  # utility.budget per invocation
+    meta_utility_calls: int = Field(
+        ge=1, le=10_000
+    )  # meta_utility.budget for the improver of improvers
+    repetitions: int = Field(ge=1, le=100)  # improver runs averaged by one meta-utility call
+    temperature: float = Field(ge=0.0, le=2.0)
+    max_tokens: int = Field(ge=16, le=32_768)
+
+
+class Limits(BaseModel):
+    """How long untrusted code may run (the child's own time, not the host's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    improver_seconds: float = Field(default=120.0, gt=0)
+    improver_memory_mb: int = Field(default=2048, ge=64)
+    solution_memory_mb: int = Field(default=1024, ge=64)
+
+
+PRESETS: dict[str, dict] = {
+    "paper": {
+        "iterations": 3,
+        "budgets": dict(
+            responses_per_call=6,
+            lm_calls=4,
+            utility_calls=25,
+            meta_utility_calls=25,
+            repetitions=5,
+            temperature=0.7,
+            max_tokens=1024,
+        ),
+    },
+    "quick": {
+        "iterations": 1,
+        "budgets": dict(
+            responses_per_call=2,
+            lm_calls=2,
+            utility_calls=3,
+            meta_utility_calls=3,
+            repetitions=2,
+            temperature=0.7,
+            max_tokens=384,
+        ),
+    },
+}
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str = "lpn"
+    model: str = "llamacpp"
+    base_url: str | None = None
+    preset: Literal["quick", "paper"] = "quick"
+    iterations: int = Field(ge=0, le=1000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    gate: Literal["better", "paper"] = "better"
+    improver: str = "seed"  # a built-in name or a path; its source is stored at run start
+    budgets: Budgets
+    limits: Limits = Limits()
+    sandbox: Literal["auto", "zygote-rlimits", "subprocess"] = "auto"
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in task_names():
+            raise ValueError(f"unknown task {value!r}; known tasks: {', '.join(task_names())}")
+        return value
+
+
+def build_config(preset: str = "quick", **overrides: object) -> RunConfig:
+    """A RunConfig from a preset plus explicit overrides (None means 'keep the preset's')."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; use one of: {', '.join(PRESETS)}")
+    base = PRESETS[preset]
+    values: dict = {"preset": preset, "iterations": base["iterations"]}
+    budgets = dict(base["budgets"])
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in budgets:
+            budgets[key] = value
+        else:
+            values[key] = value
+    values["budgets"] = budgets
+    return parse_config(values)
+
+
+def parse_config(values: dict) -> RunConfig:
+    try:
+        return RunConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"invalid {where}: {message}"

@@ -1,0 +1,189 @@
+"""What improver code sees: the utility and the language model, on both sides of the trust line.
+
+In the child, `child_handles` builds proxies with the paper's interface whose every call goes
+to the host over the child's pipe. In the host, `UtilityHandle` and `LanguageModelHandle`
+enforce the budgets, do the work and record what happened; `make_handler` routes the child's
+calls to them. Nothing the child sets on its proxies (`utility.budget = 10**9`) reaches the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from selftaught.sandbox.api import HandleError, Handler, HandleSpec
+
+# ----------------------------------------------------------------------------- child side
+
+Call = Callable[[str, dict[str, Any]], Any]
+
+
+class BudgetExceeded(Exception):
+    """Raised in the child when the language model's call budget is spent."""
+
+
+class RemoteError(Exception):
+    """Raised in the child when the host refused a call for another reason."""
+
+
+class UtilityProxy:
+    """`utility(solution, use_sandbox=True) -> float` with `.budget`, `.uses` and `.str`."""
+
+    def __init__(self, call: Call, budget: int, description: str):
+        self._call = call
+        self.budget = budget
+        self.uses = 0
+        self.str = description
+
+    def __call__(self, solution: Any, use_sandbox: bool = True, **_ignored: Any) -> float:
+        params = {
+            "solution": solution if isinstance(solution, str) else None,
+            "use_sandbox": use_sandbox is True,
+        }
+        reply = self._call("utility", params)
+        self.uses = reply["uses"]
+        return float(reply["score"])
+
+
+class LanguageModelProxy:
+    """The paper's language-model handle: `batch_prompt`, `prompt`, `.budget` and
+    `.max_responses_per_call`."""
+
+    def __init__(self, call: Call, budget: int, max_responses_per_call: int):
+        self._call = call
+        self.budget = budget
+        self.max_responses_per_call = max_responses_per_call
+
+    def batch_prompt(
+        self,
+        expertise: str,
+        message_batch: list[str] | str,
+        temperature: float | None = 0.7,
+        **_: Any,
+    ) -> list[str]:
+        if isinstance(message_batch, str):
+            message_batch = [message_batch]
+        params = {
+            "expertise": str(expertise),
+            "messages": [str(m) for m in message_batch],
+            "temperature": 0.7 if temperature is None else float(temperature),
+        }
+        reply = self._call("batch_prompt", params)
+        self.budget = reply["budget"]
+        return list(reply["responses"])
+
+    def prompt(
+        self,
+        expertise: str,
+        message: str,
+        n_responses: int = 1,
+        temperature: float | None = 0.7,
+        **_: Any,
+    ) -> list[str]:
+        return self.batch_prompt(expertise, [message] * int(n_responses), temperature)
+
+
+def child_handles(call: Call, spec: dict[str, Any]) -> tuple[UtilityProxy, LanguageModelProxy]:
+    """The proxies an improver child hands to `improve_algorithm`."""
+    utility = UtilityProxy(call, spec["utility_budget"], spec["utility_str"])
+    language_model = LanguageModelProxy(call, spec["lm_budget"], spec["max_responses_per_call"])
+    return utility, language_model
+
+
+def raise_remote(kind: str, message: str) -> None:
+    """Turn a host refusal into the exception improver code expects."""
+    if kind == "BudgetExceeded":
+        raise BudgetExceeded(message)
+    if kind == "ValueError":
+        raise ValueError(message)
+    raise RemoteError(f"{kind}: {message}")
+
+
+# ------------------------------------------------------------------------------ host side
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class UtilityHandle:
+    """Host side of `utility`: counts uses against the budget, scores through `score`.
+
+    Past the budget a call scores 0 (the paper's behaviour) and is recorded as a safety event;
+    `use_sandbox=False` is ignored and recorded: nothing a child asks turns isolation off.
+    """
+
+    def __init__(
+        self, score: Callable[[str | None], float], budget: int, description: str, events: EventSink
+    ):
+        self.score = score
+        self.budget = budget
+        self.uses = 0
+        self.str = description
+        self.events = events
+        self.best: tuple[float, str | None] | None = None
+
+    def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("use_sandbox") is False:
+            self.events("use_sandbox_false", {"uses": self.uses})
+        if self.uses >= self.budget:
+            self.events("utility_budget_exceeded", {"uses": self.uses, "budget": self.budget})
+            return {"score": 0.0, "uses": self.uses}
+        self.uses += 1
+        solution = params.get("solution")
+        value = self.score(solution if isinstance(solution, str) else None)
+        return {"score": value, "uses": self.uses}
+
+
+class LanguageModelHandle:
+    """Host side of `language_model`: one budget unit per call, at most N messages per call."""
+
+    def __init__(
+        self,
+        sample: Callable[[str, list[str], float], list[str]],
+        budget: int,
+        max_responses_per_call: int,
+        events: EventSink,
+    ):
+        self.sample = sample
+        self.budget = budget
+        self.max_responses_per_call = max_responses_per_call
+        self.events = events
+
+    def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
+        messages = params.get("messages") or []
+        if self.budget <= 0:
+            self.events("lm_budget_exceeded", {"messages": len(messages)})
+            raise HandleError("BudgetExceeded", "the language model's call budget is spent")
+        if len(messages) > self.max_responses_per_call:
+            raise HandleError(
+                "ValueError",
+                f"at most {self.max_responses_per_call} messages per call, got {len(messages)}",
+            )
+        self.budget -= 1
+        temperature = min(max(float(params.get("temperature", 0.7)), 0.0), 2.0)
+        responses = self.sample(str(params.get("expertise", "")), messages, temperature)
+        return {"responses": responses, "budget": self.budget}
+
+
+def make_handler(utility: UtilityHandle, language_model: LanguageModelHandle) -> Handler:
+    """Route a child's calls to the host handles."""
+
+    def handle(method: str, params: dict[str, Any]) -> Any:
+        if method == "utility":
+            return utility(params)
+        if method in ("batch_prompt", "prompt"):
+            return language_model(params)
+        raise HandleError("RemoteError", f"unknown method {method!r}")
+
+    return handle
+
+
+def handle_spec(
+    initial_solution: str, utility: UtilityHandle, language_model: LanguageModelHandle
+) -> HandleSpec:
+    return HandleSpec(
+        initial_solution=initial_solution,
+        utility_budget=utility.budget,
+        utility_str=utility.str,
+        lm_budget=language_model.budget,
+        max_responses_per_call=language_model.max_responses_per_call,
+    )

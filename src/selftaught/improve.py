@@ -1,0 +1,78 @@
+"""One improver invocation, I(s, u, L), run in a sandboxed child.
+
+The child sees proxies; the host handles given here enforce the budgets. Everything the
+invocation did is recorded: the program (once, with its static-scan findings as safety events),
+the invocation's outcome, and the child's audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
+from selftaught.sandbox import Limits, Sandbox, scan
+from selftaught.store import RunStore, sha256
+
+
+@dataclass
+class Recorder:
+    """Stores programs and safety events; scans each program the first time it is seen."""
+
+    store: RunStore | None
+
+    def __post_init__(self) -> None:
+        self._scanned: set[str] = set()
+
+    def program(self, source: str, kind: str) -> str:
+        digest = self.store.put_program(source, kind) if self.store else sha256(source)
+        if digest not in self._scanned:
+            self._scanned.add(digest)
+            for finding in scan(source):
+                self.event(f"static:{finding['kind']}", digest, finding)
+        return digest
+
+    def event(self, kind: str, program: str | None, detail: dict) -> None:
+        if self.store:
+            self.store.record_event(kind, program, detail)
+
+    def sink(self, program: str):
+        """An event sink for the host handles of one invocation of `program`."""
+        return lambda kind, detail: self.event(kind, program, detail)
+
+
+def improve(
+    improver: str,
+    initial_solution: str,
+    utility: UtilityHandle,
+    language_model: LanguageModelHandle,
+    *,
+    sandbox: Sandbox,
+    recorder: Recorder,
+    limits: Limits,
+    seed: int,
+    purpose: str,
+) -> str | None:
+    """Run `improve_algorithm` from `improver`; its result if it returned a string, else None."""
+    program = recorder.program(improver, "improver")
+    spec = handle_spec(initial_solution, utility, language_model)
+    run = sandbox.run_improver(
+        improver, spec, make_handler(utility, language_model), seed=seed, limits=limits
+    )
+    result = run.result if run.status == "ok" and isinstance(run.result, str) else None
+    for line in run.audit:
+        recorder.event("audit", program, {"event": line})
+    if recorder.store:
+        initial = recorder.store.put_program(initial_solution, "input")
+        recorder.store.record_invocation(
+            program,
+            initial,
+            purpose,
+            {
+                "status": run.status,
+                "result": recorder.program(result, "output") if result else None,
+                "error": run.error,
+                "seconds": run.seconds,
+                "layers": run.layers,
+            },
+        )
+    return result

@@ -1,0 +1,62 @@
+"""The library's own improvers, as source files, and loading of a user's improver file.
+
+An improver is Python source defining `improve_algorithm(initial_solution, utility,
+language_model) -> str`. Its source is never executed in the host: `load_improver` only parses it.
+"""
+
+from __future__ import annotations
+
+import ast
+from importlib import resources
+from pathlib import Path
+
+SUMMARIES = {
+    "seed": "the paper's seed improver: one batch of candidates, keep the best by utility",
+}
+
+
+class ImproverError(Exception):
+    """An improver name or file is unusable."""
+
+
+def builtin_source(name: str) -> str:
+    if name not in SUMMARIES:
+        known = ", ".join(sorted(SUMMARIES))
+        raise ImproverError(
+            f"unknown improver {name!r}; built-in improvers: {known}, or a .py file"
+        )
+    return resources.files(__package__).joinpath(f"{name}.py").read_text(encoding="utf-8")
+
+
+def check_improver_source(source: str, origin: str) -> None:
+    """Parse (never run) `source`; it must define `improve_algorithm` with three parameters."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ImproverError(
+            f"{origin}: syntax error at line {exc.lineno}: {exc.msg}; fix the file and retry"
+        ) from None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "improve_algorithm":
+            if len(node.args.args) >= 3 or node.args.vararg:
+                return
+            raise ImproverError(
+                f"{origin}: improve_algorithm must take (initial_solution, utility, language_model)"
+            )
+    raise ImproverError(f"{origin}: defines no top-level function improve_algorithm")
+
+
+def load_improver(name_or_path: str) -> str:
+    """Source of a built-in improver (by name) or of a user's file (by path), checked."""
+    if name_or_path in SUMMARIES:
+        return builtin_source(name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(SUMMARIES))
+        raise ImproverError(f"no improver file {name_or_path!r}; use a .py file or one of: {known}")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproverError(f"cannot read improver file {name_or_path!r}: {exc}") from None
+    check_improver_source(source, name_or_path)
+    return source

@@ -1,0 +1,144 @@
+"""The meta-utility û: how good an improver is at improving solutions.
+
+û(I) = mean over tasks and repetitions of u(I(s, u, L)): each repetition gives the improver a
+fresh language-model budget and a fresh utility budget, runs it on the task's seed solution and
+scores what it returns on the val split (and, for the host's records, on the test split). The
+improver only ever sees val scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from selftaught.config import Budgets
+from selftaught.handles import LanguageModelHandle, UtilityHandle
+from selftaught.improve import Recorder, improve
+from selftaught.sandbox import Limits, Sandbox
+from selftaught.utility import Evaluator
+
+# sample(expertise, messages, temperature, scope) -> responses
+Sampler = Callable[[str, list[str], float, str], list[str]]
+
+DESCRIPTION = '''from algorithm import algorithm_str
+from task_utility import utility
+from language_model import LanguageModel
+
+
+def meta_utility(improve_str: str):
+    """
+    Evaluates the algorithm in improve_str to improve the algorithm in algorithm_str, according
+    to some downstream utility function. This meta-utility function can only be called
+    {meta_budget} times.
+    """
+    if meta_utility.uses > meta_utility.budget:
+        return 0
+    meta_utility.increment_uses()
+    n_tests = {repetitions}
+    expected_utility = 0
+    for _ in range(n_tests):
+        if utility.uses >= utility.budget:
+            break
+        try:
+            exec(improve_str, globals())  # Define improve_algorithm function
+        except:
+            continue
+        # At most {lm_calls} calls to the language model, and at most {responses} samples each time
+        language_model = LanguageModel(budget={lm_calls})
+        improved_algorithm_str = improve_algorithm(algorithm_str, utility, language_model)
+        expected_utility += utility(improved_algorithm_str, use_sandbox=True) / n_tests
+
+    return expected_utility
+'''
+
+
+@dataclass
+class MetaScore:
+    val: float
+    test: float | None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MetaUtility:
+    """û over one or more tasks, with the budgets of one configuration."""
+
+    def __init__(
+        self,
+        evaluators: list[Evaluator],
+        sample: Sampler,
+        budgets: Budgets,
+        *,
+        sandbox: Sandbox,
+        recorder: Recorder,
+        limits: Limits,
+        run_seed: int,
+    ):
+        self.evaluators = evaluators
+        self.sample = sample
+        self.budgets = budgets
+        self.sandbox = sandbox
+        self.recorder = recorder
+        self.limits = limits
+        self.run_seed = run_seed
+
+    def description(self) -> str:
+        b = self.budgets
+        return DESCRIPTION.format(
+            meta_budget=b.meta_utility_calls,
+            repetitions=b.repetitions,
+            lm_calls=b.lm_calls,
+            responses=b.responses_per_call,
+        )
+
+    def __call__(self, improver: str | None, scope: str, *, with_test: bool) -> MetaScore:
+        if not isinstance(improver, str):
+            return MetaScore(0.0, 0.0 if with_test else None)
+        runs = [
+            self._repetition(improver, evaluator, r, scope, with_test)
+            for evaluator in self.evaluators
+            for r in range(self.budgets.repetitions)
+        ]
+        val = sum(run["val"] for run in runs) / len(runs)
+        test = sum(run["test"] for run in runs) / len(runs) if with_test else None
+        return MetaScore(val, test, runs)
+
+    def _repetition(
+        self, improver: str, evaluator: Evaluator, r: int, scope: str, with_test: bool
+    ) -> dict[str, Any]:
+        task = evaluator.task
+        program = self.recorder.program(improver, "improver")
+        sink = self.recorder.sink(program)
+        utility = UtilityHandle(
+            lambda s: evaluator.evaluate(s, "val").score,
+            self.budgets.utility_calls,
+            task.description,
+            sink,
+        )
+        language_model = LanguageModelHandle(
+            lambda e, m, t: self.sample(e, m, t, scope),
+            self.budgets.lm_calls,
+            self.budgets.responses_per_call,
+            sink,
+        )
+        solution = improve(
+            improver,
+            task.seed_solution,
+            utility,
+            language_model,
+            sandbox=self.sandbox,
+            recorder=self.recorder,
+            limits=self.limits,
+            seed=_seed(self.run_seed, program, task.name, r),
+            purpose=f"meta_utility:{task.name}:{r}",
+        )
+        run: dict[str, Any] = {"task": task.name, "repetition": r, "returned_code": bool(solution)}
+        run["val"] = evaluator.evaluate(solution, "val").score
+        run["test"] = evaluator.evaluate(solution, "test").score if with_test else None
+        return run
+
+
+def _seed(run_seed: int, *parts: object) -> int:
+    text = "|".join(str(p) for p in (run_seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % (2**31 - 1)

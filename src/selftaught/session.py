@@ -1,0 +1,117 @@
+"""One run's parts, opened together and closed together.
+
+A session owns the run store, the sandbox and the language model; it builds the evaluators,
+the meta-utility and the STOP loop from a `RunConfig`. `start` begins a run in a new directory;
+`reopen` continues one from its own database (resume), with the configuration and the initial
+improver it recorded, so that a resumed run is the run it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from selftaught.config import RunConfig, parse_config
+from selftaught.improve import Recorder
+from selftaught.lm import open_language_model
+from selftaught.meta_utility import MetaUtility
+from selftaught.sandbox import Limits, open_sandbox
+from selftaught.stop import Status, Stop
+from selftaught.store import RunStore, StoreError
+from selftaught.tasks import get_task
+from selftaught.utility import Evaluator
+
+
+class Session:
+    def __init__(self, run_dir: Path, config: RunConfig, store: RunStore):
+        self.run_dir = run_dir
+        self.config = config
+        self.store = store
+        self.language_model = open_language_model(
+            config.model,
+            base_url=config.base_url,
+            store=store,
+            run_seed=config.seed,
+            max_tokens=config.budgets.max_tokens,
+        )
+        self.sandbox = open_sandbox(config.sandbox)
+        self.recorder = Recorder(store)
+        self.evaluator = Evaluator(
+            get_task(config.task), self.sandbox, store, memory_mb=config.limits.solution_memory_mb
+        )
+        self.status = Status()
+
+    @classmethod
+    def start(cls, run_dir: Path, config: RunConfig, initial_improver: str) -> Session:
+        if (run_dir / "run.db").exists():
+            raise StoreError(
+                f"{run_dir} already holds a run; resume it with `selftaught resume {run_dir}`"
+                " or pick another --run-dir"
+            )
+        fresh = not run_dir.exists()
+        store = RunStore.open_run(run_dir, create=True)
+        try:
+            session = cls(run_dir, config, store)
+        except Exception:
+            store.close()
+            if fresh:  # nothing was recorded yet: leave no half-made run behind
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        store.set_meta("config", config.model_dump(mode="json"))
+        store.set_meta("initial_improver", store.put_program(initial_improver, "improver"))
+        session.language_model.save_identity()
+        return session
+
+    @classmethod
+    def reopen(cls, run_dir: Path) -> Session:
+        if not run_dir.is_dir():
+            raise StoreError(f"no run directory {run_dir}; check the path")
+        store = RunStore.open_run(run_dir)
+        values = store.get_meta("config")
+        if values is None or store.get_meta("initial_improver") is None:
+            raise StoreError(f"{run_dir / 'run.db'} records no run configuration; it cannot resume")
+        return cls(run_dir, parse_config(values), store)
+
+    def run(self) -> list[dict[str, Any]]:
+        initial = self.store.get_program(self.store.get_meta("initial_improver"))
+        limits = Limits(
+            wall_seconds=self.config.limits.improver_seconds,
+            cpu_seconds=self.config.limits.improver_seconds,
+            memory_mb=self.config.limits.improver_memory_mb,
+        )
+        meta_utility = MetaUtility(
+            [self.evaluator],
+            self.language_model.sample,
+            self.config.budgets,
+            sandbox=self.sandbox,
+            recorder=self.recorder,
+            limits=limits,
+            run_seed=self.config.seed,
+        )
+        stop = Stop(
+            self.config,
+            self.store,
+            meta_utility,
+            self.language_model.sample,
+            sandbox=self.sandbox,
+            recorder=self.recorder,
+            limits=limits,
+            status=self.status,
+        )
+        records = stop.run(initial)
+        self.store.set_meta("finished", True)
+        return records
+
+    def summary(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        usage = self.store.lm_usage()
+        return {
+            "run_dir": str(self.run_dir),
+            "iterations": records,
+            "lm_calls": usage["uncached_calls"],
+            "evaluations": self.store.count("evaluations"),
+        }
+
+    def close(self) -> None:
+        self.sandbox.close()
+        self.store.close()

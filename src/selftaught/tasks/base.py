@@ -1,0 +1,43 @@
+"""What a task is: a seed solution, an instance generator and a trusted scorer.
+
+Instances are made in the host. A child receives `Instance.inputs` and nothing else: never the
+answer, the hidden parameters or the seed. `score` runs in the host on the plain-JSON output a
+child sent back, so no candidate can reach the scorer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class TaskError(Exception):
+    """A task name or task file is unusable."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    inputs: list[Any]  # the entry's positional arguments, as plain JSON data
+    answer: Any  # host only
+
+
+@dataclass(frozen=True)
+class Split:
+    first_seed: int
+    size: int
+
+
+class Task(Protocol):
+    name: str
+    entry: str  # the function a solution defines, e.g. "algorithm"
+    seed_solution: str
+    description: str  # `utility.str`: what the language model is shown
+    instance_seconds: float  # over this an instance scores 0
+    array_args: bool  # pass list inputs to the entry as numpy arrays
+    splits: dict[str, Split]
+
+    def instance(self, seed: int) -> Instance: ...
+
+    def score(self, instance: Instance, output: Any) -> tuple[float, str | None]:
+        """Score in [0, 1] and, when the output is unusable, why."""
+        ...

@@ -1,0 +1,112 @@
+"""The task utility u: a solution string -> mean score over one split's instances.
+
+The candidate runs in a sandboxed child that only returns outputs; instances are generated and
+scored here, in the host. An instance that times out, raises or returns something unusable
+scores 0 and keeps its reason; it never zeroes the other instances. Evaluations are cached in
+the run store by (program, task, split, seed), which is also what a resumed run reads back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from selftaught.sandbox import Limits, Sandbox
+from selftaught.store import RunStore, sha256
+from selftaught.tasks import Instance, Task
+
+
+@dataclass
+class Evaluation:
+    score: float
+    instances: list[dict[str, Any]]  # {"score", "status", "seconds", "reason"?}
+    seconds: float
+    layers: list[str]
+    failure: str | None = None  # why the whole program failed (no code, no entry, ...)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@cache
+def _instances(task: Task, split: str) -> tuple[Instance, ...]:
+    spec = task.splits[split]
+    return tuple(task.instance(spec.first_seed + i) for i in range(spec.size))
+
+
+def child_seed(program: str, task: str, split: str) -> int:
+    """Seed of `random`/`numpy.random` in the child: same program, same draws, every run."""
+    digest = hashlib.sha256(f"{program}|{task}|{split}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 2**16)
+
+
+class Evaluator:
+    """Scores solutions of one task; the same object serves every split."""
+
+    def __init__(
+        self, task: Task, sandbox: Sandbox, store: RunStore | None, *, memory_mb: int = 1024
+    ):
+        self.task = task
+        self.sandbox = sandbox
+        self.store = store
+        self.memory_mb = memory_mb
+        self.count = 0  # evaluations run (not read from the cache)
+
+    def evaluate(self, solution: str | None, split: str) -> Evaluation:
+        if not isinstance(solution, str) or not solution.strip():
+            return Evaluation(0.0, [], 0.0, [], failure="no solution code")
+        program = self.store.put_program(solution, "solution") if self.store else sha256(solution)
+        seed = child_seed(program, self.task.name, split)
+        if self.store and (hit := self.store.get_evaluation(program, self.task.name, split, seed)):
+            return Evaluation(**hit)
+        result = self._run(solution, split, seed)
+        self.count += 1
+        if self.store:
+            self.store.put_evaluation(program, self.task.name, split, seed, result.to_json())
+        return result
+
+    def _run(self, solution: str, split: str, seed: int) -> Evaluation:
+        instances = _instances(self.task, split)
+        seconds = self.task.instance_seconds
+        limits = Limits(
+            wall_seconds=seconds * len(instances) + 5.0,
+            cpu_seconds=seconds * len(instances) + 5.0,
+            memory_mb=self.memory_mb,
+        )
+        started = time.monotonic()
+        run = self.sandbox.run_solution(
+            solution,
+            self.task.entry,
+            [inst.inputs for inst in instances],
+            instance_seconds=seconds,
+            seed=seed,
+            array_args=self.task.array_args,
+            limits=limits,
+        )
+        rows = [self._score(inst, out) for inst, out in zip(instances, run.outcomes, strict=True)]
+        score = sum(r["score"] for r in rows) / len(rows)
+        failure = _common_failure(rows)
+        return Evaluation(score, rows, time.monotonic() - started, run.layers, failure)
+
+    def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {"score": 0.0, "status": outcome.status, "seconds": outcome.seconds}
+        if outcome.status != "ok":
+            row["reason"] = outcome.error or outcome.status
+        elif outcome.seconds > self.task.instance_seconds:
+            row["status"], row["reason"] = "timeout", f"took {outcome.seconds:.2f} s"
+        else:
+            row["score"], reason = self.task.score(instance, outcome.output)
+            if reason:
+                row["status"], row["reason"] = "invalid_output", reason
+        return row
+
+
+def _common_failure(rows: list[dict[str, Any]]) -> str | None:
+    """The reason shared by every instance, when all of them failed the same way."""
+    reasons = {r.get("reason") for r in rows}
+    if len(reasons) == 1 and None not in reasons:
+        return str(reasons.pop())[:500]
+    return None

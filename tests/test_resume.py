@@ -1,0 +1,97 @@
+"""Kill a run with SIGKILL mid-iteration; `selftaught resume` ends with the same record as an
+uninterrupted run with the same seed, without paying for any LM call twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, last_json, run_cli
+
+RUN = ("run", "--iterations", "2", "--repetitions", "2", "--json", "--seed", "7")
+
+
+def _paid(count_file) -> int:
+    return len(count_file.read_text().splitlines()) if count_file.exists() else 0
+
+
+def test_sigkill_mid_iteration_then_resume_matches_uninterrupted(tmp_path, scripted_model):
+    whole_count = tmp_path / "whole.calls"
+    whole = run_cli(
+        *RUN,
+        "--model",
+        scripted_model,
+        "--run-dir",
+        str(tmp_path / "whole"),
+        env={"SCRIPTED_COUNT_FILE": str(whole_count)},
+    )
+    assert whole.returncode == 0, whole.stderr
+    expected = last_json(whole.stdout)
+
+    # The model kills the host with SIGKILL when its 4th call begins: inside iteration 1,
+    # after the seed improver was scored and while candidates are being scored.
+    count = tmp_path / "killed.calls"
+    killed = run_cli(
+        *RUN,
+        "--model",
+        scripted_model,
+        "--run-dir",
+        str(tmp_path / "k"),
+        env={"SCRIPTED_COUNT_FILE": str(count), "SCRIPTED_KILL_AFTER": "3"},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert _paid(count) == 3
+    db = sqlite3.connect(tmp_path / "k" / "run.db")
+    assert db.execute("SELECT COUNT(*) FROM iterations").fetchone()[0] == 1  # t = 0 only
+    db.close()
+
+    resumed = run_cli(
+        "resume", str(tmp_path / "k"), "--json", env={"SCRIPTED_COUNT_FILE": str(count)}
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    got = last_json(resumed.stdout)
+    assert got["iterations"] == expected["iterations"]
+    assert _paid(count) == _paid(whole_count)  # nothing paid twice
+    assert got["lm_calls"] == expected["lm_calls"]
+
+
+def test_sigkill_from_outside_at_any_moment_then_resume(tmp_path, scripted_model):
+    run_dir = tmp_path / "outside"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "selftaught",
+            *RUN,
+            "--model",
+            scripted_model,
+            "--run-dir",
+            str(run_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until some work is recorded, then kill -9
+        if (run_dir / "run.db").exists():
+            db = sqlite3.connect(run_dir / "run.db")
+            try:
+                if db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] >= 3:
+                    break
+            except sqlite3.OperationalError:
+                pass
+            finally:
+                db.close()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = run_cli("resume", str(run_dir), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    again = run_cli(*RUN, "--model", scripted_model, "--run-dir", str(tmp_path / "fresh"))
+    assert last_json(resumed.stdout)["iterations"] == last_json(again.stdout)["iterations"]
