@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = f"python:{ROOT / 'tests' / 'models' / 'scripted.py'}:respond"
+SCRIPTED = f"python:{ROOT / 'tests' / 'models' / 'stop_world.py'}:respond"
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600):

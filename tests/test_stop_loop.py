@@ -1,5 +1,5 @@
 """The whole STOP loop through the real command, with a scripted model in which a better
-improver exists (tests/models/scripted.py), real sandboxed children and a real SQLite store."""
+improver exists (tests/models/stop_world.py), real sandboxed children and a real SQLite store."""
 
 from __future__ import annotations
 

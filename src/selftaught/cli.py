@@ -130,12 +130,12 @@ def _execute(session: Session, as_json: bool) -> None:
     try:
         with user_errors(), _live_progress(session):
             records = session.run()
+        summary = session.summary(records)
     except KeyboardInterrupt:
         stderr.print(f"interrupted; continue with: selftaught resume {session.run_dir}")
         raise typer.Exit(130) from None
     finally:
         session.close()
-    summary = session.summary(records)
     (stderr if as_json else stdout).print(_iterations_table(records))
     (stderr if as_json else stdout).print(
         f"run recorded in {session.run_dir}: {summary['lm_calls']} LM calls paid, "

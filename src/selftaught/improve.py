@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
-from selftaught.sandbox import Limits, Sandbox, scan
+from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox.scan import scan
 from selftaught.store import RunStore, sha256
 
 
