@@ -23,8 +23,8 @@ def test_real_run_on_the_embedded_model(tmp_path):
     calls = db.execute("SELECT COUNT(*), SUM(completion_tokens) FROM lm_calls").fetchone()
     assert calls[0] == result["lm_calls"] and calls[1] > 0  # recorded, with real token counts
     invocations = db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0]
-    # Budgets were enforced in the host: quick preset, 2 LM calls per invocation at most.
+    # Budgets were enforced in the host: 2 LM calls per invocation at most (quick preset).
     assert 0 < calls[0] <= 2 * invocations
     n_samples = db.execute("SELECT MAX(n) FROM lm_calls").fetchone()[0]
-    assert n_samples <= 2  # responses_per_call of the quick preset
+    assert n_samples == 1  # --responses-per-call 1
     assert db.execute("SELECT value FROM meta WHERE key = 'finished'").fetchone()[0] == "true"

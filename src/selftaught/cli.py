@@ -62,7 +62,9 @@ def user_errors() -> Iterator[None]:
 
 @app.command()
 def run(
-    task: Annotated[str, typer.Option(help="Task the improver is scored on.")] = "lpn",
+    task: Annotated[
+        str, typer.Option(help="Task name or file the improver is scored on; a,b for several.")
+    ] = "lpn",
     preset: Annotated[
         str, typer.Option(help="quick (minutes, embedded model) or paper.")
     ] = "quick",
@@ -82,11 +84,18 @@ def run(
         str, typer.Option(help="better: adopt only a better improver; paper: any non-zero.")
     ] = "better",
     improver: Annotated[
-        str, typer.Option(help="Initial improver: a built-in name or a .py file.")
+        str,
+        typer.Option(
+            "--improver", "--start-from", help="Initial improver: a built-in name or a .py file."
+        ),
     ] = "seed",
     repetitions: Annotated[
         int | None, typer.Option(help="Improver runs per meta-utility call.")
     ] = None,
+    responses_per_call: Annotated[
+        int | None, typer.Option(help="language_model.max_responses_per_call.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
     sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
@@ -104,11 +113,14 @@ def run(
             gate=gate,
             improver=improver,
             repetitions=repetitions,
+            responses_per_call=responses_per_call,
+            max_tokens=max_tokens,
             sandbox=sandbox,
         )
         parse_model_spec(config.model)
         source = improvers.load_improver(config.improver)
-        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{config.task}")
+        label = "+".join(Path(spec).stem for spec in config.tasks)
+        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
         session = Session.start(run_dir, config, source)
     _execute(session, as_json)
 
@@ -155,7 +167,7 @@ def _live_progress(session: Session) -> Iterator[None]:
         table.add_row(
             "LM calls", f"{usage.calls} ({usage.uncached_calls} paid, {usage.samples} samples)"
         )
-        table.add_row("evaluations", str(session.evaluator.count))
+        table.add_row("evaluations", str(session.evaluations_run))
         best = "-" if status.best_val is None else f"{status.best_val:.3f}"
         table.add_row("best meta-utility (val)", best)
         return table
@@ -200,7 +212,7 @@ def _iterations_table(records: list[dict[str, Any]]) -> Table:
 @app.command()
 def evaluate(
     solution: Annotated[Path, typer.Option(help="A .py file defining the task's entry function.")],
-    task: Annotated[str, typer.Option(help="The task.")] = "lpn",
+    task: Annotated[str, typer.Option(help="A task name or task file.")] = "lpn",
     split: Annotated[str, typer.Option(help="val or test.")] = "val",
     sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -210,7 +222,7 @@ def evaluate(
     from selftaught.utility import Evaluator
 
     with user_errors():
-        the_task = tasks.get_task(task)
+        the_task = tasks.resolve_task(task)
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         try:
@@ -247,13 +259,19 @@ def evaluate(
 
 
 @app.command("tasks")
-def list_tasks() -> None:
-    """The tasks an improver can be scored on."""
-    table = Table("name", "splits", "about")
-    for name in tasks.task_names():
-        task = tasks.get_task(name)
-        splits = ", ".join(f"{k} {s.size} (seeds {s.first_seed}+i)" for k, s in task.splits.items())
-        table.add_row(name, splits, tasks.SUMMARIES.get(name, ""))
+def list_tasks(
+    extra: Annotated[
+        list[str] | None, typer.Argument(help="Task files or modules to check.")
+    ] = None,
+) -> None:
+    """The tasks an improver can be scored on (built-in, and any files or modules named)."""
+    table = Table("name", "kind", "form", "splits", "about")
+    for row in tasks.describe_tasks(extra or ()):
+        splits = row.get("splits", "")
+        if isinstance(splits, dict):
+            splits = ", ".join(f"{k} {v}" for k, v in splits.items())
+        about = row.get("error") or row.get("summary", "")
+        table.add_row(row["name"], row.get("kind", ""), row.get("form", ""), str(splits), about)
     stdout.print(table)
 
 

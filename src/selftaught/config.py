@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from selftaught.tasks import task_names
+from selftaught.tasks import TaskError, resolve_task
 
 
 class ConfigError(Exception):
@@ -74,7 +74,7 @@ PRESETS: dict[str, dict] = {
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    task: str = "lpn"
+    task: str = "lpn"  # a task name or file; "a,b" meta-trains on the mean over tasks
     model: str = "llamacpp"
     base_url: str | None = None
     preset: Literal["quick", "paper"] = "quick"
@@ -88,10 +88,25 @@ class RunConfig(BaseModel):
 
     @field_validator("task")
     @classmethod
-    def _known_task(cls, value: str) -> str:
-        if value not in task_names():
-            raise ValueError(f"unknown task {value!r}; known tasks: {', '.join(task_names())}")
+    def _known_tasks(cls, value: str) -> str:
+        for spec in split_tasks(value):
+            try:
+                resolve_task(spec, check=False)
+            except TaskError as exc:
+                raise ValueError(str(exc)) from None
         return value
+
+    @property
+    def tasks(self) -> list[str]:
+        return split_tasks(self.task)
+
+
+def split_tasks(value: str) -> list[str]:
+    """'lpn, maxcut' -> ['lpn', 'maxcut']; at least one."""
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise ValueError("no task given; name one, e.g. --task lpn")
+    return names
 
 
 def build_config(preset: str = "quick", **overrides: object) -> RunConfig:

@@ -130,7 +130,8 @@ class MetaUtility:
             sandbox=self.sandbox,
             recorder=self.recorder,
             limits=self.limits,
-            seed=_seed(self.run_seed, program, task.name, r),
+            # The same seeds for every improver: candidates and incumbents meet the same draws.
+            seed=_seed(self.run_seed, task.name, r),
             purpose=f"meta_utility:{task.name}:{r}",
         )
         run: dict[str, Any] = {"task": task.name, "repetition": r, "returned_code": bool(solution)}

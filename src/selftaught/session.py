@@ -19,7 +19,7 @@ from selftaught.meta_utility import MetaUtility
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
-from selftaught.tasks import get_task
+from selftaught.tasks import resolve_task
 from selftaught.utility import Evaluator
 
 
@@ -37,9 +37,12 @@ class Session:
         )
         self.sandbox = open_sandbox(config.sandbox)
         self.recorder = Recorder(store)
-        self.evaluator = Evaluator(
-            get_task(config.task), self.sandbox, store, memory_mb=config.limits.solution_memory_mb
-        )
+        self.evaluators = [
+            Evaluator(
+                resolve_task(spec), self.sandbox, store, memory_mb=config.limits.solution_memory_mb
+            )
+            for spec in config.tasks
+        ]
         self.status = Status()
 
     @classmethod
@@ -81,7 +84,7 @@ class Session:
             memory_mb=self.config.limits.improver_memory_mb,
         )
         meta_utility = MetaUtility(
-            [self.evaluator],
+            self.evaluators,
             self.language_model.sample,
             self.config.budgets,
             sandbox=self.sandbox,
@@ -111,6 +114,10 @@ class Session:
             "lm_calls": usage["uncached_calls"],
             "evaluations": self.store.count("evaluations"),
         }
+
+    @property
+    def evaluations_run(self) -> int:
+        return sum(e.count for e in self.evaluators)
 
     def close(self) -> None:
         self.sandbox.close()

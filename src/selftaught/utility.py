@@ -16,7 +16,7 @@ from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.store import RunStore, sha256
-from selftaught.tasks import Instance, Task
+from selftaught.tasks import Instance, Task, child_program
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Evaluator:
         )
         started = time.monotonic()
         run = self.sandbox.run_solution(
-            solution,
+            child_program(self.task, solution),
             self.task.entry,
             [inst.inputs for inst in instances],
             instance_seconds=seconds,

@@ -12,6 +12,15 @@ from pathlib import Path
 
 SUMMARIES = {
     "seed": "the paper's seed improver: one batch of candidates, keep the best by utility",
+    "temperature_sweep": "improve the best so far at temperatures 0.4, 0.7, 1.0 in turn, cached",
+    "beam_search": "keep the 3 best, expand each every call; cached; temperature decays",
+    "genetic": "population with measured fitness; tournament parents, model crossover, mutation",
+    "annealing": "walk over rewrites, accepting worse ones less often as it cools; keep the best",
+    "decompose": "rewrite one top-level function at a time and splice it back in",
+    "ucb": "candidates as bandit arms: UCB1 spends utility calls on noisy, promising ones",
+    "prompt_bandit": "UCB1 over five prompts, rewarded by the utility of what each produced",
+    "hints": "every slot of a call gets a different hint (new algorithm, speed, robustness, ...)",
+    "epsilon_greedy": "population; improve the best or, with adaptive epsilon, another; cooling",
 }
 
 

@@ -1,18 +1,35 @@
-"""The task registry: name -> task."""
+"""The task registry (name -> task) and the loading of user tasks.
+
+`get_task(name)` gives a built-in task; `resolve_task(spec)` also accepts a path to a task file
+or an evaluator directory, an installed module, or an entry point in the `selftaught.tasks`
+group (see `selftaught.tasks.loading`). `describe_tasks()` lists both kinds.
+"""
 
 from __future__ import annotations
 
-from selftaught.tasks.base import Instance, Split, Task, TaskError
+from selftaught.tasks.base import Instance, Split, Task, TaskError, child_program
 from selftaught.tasks.lpn import LearningParityWithNoise, ParityWithoutNoise
+from selftaught.tasks.maxcut import MaxCut
+from selftaught.tasks.mqap import ModifiedQuadraticAssignment
+from selftaught.tasks.string_grid import StringGridDistance
+from selftaught.tasks.three_sat import ThreeSat
 
 _TASKS: dict[str, type] = {
     "lpn": LearningParityWithNoise,
     "parity": ParityWithoutNoise,
+    "string_grid": StringGridDistance,
+    "mqap": ModifiedQuadraticAssignment,
+    "three_sat": ThreeSat,
+    "maxcut": MaxCut,
 }
 
 SUMMARIES = {
     "lpn": "Learning Parity with Noise (10 bits, 5% train noise): STOP's self-improvement task",
     "parity": "Learning parity without noise: a transfer task",
+    "string_grid": "String grid distance: build a string at a given grid distance (transfer)",
+    "mqap": "Modified quadratic assignment, n = 15, minimise cost (transfer)",
+    "three_sat": "Planted random 3-SAT, 5..50 variables, 4n clauses (transfer)",
+    "maxcut": "Weighted Max-Cut, 50..200 nodes, cut / total weight (transfer)",
 }
 
 
@@ -28,4 +45,18 @@ def task_names() -> list[str]:
     return sorted(_TASKS)
 
 
-__all__ = ["Instance", "Split", "Task", "TaskError", "get_task", "task_names", "SUMMARIES"]
+# Imported last: loading uses the registry above.
+from selftaught.tasks.loading import describe_tasks, resolve_task  # noqa: E402
+
+__all__ = [
+    "Instance",
+    "Split",
+    "Task",
+    "TaskError",
+    "SUMMARIES",
+    "child_program",
+    "describe_tasks",
+    "get_task",
+    "resolve_task",
+    "task_names",
+]

@@ -41,3 +41,11 @@ class Task(Protocol):
     def score(self, instance: Instance, output: Any) -> tuple[float, str | None]:
         """Score in [0, 1] and, when the output is unusable, why."""
         ...
+
+
+def child_program(task: Task, solution: str) -> str:
+    """The source a solution child loads for `solution`: the solution itself, unless the task
+    wraps it (the evaluator-form adapter wraps the candidate in a harness that runs the
+    user's evaluator on it inside the child). Callers hash and store `solution`, not this."""
+    wrap = getattr(task, "wrap_solution", None)
+    return wrap(solution) if callable(wrap) else solution

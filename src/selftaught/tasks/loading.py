@@ -1,0 +1,423 @@
+"""User tasks: `resolve_task(spec)` and `describe_tasks()`.
+
+A spec is, in this order: a built-in task name; a path (a task file `*.py`, or a directory
+holding OpenEvolve's `evaluator.py` + `initial_program.py`); an entry point of the
+`selftaught.tasks` group; an importable module, optionally `module:attribute`.
+
+Two forms of task:
+
+- native: the `Task` protocol (`selftaught.tasks.base`). A task file or module exposes it as
+  `TASK` (an object, or a class / factory called with no arguments); an entry point points at
+  the same. Instances are made in the host, the child returns outputs, the task's `score`
+  validates and scores them in the host.
+- evaluator form: a file defining `evaluate(program_path)` (OpenEvolve / ShinkaEvolve), with
+  `initial_program.py` beside it (or `INITIAL_PROGRAM = "path"` in the file); see
+  `selftaught.tasks.evaluator_form` for how it runs and how far its score can be trusted.
+
+The user's task file is trusted user code: it is imported in the host. Every user task is
+wrapped in `CheckedTask`, which checks the protocol on load, and, on every score, that the
+scorer returned a number in [0, 1] (a `TaskError` otherwise: that is the task's bug) and turns
+a scorer exception on a candidate's output into a 0 for that instance. With `check=True` (the
+default) loading also generates the first val instance twice (determinism, plain-JSON inputs),
+runs the seed solution on it in this process (evaluator form: in a subprocess), requires the
+task's own validator to accept the seed's output, and probes the scorer with junk outputs.
+Every problem is a `TaskError` with one line saying what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import keyword
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+from typing import Any
+
+from selftaught.tasks.base import Instance, Task, TaskError
+from selftaught.tasks.evaluator_form import EvaluatorTask
+
+ENTRY_POINT_GROUP = "selftaught.tasks"
+ATTRIBUTES = ("name", "entry", "seed_solution", "description", "instance_seconds", "array_args",
+              "splits")  # fmt: skip
+EXAMPLES = "see examples/tasks/"
+_JUNK: tuple[Any, ...] = (None, "", "x", [], [[]], {}, {"k": 1}, 0, -1, 1e308, [1e308, -1e308])
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
+def _error_text(exc: BaseException) -> str:
+    return _one_line(f"{type(exc).__name__}: {exc}", 200)
+
+
+# --- finding the task -------------------------------------------------------------------------
+
+
+def resolve_task(spec: str, *, check: bool = True) -> Task:
+    """A task from a registry name, a file or directory path, an entry point or a module."""
+    from selftaught.tasks import _TASKS, get_task
+
+    if spec in _TASKS:
+        return get_task(spec)
+    path = Path(spec).expanduser()
+    if spec.endswith(".py") or os.sep in spec or path.exists():
+        if not path.exists():
+            raise TaskError(f"task file {spec} does not exist; give a task name, .py file or dir")
+        task, origin = _from_path(path), str(path)
+    else:
+        task, origin = _from_installed(spec), spec
+    return checked(task, origin, check=check)
+
+
+def _from_path(path: Path) -> Any:
+    if path.is_dir():
+        if (path / "evaluator.py").is_file():  # OpenEvolve's layout
+            return _from_path(path / "evaluator.py")
+        if (path / "task.py").is_file():
+            return _from_path(path / "task.py")
+        raise TaskError(f"{path} holds neither evaluator.py + initial_program.py nor task.py")
+    if path.suffix != ".py":
+        raise TaskError(f"{path} is not a .py file; a task file is Python defining TASK")
+    name = "selftaught_user_task_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise TaskError(f"cannot import {path}; is it a Python file?")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
+        sys.modules.pop(name, None)
+        raise TaskError(f"task file {path} failed to import: {_error_text(exc)}") from None
+    return _from_module(module, str(path))
+
+
+def _from_module(module: types.ModuleType, origin: str) -> Any:
+    if hasattr(module, "TASK"):
+        return _instantiate(module.TASK, origin)
+    if callable(getattr(module, "evaluate", None)):
+        evaluator = Path(getattr(module, "__file__", "") or "")
+        program = getattr(module, "INITIAL_PROGRAM", None)
+        program = evaluator.parent / (program or "initial_program.py")
+        if not program.is_file():
+            raise TaskError(
+                f"{origin} defines evaluate() but {program} is missing; put the seed program "
+                "there (or set INITIAL_PROGRAM = 'path' in the evaluator)"
+            )
+        options = getattr(module, "SELFTAUGHT_OPTIONS", {})
+        try:
+            return EvaluatorTask(evaluator, program, **options)
+        except TypeError as exc:
+            raise TaskError(f"{origin}: bad SELFTAUGHT_OPTIONS: {_error_text(exc)}") from None
+    raise TaskError(
+        f"{origin} defines no task: set TASK = <task object> (native form) or define "
+        f"evaluate(program_path) (evaluator form); {EXAMPLES}"
+    )
+
+
+def _from_installed(spec: str) -> Any:
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if point.name == spec:
+            try:
+                loaded = point.load()
+            except Exception as exc:  # noqa: BLE001
+                raise TaskError(
+                    f"entry point {spec!r} ({point.value}) failed to load: {_error_text(exc)}"
+                ) from None
+            return _instantiate(loaded, f"entry point {spec!r}")
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        from selftaught.tasks import task_names
+
+        if getattr(exc, "name", None) == module_name.split(".")[0]:  # not there at all
+            raise TaskError(
+                f"unknown task {spec!r}: not a built-in task ({', '.join(task_names())}), a .py "
+                f"file, a directory, an installed module or a {ENTRY_POINT_GROUP!r} entry point"
+            ) from None
+        message = f"task module {module_name!r} failed to import: {_error_text(exc)}"
+        raise TaskError(message) from None
+    except Exception as exc:  # noqa: BLE001
+        message = f"task module {module_name!r} failed to import: {_error_text(exc)}"
+        raise TaskError(message) from None
+    if attribute:
+        if not hasattr(module, attribute):
+            raise TaskError(f"module {module_name!r} has no attribute {attribute!r}")
+        return _instantiate(getattr(module, attribute), spec)
+    return _from_module(module, f"module {module_name!r}")
+
+
+def _instantiate(obj: Any, origin: str) -> Any:
+    """A task object from an object, a class, a factory or a module."""
+    if isinstance(obj, types.ModuleType):
+        return _from_module(obj, origin)
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "score")):
+        try:
+            return obj()
+        except Exception as exc:  # noqa: BLE001
+            raise TaskError(f"{origin}: making the task failed: {_error_text(exc)}") from None
+    return obj
+
+
+# --- checking it ------------------------------------------------------------------------------
+
+
+class CheckedTask:
+    """A user task behind checks: protocol on load, [0, 1] on every score."""
+
+    def __init__(self, task: Any, origin: str):
+        self.inner = task
+        self.origin = origin
+        for attribute in ATTRIBUTES:
+            setattr(self, attribute, getattr(task, attribute))
+
+    def __getattr__(self, attribute: str) -> Any:  # wrap_solution, summary, ...
+        if attribute == "inner":
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+    def instance(self, seed: int) -> Instance:
+        made = self.inner.instance(seed)
+        if not isinstance(made, Instance) or not isinstance(made.inputs, list):
+            raise TaskError(
+                f"task {self.name!r}: instance({seed}) must return Instance(inputs=[...], "
+                f"answer=...), got {type(made).__name__}"
+            )
+        return made
+
+    def score(self, instance: Instance, output: Any) -> tuple[float, str | None]:
+        try:
+            result = self.inner.score(instance, output)
+        except Exception as exc:  # noqa: BLE001 - a candidate's odd output costs one instance
+            return 0.0, f"the task's scorer raised {_error_text(exc)}"
+        ok = isinstance(result, tuple) and len(result) == 2
+        value, reason = result if ok else (None, None)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (ok and number and math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise TaskError(
+                f"task {self.name!r} ({self.origin}): score() returned "
+                f"{_one_line(repr(result), 80)}; it must return (a number in [0, 1], "
+                "a reason str or None)"
+            )
+        if reason is not None and not isinstance(reason, str):
+            reason = _one_line(repr(reason))
+        return float(value), reason
+
+
+def checked(task: Any, origin: str, *, check: bool = True) -> CheckedTask:
+    _check_protocol(task, origin)
+    wrapped = task if isinstance(task, CheckedTask) else CheckedTask(task, origin)
+    if check:
+        _check_seed(wrapped)
+    return wrapped
+
+
+def _check_protocol(task: Any, origin: str) -> None:
+    missing = [a for a in (*ATTRIBUTES, "instance", "score") if not hasattr(task, a)]
+    if missing:
+        raise TaskError(
+            f"{origin}: the task has no {', '.join(missing)}; a task needs name, entry, "
+            f"seed_solution, description, instance_seconds, array_args, splits, instance(seed) "
+            f"and score(instance, output); {EXAMPLES}"
+        )
+    problems = []
+    if not isinstance(task.name, str) or not task.name:
+        problems.append("name must be a non-empty str")
+    if (
+        not isinstance(task.entry, str)
+        or not task.entry.isidentifier()
+        or keyword.iskeyword(task.entry)
+    ):
+        problems.append("entry must be a function name")
+    if not isinstance(task.seed_solution, str) or not task.seed_solution.strip():
+        problems.append("seed_solution must be Python source (a non-empty str)")
+    if not isinstance(task.description, str) or not task.description.strip():
+        problems.append("description must be a non-empty str (what the model is shown)")
+    seconds = task.instance_seconds
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        problems.append("instance_seconds must be a positive number")
+    flags = task.array_args
+    if not (
+        isinstance(flags, bool)
+        or (isinstance(flags, list) and all(isinstance(f, bool) for f in flags))
+    ):
+        problems.append("array_args must be a bool or a list of bools (one per argument)")
+    splits = task.splits
+    if not isinstance(splits, dict) or not {"val", "test"} <= set(splits):
+        problems.append("splits must be a dict with 'val' and 'test' Splits")
+    else:
+        for key, split in splits.items():
+            size, first = getattr(split, "size", None), getattr(split, "first_seed", None)
+            if not (isinstance(size, int) and size >= 1 and isinstance(first, int)):
+                problems.append(f"splits[{key!r}] must be Split(first_seed: int, size >= 1)")
+    if not callable(task.instance) or not callable(task.score):
+        problems.append("instance and score must be methods")
+    if problems:
+        raise TaskError(
+            f"{origin}: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
+
+
+def _check_seed(task: CheckedTask) -> None:
+    seed = task.splits["val"].first_seed
+    where = f"task {task.name!r} ({task.origin})"
+    try:
+        first, again = task.instance(seed), task.instance(seed)
+    except TaskError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise TaskError(f"{where}: instance({seed}) raised {_error_text(exc)}") from None
+    try:
+        encoded = json.dumps(first.inputs, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TaskError(
+            f"{where}: instance inputs must be plain JSON data (lists, numbers, str; "
+            f"use .tolist() for arrays): {_error_text(exc)}"
+        ) from None
+    if encoded != json.dumps(again.inputs, allow_nan=False):
+        raise TaskError(
+            f"{where}: instance({seed}) gave different inputs twice; seed a RandomState with "
+            "the instance seed"
+        )
+    if isinstance(task.inner, EvaluatorTask):
+        output = _run_evaluator_seed(task)
+    else:
+        output = _run_seed_here(task, first, where)
+    score, reason = task.score(first, output)  # raises TaskError when outside [0, 1]
+    if reason is not None:
+        hint = ""
+        if isinstance(task.inner, EvaluatorTask) and "score_range" in reason:
+            hint = "; set score_range=(low, high) in SELFTAUGHT_OPTIONS or EvaluatorTask(...)"
+        raise TaskError(
+            f"{where}: the seed solution fails the task's own validator on instance {seed}: "
+            f"{_one_line(reason, 160)}{hint or '; fix the seed solution or score()'}"
+        )
+    for junk in _JUNK:
+        task.score(first, junk)  # any value outside [0, 1] raises TaskError
+
+
+def _plain(value: Any) -> Any:
+    """What the sandbox would send back: numpy data as lists and scalars, via JSON."""
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        raise TypeError(f"{type(obj).__name__} is not JSON data")
+
+    return json.loads(json.dumps(value, default=default, allow_nan=False))
+
+
+def _run_seed_here(task: CheckedTask, instance: Instance, where: str) -> Any:
+    """The seed solution on one instance, in this process: it is the user's own code."""
+    import numpy
+
+    module = types.ModuleType("selftaught_seed_check")
+    try:
+        exec(compile(task.seed_solution, "<seed solution>", "exec"), module.__dict__)
+        function = getattr(module, task.entry)
+        flags = task.array_args
+        if isinstance(flags, bool):
+            flags = [flags] * len(instance.inputs)
+        args = [numpy.array(a) if f and isinstance(a, list) else a
+                for a, f in zip(instance.inputs, flags, strict=False)]  # fmt: skip
+        args += instance.inputs[len(args) :]
+        return _plain(function(*args))
+    except Exception as exc:  # noqa: BLE001
+        raise TaskError(
+            f"{where}: the seed solution failed on the first val instance: "
+            f"{_error_text(exc)}; fix seed_solution"
+        ) from None
+
+
+def _run_evaluator_seed(task: CheckedTask) -> Any:
+    """The seed program through the harness, in a subprocess (trusted, but may hang or crash)."""
+    harness = task.wrap_solution(task.seed_solution)
+    runner = (
+        "import json, sys, types\n"
+        "m = types.ModuleType('candidate'); sys.modules['candidate'] = m\n"
+        "exec(compile(sys.stdin.read(), '<harness>', 'exec'), m.__dict__)\n"
+        f"print(json.dumps(m.{task.entry}()))\n"
+    )
+    where = f"task {task.name!r} ({task.origin})"
+    with tempfile.TemporaryDirectory(prefix="selftaught-task-check-") as scratch:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", runner], input=harness, capture_output=True, text=True,
+                cwd=scratch, timeout=task.instance_seconds + 30,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise TaskError(
+                f"{where}: the evaluator did not finish on the seed program within "
+                f"{task.instance_seconds + 30:.0f} s; raise instance_seconds or speed it up"
+            ) from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TaskError(f"{where}: the evaluator failed on the seed program: {_one_line(last)}")
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise TaskError(f"{where}: the evaluator printed no result for the seed program") from None
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+
+def _is_evaluator(task: Any) -> bool:
+    return isinstance(getattr(task, "inner", task), EvaluatorTask)
+
+
+def _row(name: str, task: Any, kind: str, source: str, summary: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,  # builtin | entry_point | file | module
+        "form": "evaluator" if _is_evaluator(task) else "native",
+        "source": source,
+        "splits": {k: s.size for k, s in task.splits.items()},
+        "instance_seconds": task.instance_seconds,
+        "summary": summary,
+    }
+
+
+def _summary(task: Any) -> str:
+    text = getattr(task, "summary", None) or (type(getattr(task, "inner", task)).__doc__ or "")
+    return _one_line(text.strip().splitlines()[0] if text.strip() else "", 120)
+
+
+def describe_tasks(specs: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """One dict per task: built-ins, installed entry points, and any extra `specs`.
+
+    A task that fails to load is listed with an `error` (its one-line `TaskError`) instead of
+    failing the listing. Loading here skips the seed check (`check=False`): listing is cheap.
+    """
+    from selftaught.tasks import SUMMARIES, get_task, task_names
+
+    rows = []
+    for name in task_names():
+        task = get_task(name)
+        source = type(task).__module__ + "." + type(task).__name__
+        rows.append(_row(name, task, "builtin", source, SUMMARIES.get(name, "")))
+    wanted: list[tuple[str, str, str]] = [
+        (p.name, "entry_point", p.value)
+        for p in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    ]
+    for spec in specs:
+        kind = "file" if (spec.endswith(".py") or os.sep in spec) else "module"
+        wanted.append((spec, kind, spec))
+    for name, kind, source in wanted:
+        try:
+            task = resolve_task(name, check=False)
+        except TaskError as exc:
+            rows.append({"name": name, "kind": kind, "source": source, "error": str(exc)})
+            continue
+        rows.append(_row(task.name, task, kind, source, _summary(task)))
+    return rows

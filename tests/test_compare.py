@@ -1,0 +1,124 @@
+"""`selftaught.compare`: improvers under identical budgets on the real LPN task, with a scripted
+`python:` model in which only a "from scratch" prompt yields the brute-force solver (so the
+hints improver should beat the seed improver on every run), plus the statistics on their own."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+from selftaught.compare import bootstrap_interval, compare, paired_comparison, sign_test
+from selftaught.config import Budgets
+from selftaught.improve import Recorder
+from selftaught.improvers import ImproverError, builtin_source
+from selftaught.lm import open_language_model
+from selftaught.sandbox import Limits, open_sandbox
+from selftaught.tasks import get_task
+from selftaught.utility import Evaluator
+
+MODEL = f"python:{ROOT / 'tests' / 'models' / 'improver_worlds.py'}:respond_lpn"
+BUDGETS = Budgets(
+    responses_per_call=3,
+    lm_calls=2,
+    utility_calls=7,
+    meta_utility_calls=1,
+    repetitions=2,
+    temperature=0.7,
+    max_tokens=256,
+)
+REPEATS = 2
+RUNS = REPEATS * BUDGETS.repetitions
+
+
+@pytest.fixture(scope="module")
+def world():
+    sandbox = open_sandbox()
+    broker = open_language_model(MODEL, store=None)
+    yield sandbox, broker
+    broker.close()
+    sandbox.close()
+
+
+def run(world, improvers, **options):
+    sandbox, broker = world
+    return compare(
+        improvers,
+        [Evaluator(get_task("lpn"), sandbox, None)],
+        broker.sample,
+        BUDGETS,
+        repeats=REPEATS,
+        sandbox=sandbox,
+        recorder=Recorder(None),
+        limits=Limits(wall_seconds=60, cpu_seconds=60),
+        seed=11,
+        **options,
+    )
+
+
+def test_hints_beat_the_seed_on_every_paired_run(world, tmp_path):
+    copy = tmp_path / "seed_copy.py"
+    copy.write_text(builtin_source("seed"))
+    rows = run(world, ["hints", str(copy), "seed"])
+    assert [r["improver"] for r in rows][0] == "hints"
+    by_name = {r["improver"]: r for r in rows}
+    hints, seed = by_name["hints"], by_name["seed"]
+    assert all(r["task"] == "lpn" and r["runs"] == RUNS for r in rows)
+    assert hints["mean"] > 0.9 and seed["mean"] < 0.7
+    assert hints["ci95"][0] <= hints["mean"] <= hints["ci95"][1]
+    assert seed["vs_baseline"] is None
+    versus = hints["vs_baseline"]
+    assert (versus["wins"], versus["losses"], versus["ties"]) == (RUNS, 0, 0)
+    assert versus["sign_test_p"] == pytest.approx(2 / 2**RUNS)
+    assert versus["ci95"][0] > 0.2
+    # Same source, same seeds, same budgets: the copy's every run equals the seed's.
+    assert by_name[str(copy)]["scores"] == seed["scores"]
+    assert by_name[str(copy)]["vs_baseline"]["ties"] == RUNS
+    # What each used, from the broker: never past the budgets, hints used all of its calls.
+    for row in rows:
+        assert 0 < row["lm_budget_units"] <= RUNS * BUDGETS.lm_calls
+        assert row["lm_requests"] >= row["lm_budget_units"]
+        assert row["tokens"] == 0  # the python: backend reports no tokens
+        assert row["seconds"] > 0 and row["lm_seconds"] >= 0
+    assert hints["lm_budget_units"] == RUNS * BUDGETS.lm_calls
+    assert seed["lm_budget_units"] == RUNS  # one batch per run
+
+
+def test_the_baseline_is_run_even_when_not_listed(world):
+    rows = run(world, ["temperature_sweep"], baseline="seed")
+    assert sorted(r["improver"] for r in rows) == ["seed", "temperature_sweep"]
+
+
+def test_an_unusable_improver_fails_before_any_run(world, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def improve_algorithm(:\n")
+    sandbox, broker = world
+    calls = broker.usage.batches
+    with pytest.raises(ImproverError):
+        run(world, ["seed", str(broken)])
+    with pytest.raises(ImproverError):
+        run(world, ["no_such_improver"])
+    assert broker.usage.batches == calls
+
+
+def test_sign_test_is_exact_and_two_sided():
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(5, 0) == pytest.approx(2 / 32)
+    assert sign_test(0, 5) == sign_test(5, 0)
+    assert sign_test(3, 3) == 1.0
+    assert sign_test(9, 1) == pytest.approx(2 * 11 / 1024)
+
+
+def test_bootstrap_intervals_bracket_the_mean_and_pair_by_slot():
+    assert bootstrap_interval([0.4], 100, 0) == [0.4, 0.4]
+    low, high = bootstrap_interval([0.1, 0.5, 0.9, 0.3], 2000, 0)
+    assert 0.1 <= low < 0.45 < high <= 0.9
+    paired = paired_comparison([0.6, 0.7, 0.5], [0.5, 0.5, 0.5], "seed", 500, 0)
+    assert (paired["wins"], paired["losses"], paired["ties"]) == (2, 0, 1)
+    assert paired["mean_diff"] == pytest.approx(0.1)
+    assert paired["ci95"][0] >= 0.0
+
+
+def test_repeats_must_be_positive(world):
+    with pytest.raises(ValueError):
+        compare([], [], lambda *a: [], BUDGETS, repeats=0, sandbox=None, recorder=None,
+                limits=None, seed=0)  # fmt: skip
