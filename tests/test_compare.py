@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from selftaught.compare import bootstrap_interval, compare, paired_comparison, sign_test
+from selftaught.compare import compare
 from selftaught.config import Budgets
 from selftaught.improve import Recorder
 from selftaught.improvers import ImproverError, builtin_source
 from selftaught.lm import open_language_model
 from selftaught.sandbox import Limits, open_sandbox
+from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.tasks import get_task
 from selftaught.utility import Evaluator
 
@@ -109,8 +110,8 @@ def test_sign_test_is_exact_and_two_sided():
 
 
 def test_bootstrap_intervals_bracket_the_mean_and_pair_by_slot():
-    assert bootstrap_interval([0.4], 100, 0) == [0.4, 0.4]
-    low, high = bootstrap_interval([0.1, 0.5, 0.9, 0.3], 2000, 0)
+    assert bootstrap_interval([0.4], resamples=100) == (0.4, 0.4)
+    low, high = bootstrap_interval([0.1, 0.5, 0.9, 0.3])
     assert 0.1 <= low < 0.45 < high <= 0.9
     paired = paired_comparison([0.6, 0.7, 0.5], [0.5, 0.5, 0.5], "seed", 500, 0)
     assert (paired["wins"], paired["losses"], paired["ties"]) == (2, 0, 1)

@@ -206,6 +206,169 @@ def _iterations_table(records: list[dict[str, Any]]) -> Table:
     return table
 
 
+# ------------------------------------------------------------------ transfer, compare
+
+TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
+ModelOption = Annotated[str, typer.Option(help="Language model spec (see `selftaught models`).")]
+BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Last stdout line: the result as JSON.")]
+
+
+def _side_session(
+    kind: str, run_dir: Path | None, source: str, preset: str, **overrides: object
+) -> Session:
+    """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
+    config = build_config(preset, iterations=0, **overrides)
+    parse_model_spec(config.model)
+    label = "+".join(Path(spec).stem for spec in config.tasks)
+    run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
+    return Session.start_or_reopen(run_dir, config, source, kind)
+
+
+@app.command("transfer")
+def transfer_command(
+    improver: Annotated[str, typer.Option(help="A built-in name, a .py file or a run directory.")],
+    tasks_: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks.")] = TRANSFER_TASKS,
+    repeats: Annotated[int, typer.Option(help="Improver calls per task.")] = 5,
+    preset: Annotated[str, typer.Option(help="Budgets: quick or paper.")] = "quick",
+    model: ModelOption = "llamacpp",
+    base_url: BaseUrlOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """u(s), ū(I0) and ū(I) per task on the test split: the paper's transfer table."""
+    from selftaught.transfer import transfer
+
+    with user_errors():
+        source = improvers.load_improver(improver)
+        session = _side_session(
+            "transfer", run_dir, source, preset, task=tasks_, repetitions=repeats,
+            model=model, base_url=base_url, seed=seed,
+        )  # fmt: skip
+    try:
+        with user_errors(), _live_progress(session):
+            rows = transfer(session)
+    finally:
+        session.close()
+    table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
+    for row in rows:
+        ci = row["ci"]
+        table.add_row(
+            row["task"],
+            _pct(row["seed_solution"]),
+            f"{_pct(row['seed_improver'])} {_pct_range(ci['seed_improver'])}",
+            f"{_pct(row['improver'])} {_pct_range(ci['improver'])}",
+        )
+    (stderr if as_json else stdout).print(table)
+    if as_json:
+        print(json.dumps({"run_dir": str(session.run_dir), "tasks": rows}), flush=True)
+
+
+@app.command("compare")
+def compare_command(
+    improvers_: Annotated[
+        str, typer.Option("--improvers", help="Comma-separated names, .py files or run dirs.")
+    ],
+    tasks_: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks.")] = "lpn",
+    repeats: Annotated[int, typer.Option(help="Repeats of each meta-utility.")] = 1,
+    preset: Annotated[str, typer.Option(help="Budgets: quick or paper.")] = "quick",
+    model: ModelOption = "llamacpp",
+    base_url: BaseUrlOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Each improver under identical budgets and seeds: test meta-utility, cost, paired test."""
+    from selftaught.compare import compare, summarize
+
+    names = [name.strip() for name in improvers_.split(",") if name.strip()]
+    with user_errors():
+        sources = {name: improvers.load_improver(name) for name in names}
+        listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
+        session = _side_session(
+            "compare", run_dir, listing, preset, task=tasks_, model=model, base_url=base_url,
+            seed=seed,
+        )  # fmt: skip
+    try:
+        with user_errors(), _live_progress(session):
+            rows = compare(
+                names, session.evaluators, session.language_model.sample, session.config.budgets,
+                repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
+                limits=session.improver_limits(), seed=session.config.seed,
+            )  # fmt: skip
+        session.store.set_meta("finished", True)
+    finally:
+        session.close()
+    summary = summarize(rows)
+    table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
+    for entry in summary:
+        versus = entry.get("vs_seed") or "-"
+        table.add_row(
+            entry["name"], _pct(entry["mean"]), _pct_range(entry["ci"]), str(versus),
+            str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
+        )  # fmt: skip
+    (stderr if as_json else stdout).print(table)
+    if as_json:
+        print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _pct_range(interval: list[float]) -> str:
+    return f"[{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+
+# ---------------------------------------------------------------------- report, runs
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The HTML file.")] = None,
+) -> None:
+    """One self-contained HTML page of a run: curves, lineage, diffs, usage, safety."""
+    from selftaught.report import write_report
+
+    with user_errors():
+        if not run_dir.is_dir():
+            raise StoreError(f"no run directory {run_dir}; check the path")
+        path = write_report(run_dir, output)
+    stdout.print(f"report written to {path}")
+
+
+@app.command("runs")
+def list_runs_command(
+    root: Annotated[Path, typer.Argument(help="Where run directories are.")] = Path("runs"),
+    as_json: JsonOption = False,
+) -> None:
+    """The run directories under ROOT: status, best meta-utility, model, cost, age."""
+    from selftaught.runs import list_runs
+
+    rows = list_runs(root)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    columns = ("run", "status", "task", "model", "t", "best val", "best test", "paid calls", "age")
+    table = Table(*columns)
+    for row in rows:
+        done = f"{row['iterations_done']}/{row['iterations_planned']}"
+        age = f"{row['age_seconds'] / 60:.0f} min" if row.get("age_seconds") is not None else "-"
+        status = row["status"] + (" (resumable)" if row.get("resumable") else "")
+        table.add_row(
+            row["name"], status, str(row.get("task")), str(row.get("model")), done,
+            _fmt(row.get("best_val")), _fmt(row.get("best_test")), str(row.get("lm_calls_paid")),
+            age,
+        )  # fmt: skip
+    stdout.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 # ---------------------------------------------------------------------------- evaluate
 
 

@@ -1,9 +1,9 @@
 """Compare improvers under identical budgets and seeds, by their test-split meta-utility.
 
 `compare` runs every improver on every task through `MetaUtility` (`with_test=True`) `repeats`
-times. Repeat k of every improver uses the same run seed, and its language-model scope names
-the improver, so two improvers that send the same request get the same sample (common random
-numbers; with a caching broker the comparison is also replayable). One *run* is one improver
+times. Repeat k of every improver uses the same run seed and the same seeds in its children;
+its language-model scope names the improver, so each improver's samples are counted (and, with
+a caching broker, replayed) on their own. One *run* is one improver
 invocation scored on the test split; a (improver, task) row pools `repeats * budgets.repetitions`
 runs.
 
@@ -20,7 +20,6 @@ listed. Rows are sorted by mean, best first. Data only: rendering is the caller'
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from selftaught.improve import Recorder
 from selftaught.improvers import load_improver
 from selftaught.meta_utility import MetaUtility, Sampler
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.utility import Evaluator
 
 Usage = Callable[[], Mapping[str, float]]
@@ -91,7 +91,7 @@ def compare(
         base = scored[baseline]["scores"]
         for label in labels:
             row = scored[label]
-            row["ci95"] = bootstrap_interval(row["scores"], resamples, seed)
+            row["ci95"] = list(bootstrap_interval(row["scores"], resamples=resamples, seed=seed))
             row["vs_baseline"] = (
                 None
                 if label == baseline
@@ -158,49 +158,38 @@ def repeat_seed(seed: int, repeat: int) -> int:
     return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
 
-def bootstrap_interval(
-    values: Sequence[float], resamples: int, seed: int, level: float = 0.95
-) -> list[float]:
-    """Percentile bootstrap interval of the mean of `values` ([x, x] for a single value)."""
-    data = np.asarray(values, dtype=float)
-    if data.size < 2:
-        return [float(data.mean()), float(data.mean())]
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, data.size, (resamples, data.size))].mean(axis=1)
-    tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return [float(low), float(high)]
-
-
-def sign_test(wins: int, losses: int) -> float:
-    """Two-sided exact sign-test p-value for `wins` against `losses` (ties already dropped)."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
-def paired_comparison(
-    scores: Sequence[float], base: Sequence[float], baseline: str, resamples: int, seed: int
-) -> dict[str, Any]:
-    """The paired difference `scores - base`, slot by slot, summarized."""
-    diffs = np.asarray(scores, dtype=float) - np.asarray(base, dtype=float)
-    wins, losses = int((diffs > 0).sum()), int((diffs < 0).sum())
-    return {
-        "baseline": baseline,
-        "mean_diff": float(diffs.mean()),
-        "ci95": bootstrap_interval(diffs.tolist(), resamples, seed),
-        "wins": wins,
-        "losses": losses,
-        "ties": int(diffs.size - wins - losses),
-        "sign_test_p": sign_test(wins, losses),
-    }
-
-
 def _broker_usage(sample: Sampler) -> Usage | None:
     """`usage` of the LMBroker whose bound `sample` method this is, else None."""
     broker = getattr(sample, "__self__", None)
     if not callable(getattr(getattr(broker, "usage", None), "as_dict", None)):
         return None
     return lambda: broker.usage.as_dict()  # looked up each time: the broker may replace it
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per improver, best mean first: `{"name", "tasks": {task: {"mean", "ci"}},
+    "mean", "ci", "lm_calls", "tokens", "seconds", "vs_seed"}`. The overall mean is over tasks;
+    its interval pools every run; `vs_seed` is the sign-test p-value of the paired runs."""
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_name.setdefault(row["improver"], []).append(row)
+    entries = []
+    for name, own in by_name.items():
+        pooled = [score for row in own for score in row["scores"]]
+        versus = [row["vs_baseline"] for row in own if row.get("vs_baseline")]
+        wins = sum(v["wins"] for v in versus)
+        losses = sum(v["losses"] for v in versus)
+        entries.append(
+            {
+                "name": name,
+                "tasks": {row["task"]: {"mean": row["mean"], "ci": row["ci95"]} for row in own},
+                "mean": float(np.mean([row["mean"] for row in own])),
+                "ci": list(bootstrap_interval(pooled)),
+                "lm_calls": int(sum(row.get("lm_requests") or 0 for row in own)),
+                "tokens": int(sum(row.get("tokens") or 0 for row in own)),
+                "seconds": float(sum(row.get("seconds") or 0.0 for row in own)),
+                "vs_seed": round(sign_test(wins, losses), 4) if versus else None,
+            }
+        )
+    entries.sort(key=lambda entry: -entry["mean"])
+    return entries

@@ -46,7 +46,10 @@ class Session:
         self.status = Status()
 
     @classmethod
-    def start(cls, run_dir: Path, config: RunConfig, initial_improver: str) -> Session:
+    def start(
+        cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str = "stop"
+    ) -> Session:
+        """A new run directory for a run of `kind` (stop, transfer, compare)."""
         if (run_dir / "run.db").exists():
             raise StoreError(
                 f"{run_dir} already holds a run; resume it with `selftaught resume {run_dir}`"
@@ -61,28 +64,57 @@ class Session:
             if fresh:  # nothing was recorded yet: leave no half-made run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
+        store.set_meta("kind", kind)
         store.set_meta("config", config.model_dump(mode="json"))
         store.set_meta("initial_improver", store.put_program(initial_improver, "improver"))
         session.language_model.save_identity()
         return session
 
     @classmethod
-    def reopen(cls, run_dir: Path) -> Session:
+    def reopen(cls, run_dir: Path, kind: str = "stop") -> Session:
+        """An existing run of `kind`, with the configuration it recorded."""
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
         store = RunStore.open_run(run_dir)
         values = store.get_meta("config")
         if values is None or store.get_meta("initial_improver") is None:
+            store.close()
             raise StoreError(f"{run_dir / 'run.db'} records no run configuration; it cannot resume")
+        recorded = store.get_meta("kind") or "stop"
+        if recorded != kind:
+            store.close()
+            raise StoreError(f"{run_dir} holds a {recorded} run, not a {kind} run")
         return cls(run_dir, parse_config(values), store)
 
-    def run(self) -> list[dict[str, Any]]:
-        initial = self.store.get_program(self.store.get_meta("initial_improver"))
-        limits = Limits(
+    @classmethod
+    def start_or_reopen(
+        cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str
+    ) -> Session:
+        """Continue `run_dir` if it holds the same run (a resume), else start it."""
+        if not (run_dir / "run.db").exists():
+            return cls.start(run_dir, config, initial_improver, kind)
+        session = cls.reopen(run_dir, kind)
+        same = session.store.get_program(session.store.get_meta("initial_improver"))
+        if session.config != config or same != initial_improver:
+            session.close()
+            raise StoreError(f"{run_dir} holds a different {kind} run; pick another --run-dir")
+        return session
+
+    def improver_limits(self) -> Limits:
+        return Limits(
             wall_seconds=self.config.limits.improver_seconds,
             cpu_seconds=self.config.limits.improver_seconds,
             memory_mb=self.config.limits.improver_memory_mb,
         )
+
+    def initial_improver(self) -> str:
+        source = self.store.get_program(self.store.get_meta("initial_improver"))
+        assert source is not None, "the run's initial improver is missing from its store"
+        return source
+
+    def run(self) -> list[dict[str, Any]]:
+        initial = self.initial_improver()
+        limits = self.improver_limits()
         meta_utility = MetaUtility(
             self.evaluators,
             self.language_model.sample,

@@ -1,33 +1,64 @@
-"""Transfer: a fixed improver on tasks it was not improved on (wiring to come).
+"""Transfer: a fixed improver on tasks it was not improved on (the paper's transfer table).
 
-`bootstrap_interval` gives the interval reported next to each mean.
+For each task, on the test split: u(s), the seed solution's utility; ū(I0), the mean utility of
+what one call of the seed improver returns; ū(I), the same for the given improver. Each mean is
+over the configuration's repetitions (fresh budgets each), with a 95% bootstrap interval.
+Results are stored in the run directory as meta-utility records, so an interrupted transfer
+re-run in the same directory reads finished tasks back and replays the rest from the LM cache.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
+from selftaught.improvers import builtin_source
+from selftaught.meta_utility import MetaScore, MetaUtility
+from selftaught.session import Session
+from selftaught.stats import bootstrap_interval
+from selftaught.utility import Evaluator
 
 
-def bootstrap_interval(
-    values: list[float], *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile-bootstrap interval for the mean of `values`.
+def transfer(session: Session) -> list[dict[str, Any]]:
+    """One row per task of the session's configuration, for the session's initial improver."""
+    improver = session.initial_improver()
+    seed_improver = builtin_source("seed")
+    rows = []
+    for evaluator in session.evaluators:
+        session.status.phase = f"transfer on {evaluator.task.name}"
+        seed = _scores(session, evaluator, seed_improver, "seed_improver")
+        mine = _scores(session, evaluator, improver, "improver")
+        rows.append(
+            {
+                "task": evaluator.task.name,
+                "seed_solution": evaluator.evaluate(evaluator.task.seed_solution, "test").score,
+                "seed_improver": seed.test,
+                "improver": mine.test,
+                "ci": {"seed_improver": _interval(seed), "improver": _interval(mine)},
+            }
+        )
+    session.store.set_meta("finished", True)
+    return rows
 
-    Deterministic for a given `seed`. One value (or identical values) gives a zero-width
-    interval at that value; no values is an error.
-    """
-    data = np.asarray(values, dtype=float).reshape(-1)
-    if data.size == 0:
-        raise ValueError("bootstrap_interval needs at least one value")
-    if not np.all(np.isfinite(data)):
-        raise ValueError("bootstrap_interval needs finite values")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, data.size, size=(resamples, data.size))
-    means = data[picks].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(low), float(high)
+
+def _scores(session: Session, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
+    """ū on one task, computed once and read back from the store afterwards."""
+    program = session.recorder.program(improver, "improver")
+    purpose = f"transfer:{evaluator.task.name}:{label}"
+    if hit := session.store.get_meta_utility(program, purpose):
+        return MetaScore(hit["val"], hit["test"], hit["runs"])
+    meta_utility = MetaUtility(
+        [evaluator],
+        session.language_model.sample,
+        session.config.budgets,
+        sandbox=session.sandbox,
+        recorder=session.recorder,
+        limits=session.improver_limits(),
+        run_seed=session.config.seed,
+    )
+    score = meta_utility(improver, f"transfer:{evaluator.task.name}", with_test=True)
+    session.store.put_meta_utility(program, purpose, score.val, score.test, {"runs": score.runs})
+    return score
+
+
+def _interval(score: MetaScore) -> list[float]:
+    return list(bootstrap_interval([run["test"] for run in score.runs]))

@@ -56,10 +56,13 @@ def check_improver_source(source: str, origin: str) -> None:
 
 
 def load_improver(name_or_path: str) -> str:
-    """Source of a built-in improver (by name) or of a user's file (by path), checked."""
+    """Source of a built-in improver (by name), a user's file, or a run directory's last
+    adopted improver; checked."""
     if name_or_path in SUMMARIES:
         return builtin_source(name_or_path)
     path = Path(name_or_path)
+    if path.is_dir():
+        return _from_run(path)
     if not path.is_file():
         known = ", ".join(sorted(SUMMARIES))
         raise ImproverError(f"no improver file {name_or_path!r}; use a .py file or one of: {known}")
@@ -68,4 +71,22 @@ def load_improver(name_or_path: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise ImproverError(f"cannot read improver file {name_or_path!r}: {exc}") from None
     check_improver_source(source, name_or_path)
+    return source
+
+
+def _from_run(run_dir: Path) -> str:
+    """The improver in force at the end of a STOP run (its last iteration record)."""
+    from selftaught.store import RunStore, StoreError
+
+    try:
+        store = RunStore.open_run(run_dir)
+    except StoreError as exc:
+        raise ImproverError(f"{run_dir}: {exc}") from None
+    try:
+        records = store.iterations()
+        source = store.get_program(records[-1]["improver_sha256"]) if records else None
+    finally:
+        store.close()
+    if source is None:
+        raise ImproverError(f"{run_dir} records no finished STOP iteration; run or resume it first")
     return source

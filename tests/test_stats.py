@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from selftaught.transfer import bootstrap_interval
+from selftaught.stats import bootstrap_interval
 
 
 def test_interval_contains_the_mean_and_is_deterministic():

@@ -1,0 +1,64 @@
+"""transfer, compare, report and runs through the real command, on real runs."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import ROOT, last_json, run_cli
+
+WORLDS = f"python:{ROOT / 'tests' / 'models' / 'improver_worlds.py'}:respond_lpn"
+
+
+def test_transfer_of_a_self_improved_improver(tmp_path, scripted_model):
+    stop_dir = tmp_path / "stop"
+    done = run_cli(
+        "run", "--iterations", "1", "--repetitions", "1", "--model", scripted_model,
+        "--run-dir", str(stop_dir), "--json",
+    )  # fmt: skip
+    assert last_json(done.stdout)["iterations"][1]["adopted"] is True
+    args = (
+        "transfer", "--improver", str(stop_dir), "--tasks", "parity", "--repeats", "2",
+        "--model", scripted_model, "--run-dir", str(tmp_path / "transfer"), "--json",
+    )  # fmt: skip
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    (row,) = last_json(first.stdout)["tasks"]
+    assert row["task"] == "parity"
+    assert 0.4 < row["seed_solution"] < 0.6  # random guessing
+    assert row["improver"] > 0.95 > row["seed_improver"]  # the hint found by STOP transfers
+    assert row["ci"]["improver"][0] <= row["improver"] <= row["ci"]["improver"][1]
+    again = run_cli(*args)  # re-run in place: read back, same table
+    assert last_json(again.stdout)["tasks"] == last_json(first.stdout)["tasks"]
+
+
+def test_compare_ranks_improvers(tmp_path):
+    done = run_cli(
+        "compare", "--improvers", "hints,seed", "--model", WORLDS,
+        "--run-dir", str(tmp_path / "c"), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ranked = last_json(done.stdout)["improvers"]
+    assert [entry["name"] for entry in ranked] == ["hints", "seed"]
+    assert ranked[0]["mean"] > ranked[1]["mean"]
+    assert set(ranked[0]) >= {"tasks", "ci", "lm_calls", "tokens", "seconds"}
+
+
+def test_report_and_runs_listing(tmp_path, scripted_model):
+    run_dir = tmp_path / "runs" / "one"
+    run_cli(
+        "run", "--iterations", "1", "--repetitions", "1", "--model", scripted_model,
+        "--run-dir", str(run_dir),
+    )  # fmt: skip
+    made = run_cli("report", str(run_dir), "-o", str(tmp_path / "r.html"))
+    assert made.returncode == 0, made.stderr
+    assert "<svg" in (tmp_path / "r.html").read_text()
+    listed = run_cli("runs", str(tmp_path / "runs"), "--json")
+    (row,) = json.loads(listed.stdout)
+    assert row["name"] == "one" and row["status"] == "finished"
+
+
+def test_side_commands_refuse_bad_input(tmp_path):
+    bad = run_cli("transfer", "--improver", "seed", "--tasks", "nope", "--run-dir", str(tmp_path))
+    assert bad.returncode == 2 and "unknown task" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli("report", str(tmp_path / "absent"))
+    assert missing.returncode == 2 and "no run directory" in missing.stderr

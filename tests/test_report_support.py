@@ -1,0 +1,151 @@
+"""Shared by the report tests: one real finished run per test process, and stores made by hand.
+
+No tests here; the test modules import `finished_run` and the builders.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import SCRIPTED, last_json, run_cli
+
+from selftaught.store import RunStore, Sample
+
+_CACHE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 2-iteration STOP run on the scripted model (seconds), made once per process."""
+    if "run" not in _CACHE:
+        run_dir = tmp_path_factory.mktemp("report") / "run"
+        result = run_cli(
+            "run",
+            "--iterations",
+            "2",
+            "--repetitions",
+            "2",
+            "--model",
+            SCRIPTED,
+            "--run-dir",
+            str(run_dir),
+            "--json",
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert last_json(result.stdout)["iterations"][1]["adopted"] is True
+        _CACHE["run"] = run_dir
+    return _CACHE["run"]
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a closed run directory's database (the run that made it has exited)."""
+    target.mkdir(parents=True)
+    shutil.copy(source / "run.db", target / "run.db")
+    return target
+
+
+def killed_after_t0(finished: Path, target: Path) -> Path:
+    """The finished run as it was when killed during t=1: t=0 recorded, not finished."""
+    run_dir = copy_run(finished, target)
+    db = sqlite3.connect(run_dir / "run.db")
+    db.execute("DELETE FROM iterations WHERE t > 0")
+    db.execute("DELETE FROM meta WHERE key = 'finished'")
+    db.commit()
+    db.close()
+    return run_dir
+
+
+def synthetic_store(run_dir: Path, *, evaluations: int, lm_calls: int, events: int) -> Path:
+    """A store written through RunStore with many rows, as a long run would leave it."""
+    store = RunStore.open_run(run_dir, create=True)
+    seed_improver = (
+        "def improve_algorithm(initial_solution, utility, language_model):\n"
+        "    return initial_solution\n"
+    )
+    better = seed_improver.replace(
+        "return initial_solution",
+        "population = [initial_solution]  # genetic crossover\n    return population[0]",
+    )
+    store.set_meta(
+        "config",
+        {
+            "task": "lpn",
+            "model": "python:m.py:f",
+            "preset": "quick",
+            "iterations": 2,
+            "seed": 0,
+            "gate": "better",
+            "improver": "seed",
+            "budgets": {"repetitions": 2},
+        },
+    )
+    initial = store.put_program(seed_improver, "improver")
+    candidate = store.put_program(better, "improver")
+    store.set_meta("initial_improver", initial)
+    runs = [{"task": "lpn", "repetition": r, "val": 0.4 + 0.05 * r, "test": 0.5} for r in range(4)]
+    store.put_meta_utility(initial, "record", 0.475, 0.5, {"runs": runs})
+    store.put_meta_utility(candidate, "record", 0.9, 0.85, {"runs": runs})
+    store.put_iteration(
+        0,
+        {
+            "t": 0,
+            "meta_utility_val": 0.475,
+            "meta_utility_test": 0.5,
+            "candidate_val": None,
+            "candidate_test": None,
+            "adopted": None,
+            "improver_sha256": initial,
+            "candidate_sha256": None,
+        },
+    )
+    store.put_iteration(
+        1,
+        {
+            "t": 1,
+            "meta_utility_val": 0.9,
+            "meta_utility_test": 0.85,
+            "candidate_val": 0.9,
+            "candidate_test": 0.85,
+            "adopted": True,
+            "improver_sha256": candidate,
+            "candidate_sha256": candidate,
+        },
+    )
+    store.db.execute("BEGIN")  # one transaction: 10,000 single-row commits take seconds
+    instances = [{"score": 1.0, "status": "ok", "seconds": 0.01}] * 20
+    for i in range(evaluations):
+        program = store.put_program(f"def algorithm(*a):\n    return {i}\n", "solution")
+        store.put_evaluation(
+            program,
+            "lpn",
+            "val" if i % 2 else "test",
+            i,
+            {
+                "score": (i % 97) / 97,
+                "instances": instances,
+                "seconds": 0.2,
+                "layers": ["zygote"],
+                "failure": "timeout" if i % 31 == 0 else None,
+            },
+        )
+    for i in range(lm_calls):
+        store.record_lm_call(
+            f"key{i}",
+            {
+                "user": ("def improve_algorithm" if i % 5 == 0 else "Improve") + " x" * 500,
+                "scope": f"t={i % 2}",
+            },
+            0,
+            [Sample("r", 300 + i % 50, 80, 0.2 + (i % 7) / 10)],
+            cached=int(i % 3 == 0),
+        )
+    for i in range(events):
+        store.record_event("static:exec", initial, {"line": 2, "detail": f"exec call {i}"})
+    store.db.execute("COMMIT")
+    store.set_meta("finished", True)
+    store.close()
+    return run_dir

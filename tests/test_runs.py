@@ -1,0 +1,62 @@
+"""`selftaught.runs.list_runs`: the run listing's data, without writing to any run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import test_report_support as support
+from test_report_support import copy_run, killed_after_t0
+
+from selftaught.runs import list_runs
+
+finished_run = support.finished_run
+
+
+def _age(run_dir: Path, seconds: float) -> None:
+    past = time.time() - seconds
+    for p in run_dir.iterdir():
+        os.utime(p, (past, past))
+
+
+def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    done = copy_run(finished_run, root / "done")
+    killed = killed_after_t0(finished_run, root / "killed")
+    killed_after_t0(finished_run, root / "running")  # fresh mtimes: written just now
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "run.db").write_bytes(b"not a database at all" * 100)
+    (root / "not-a-run").mkdir()
+    _age(done, 3600)
+    _age(killed, 600)
+    _age(broken, 7200)
+    rows = {r["name"]: r for r in list_runs(root)}
+    assert set(rows) == {"done", "killed", "running", "broken"}
+    assert [r["name"] for r in list_runs(root)][0] == "running"  # most recently active first
+
+    assert rows["done"]["status"] == "finished" and not rows["done"]["resumable"]
+    assert rows["done"]["best_val"] == 1.0 and rows["done"]["best_test"] == 1.0
+    assert rows["done"]["iterations_done"] == 2 and rows["done"]["iterations_planned"] == 2
+    assert rows["done"]["lm_calls_paid"] > 0 and rows["done"]["evaluations"] > 0
+    assert rows["done"]["model"].startswith("python:stop_world:respond@")
+    assert 3500 < rows["done"]["age_seconds"] < 3700
+
+    assert rows["killed"]["status"] == "killed" and rows["killed"]["resumable"]
+    assert rows["killed"]["iterations_done"] == 0
+    assert rows["running"]["status"] == "running"
+    assert rows["broken"]["status"] == "unreadable" and "\n" not in rows["broken"]["error"]
+
+    # Listing wrote nothing: ages are unchanged and no -wal/-shm files appeared.
+    assert sorted(p.name for p in done.iterdir()) == ["run.db"]
+    assert list_runs(root)[-1]["name"] == "broken"
+
+
+def test_missing_root_lists_nothing(tmp_path: Path) -> None:
+    assert list_runs(tmp_path / "absent") == []
+
+
+def test_root_that_is_a_run(finished_run: Path) -> None:
+    (row,) = list_runs(finished_run)
+    assert row["status"] == "finished"
