@@ -20,10 +20,10 @@ from rich.live import Live
 from rich.table import Table
 
 from selftaught import improvers, tasks
-from selftaught.config import ConfigError, build_config
+from selftaught.config import ConfigError, absolute_tasks, build_config
 from selftaught.improvers import ImproverError
 from selftaught.lm import LanguageModelError, describe_models
-from selftaught.lm.spec import ModelSpecError, parse_model_spec
+from selftaught.lm.spec import ModelSpecError, absolute_spec
 from selftaught.session import Session
 from selftaught.store import StoreError
 from selftaught.tasks import TaskError
@@ -117,7 +117,9 @@ def run(
             max_tokens=max_tokens,
             sandbox=sandbox,
         )
-        parse_model_spec(config.model)
+        config = config.model_copy(
+            update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
+        )
         source = improvers.load_improver(config.improver)
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
@@ -219,7 +221,9 @@ def _side_session(
 ) -> Session:
     """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
     config = build_config(preset, iterations=0, **overrides)
-    parse_model_spec(config.model)
+    config = config.model_copy(
+        update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
+    )
     label = "+".join(Path(spec).stem for spec in config.tasks)
     run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
     return Session.start_or_reopen(run_dir, config, source, kind)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -139,3 +140,10 @@ def _one_line(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "config"
     message = first["msg"].removeprefix("Value error, ")
     return f"invalid {where}: {message}"
+
+
+def absolute_tasks(value: str) -> str:
+    """Task files and directories made absolute, so that a run resumes from anywhere."""
+    return ",".join(
+        str(Path(spec).resolve()) if Path(spec).exists() else spec for spec in split_tasks(value)
+    )

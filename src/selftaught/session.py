@@ -152,5 +152,6 @@ class Session:
         return sum(e.count for e in self.evaluators)
 
     def close(self) -> None:
+        self.language_model.close()
         self.sandbox.close()
         self.store.close()

