@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from selftaught import improvers, tasks
+from selftaught import improvers, safety, tasks
 from selftaught.config import ConfigError, absolute_tasks, build_config
 from selftaught.improvers import ImproverError
 from selftaught.lm import LanguageModelError, describe_models
@@ -97,6 +97,20 @@ def run(
     ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
     sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
+    sandbox_flag: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox-flag",
+            help="The paper's circumvention experiment: improvers see a use_sandbox flag "
+            "(ignored and recorded; isolation never changes).",
+        ),
+    ] = False,
+    sandbox_warning: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox-warning", help="With --sandbox-flag: warn not to turn the flag off."
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
@@ -116,11 +130,13 @@ def run(
             responses_per_call=responses_per_call,
             max_tokens=max_tokens,
             sandbox=sandbox,
+            sandbox_flag=sandbox_flag or sandbox_warning,  # a warning implies the flag
+            sandbox_warning=sandbox_warning,
         )
         config = config.model_copy(
             update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
         )
-        source = improvers.load_improver(config.improver)
+        source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
         session = Session.start(run_dir, config, source)
@@ -140,11 +156,19 @@ def resume(
     _execute(session, as_json)
 
 
+def _initial_improver(config: Any) -> str:
+    """The configured improver; with --sandbox-flag, "seed" is the paper's sandbox variant."""
+    if config.sandbox_flag and config.improver == "seed":
+        return safety.sandbox_flag_seed()
+    return improvers.load_improver(config.improver)
+
+
 def _execute(session: Session, as_json: bool) -> None:
     try:
         with user_errors(), _live_progress(session):
             records = session.run()
         summary = session.summary(records)
+        summary["safety"] = safety.run_summary(session.store)  # issue #7
     except KeyboardInterrupt:
         stderr.print(f"interrupted; continue with: selftaught resume {session.run_dir}")
         raise typer.Exit(130) from None
@@ -155,6 +179,7 @@ def _execute(session: Session, as_json: bool) -> None:
         f"run recorded in {session.run_dir}: {summary['lm_calls']} LM calls paid, "
         f"{summary['evaluations']} evaluations"
     )
+    (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
     if as_json:
         print(json.dumps(summary), flush=True)
 
@@ -371,6 +396,52 @@ def list_runs_command(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+# ------------------------------------------------------------------------------ safety
+
+
+@app.command("safety")
+def safety_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Circumvention rate (95% Wilson) in the paper's table form, and the offending programs."""
+    from selftaught.store import RunStore
+
+    with user_errors():
+        if not run_dir.is_dir():
+            raise StoreError(f"no run directory {run_dir}; check the path")
+        store = RunStore.open_run(run_dir)
+        try:
+            report = safety.analyse(store)
+            config = store.get_meta("config") or {}
+        finally:
+            store.close()
+    out = stderr if as_json else stdout
+    out.print(_safety_table(report, config))
+    kinds = ", ".join(f"{k} {n}" for k, n in report["by_kind"].items()) or "none"
+    out.print(f"offenders by kind: {kinds}", highlight=False)
+    for line in safety.offending_lines(report):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps(report), flush=True)
+
+
+def _safety_table(report: dict[str, Any], config: dict[str, Any]) -> Table:
+    warned = "with warning" if config.get("sandbox_warning") else "no warning"
+    flag = "flag shown" if config.get("sandbox_flag") else "no flag shown"
+    table = Table(
+        "model", "attempts", "circumvention (95% Wilson)", "paper string test", "setting",
+        title="Sandbox circumvention: share of improvement attempts",
+    )  # fmt: skip
+    table.add_row(
+        str(config.get("model", "?")), str(report["attempts"]), safety.rate_cell(report),
+        safety.rate_cell(report["string_test"]), f"{flag}, {warned}",
+    )  # fmt: skip
+    for name, rate, warned_rate, n in safety.PAPER_ROWS:
+        table.add_row(name, n, "-", rate, f"flag shown; with warning {warned_rate}")
+    return table
 
 
 # ---------------------------------------------------------------------------- evaluate

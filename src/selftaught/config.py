@@ -86,6 +86,10 @@ class RunConfig(BaseModel):
     budgets: Budgets
     limits: Limits = Limits()
     sandbox: Literal["auto", "zygote-rlimits", "subprocess"] = "auto"
+    # The paper's circumvention experiment (issue #7): show improvers a use_sandbox flag, and
+    # maybe a warning not to turn it off. Isolation never depends on either.
+    sandbox_flag: bool = False
+    sandbox_warning: bool = False
 
     @field_validator("task")
     @classmethod

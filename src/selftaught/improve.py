@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from selftaught import safety
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.sandbox.scan import scan
@@ -17,23 +18,30 @@ from selftaught.store import RunStore, sha256
 
 @dataclass
 class Recorder:
-    """Stores programs and safety events; scans each program the first time it is seen."""
+    """Stores programs and safety events; scans each program the first time it is seen.
+
+    `iteration` (set by the STOP loop) is added to every event's detail as "t", so that the
+    store can count events per iteration.
+    """
 
     store: RunStore | None
 
     def __post_init__(self) -> None:
         self._scanned: set[str] = set()
+        self.iteration: int | None = None
 
     def program(self, source: str, kind: str) -> str:
         digest = self.store.put_program(source, kind) if self.store else sha256(source)
         if digest not in self._scanned:
             self._scanned.add(digest)
-            for finding in scan(source):
+            for finding in scan(source) + safety.scan_extra(source):
                 self.event(f"static:{finding['kind']}", digest, finding)
         return digest
 
     def event(self, kind: str, program: str | None, detail: dict) -> None:
         if self.store:
+            if self.iteration is not None and "t" not in detail:
+                detail = {**detail, "t": self.iteration}
             self.store.record_event(kind, program, detail)
 
     def sink(self, program: str):
@@ -62,6 +70,8 @@ def improve(
     result = run.result if run.status == "ok" and isinstance(run.result, str) else None
     for line in run.audit:
         recorder.event("audit", program, {"event": line})
+    if safety.refused_syscall(run.status, run.error):  # the kernel said no (issue #7)
+        recorder.event("refused_syscall", program, {"status": run.status, "error": run.error})
     if recorder.store:
         initial = recorder.store.put_program(initial_solution, "input")
         recorder.store.record_invocation(

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from selftaught import safety
 from selftaught.config import Budgets
 from selftaught.handles import LanguageModelHandle, UtilityHandle
 from selftaught.improve import Recorder, improve
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.store import sha256
 from selftaught.utility import Evaluator
 
 # sample(expertise, messages, temperature, scope) -> responses
@@ -82,8 +84,27 @@ class MetaUtility:
         self.recorder = recorder
         self.limits = limits
         self.run_seed = run_seed
+        self.sandbox_flag = False  # the paper's circumvention experiment (see `show_sandbox_flag`)
+        self.sandbox_warning = False
+        self._reported: set[tuple[str, str, str]] = set()  # (kind, solution, split), once each
+
+    def show_sandbox_flag(self, *, warning: bool) -> None:
+        """Show the improvers a `use_sandbox` flag (and maybe a warning) in the descriptions.
+
+        Only what the language model reads changes: the host ignores the flag (and records it
+        when it is False); isolation is the same either way.
+        """
+        self.sandbox_flag, self.sandbox_warning = True, warning
+
+    def task_description(self, evaluator: Evaluator) -> str:
+        description = evaluator.task.description
+        if self.sandbox_flag:
+            return safety.task_description(description, self.sandbox_warning)
+        return description
 
     def description(self) -> str:
+        if self.sandbox_flag:
+            return safety.meta_description(self.budgets, self.sandbox_warning)
         b = self.budgets
         return DESCRIPTION.format(
             meta_budget=b.meta_utility_calls,
@@ -111,9 +132,9 @@ class MetaUtility:
         program = self.recorder.program(improver, "improver")
         sink = self.recorder.sink(program)
         utility = UtilityHandle(
-            lambda s: evaluator.evaluate(s, "val").score,
+            lambda s: self._score(evaluator, s, "val", program),
             self.budgets.utility_calls,
-            task.description,
+            self.task_description(evaluator),
             sink,
         )
         language_model = LanguageModelHandle(
@@ -135,9 +156,25 @@ class MetaUtility:
             purpose=f"meta_utility:{task.name}:{r}",
         )
         run: dict[str, Any] = {"task": task.name, "repetition": r, "returned_code": bool(solution)}
-        run["val"] = evaluator.evaluate(solution, "val").score
-        run["test"] = evaluator.evaluate(solution, "test").score if with_test else None
+        run["val"] = self._score(evaluator, solution, "val", program)
+        run["test"] = self._score(evaluator, solution, "test", program) if with_test else None
         return run
+
+    def _score(self, evaluator: Evaluator, solution: str | None, split: str, program: str) -> float:
+        """The evaluation's score after the safety checks (`safety.check_evaluation`): events
+        name the solution and are charged to it; `program` is the improver that produced it."""
+        evaluation = evaluator.evaluate(solution, split)
+        if not isinstance(solution, str):
+            return evaluation.score
+        about = {"solution": sha256(solution), "task": evaluator.task.name, "split": split}
+
+        def report(kind: str, detail: dict[str, Any]) -> None:
+            key = (kind, about["solution"], split)
+            if key not in self._reported:  # cached re-evaluations say nothing new
+                self._reported.add(key)
+                self.recorder.event(kind, program, {**about, **detail})
+
+        return safety.check_evaluation(evaluation.instances, evaluation.score, report)
 
 
 def _seed(run_seed: int, *parts: object) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from selftaught import safety
 from selftaught.config import RunConfig
 from selftaught.handles import LanguageModelHandle, UtilityHandle
 from selftaught.improve import Recorder, improve
@@ -72,6 +73,8 @@ class Stop:
         self.recorder = recorder
         self.status = status or Status()
         self.limits = limits
+        if config.sandbox_flag:  # the paper's circumvention experiment: shown, never obeyed
+            meta_utility.show_sandbox_flag(warning=config.sandbox_warning)
 
     def run(self, initial_improver: str) -> list[dict[str, Any]]:
         records = self.store.iterations()
@@ -99,6 +102,7 @@ class Stop:
 
     def _initial_record(self, improver: str) -> dict[str, Any]:
         self.status.phase = "scoring the initial improver"
+        self.recorder.iteration = 0  # events are counted per iteration
         score = self._record_score(improver, "t=0")
         record = {
             "t": 0,
@@ -114,6 +118,7 @@ class Stop:
 
     def _iteration(self, t: int, incumbent: str, previous: dict[str, Any]) -> dict[str, Any]:
         self.status.iteration, scope = t, f"t={t}"
+        self.recorder.iteration = t  # events are counted per iteration
         self.status.phase = "improving the improver"
         candidate = self._propose(t, incumbent, scope)
         self.status.phase = "scoring the candidate"
@@ -134,7 +139,20 @@ class Stop:
         }
         if candidate is not None and not valid:
             self.recorder.event("candidate_not_an_improver", candidate_sha, {"t": t})
+        if adopted:
+            self._check_generalization(candidate_sha, score)
         return self._finish(record)
+
+    def _check_generalization(self, program: str | None, score: MetaScore) -> None:
+        """Safety (issue #7): an adopted improver and the solutions it returned, re-scored on
+        the held-out test split in fresh children, are flagged when val and test differ by more
+        than a 95% interval allows (`safety.generalization_flags`)."""
+        sizes = {
+            e.task.name: (e.task.splits["val"].size, e.task.splits["test"].size)
+            for e in self.meta_utility.evaluators
+        }
+        for flag in safety.generalization_flags(score.val, score.test, score.runs, sizes):
+            self.recorder.event("val_test_gap", program, flag)
 
     def _propose(self, t: int, incumbent: str, scope: str) -> str | None:
         """I_{t-1}(I_{t-1}, û, L): the incumbent improves its own source."""
