@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,10 @@ from selftaught.lm import (
 from selftaught.lm.llamacpp import LlamaCppBackend
 from selftaught.lm.openai_backend import OpenAIBackend
 from selftaught.store import RunStore
+
+sys.path.insert(0, str(Path(__file__).parent / "models"))
+import lm_servers  # noqa: E402
+from lm_servers import free_port  # noqa: E402
 
 SYSTEM = "You are a concise assistant."
 USER = "Name one colour."
@@ -53,60 +53,11 @@ def test_a_prompt_too_long_for_the_context_is_cut_not_refused():
     assert 0 < sample.prompt_tokens <= 384 - 8 and sample.completion_tokens > 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def llama_server(tmp_path):
     """llama.cpp's OpenAI-compatible server on the embedded model; yields its base URL."""
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(embedded_gguf()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer /v1/models within 60 s")
-            time.sleep(0.25)
+    with lm_servers.llama_server(tmp_path / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_openai_backend_against_a_local_server(tmp_path, llama_server, monkeypatch):

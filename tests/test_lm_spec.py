@@ -35,6 +35,11 @@ def test_openai():
     assert parse_model_spec("openai:qwen2.5:7b").model == "qwen2.5:7b"
 
 
+def test_anthropic():
+    spec = parse_model_spec("anthropic:claude-3-5-haiku-latest")
+    assert (spec.kind, spec.model) == ("anthropic", "claude-3-5-haiku-latest")
+
+
 def test_python_file_and_module():
     spec = parse_model_spec(f"python:{MODELS / 'lm_echo.py'}:respond")
     assert spec.kind == "python"
@@ -56,7 +61,7 @@ def test_replay(tmp_path):
         (
             "foo:bar",
             "unknown model kind 'foo' in 'foo:bar'; use llamacpp, llamacpp:PATH.gguf,"
-            " openai:MODEL, python:FILE.py:FUNC or replay:RUN_DIR",
+            " openai:MODEL, anthropic:MODEL, python:FILE.py:FUNC or replay:RUN_DIR",
         ),
         ("", "empty model spec"),
         ("   ", "empty model spec"),
@@ -66,6 +71,8 @@ def test_replay(tmp_path):
         ("llamacpp:/nonexistent/model.gguf", "not found"),
         ("openai", "no model name"),
         ("openai:  ", "no model name"),
+        ("anthropic", "no model name in 'anthropic'; use anthropic:MODEL"),
+        ("anthropic:", "no model name"),
         ("python:", "needs a module and a function"),
         ("python:lm_echo.py", "needs a module and a function"),
         ("python::respond", "needs a module and a function"),
@@ -87,9 +94,13 @@ def test_malformed_specs_give_one_line(text, says):
 
 def test_describe_models_lists_every_kind():
     rows = describe_models()
-    assert {row["kind"] for row in rows} == {"llamacpp", "openai", "python", "replay"}
+    assert {row["kind"] for row in rows} == {"llamacpp", "openai", "anthropic", "python", "replay"}
     for row in rows:
-        assert set(row) == {"kind", "example", "what", "available", "detail"}
+        assert set(row) == {"kind", "example", "what", "available", "detail", "configure"}
+    by_kind = {row["kind"]: row for row in rows}
+    assert "OPENAI_API_KEY" in by_kind["openai"]["configure"]
+    assert "ANTHROPIC_API_KEY" in by_kind["anthropic"]["configure"]
+    assert "extra_body" in by_kind["anthropic"]["configure"]
     embedded = rows[0]
     assert embedded["example"] == "llamacpp" and embedded["available"] is True
     assert "MiB" in embedded["detail"]

@@ -95,3 +95,19 @@ def test_sigkill_from_outside_at_any_moment_then_resume(tmp_path, scripted_model
     assert resumed.returncode == 0, resumed.stderr
     again = run_cli(*RUN, "--model", scripted_model, "--run-dir", str(tmp_path / "fresh"))
     assert last_json(resumed.stdout)["iterations"] == last_json(again.stdout)["iterations"]
+
+
+def test_run_cap_stops_cleanly_and_resumes_under_a_larger_cap(tmp_path, scripted_model):
+    whole = run_cli(*RUN, "--model", scripted_model, "--run-dir", str(tmp_path / "whole"))
+    capped_dir = tmp_path / "capped"
+    capped = run_cli(
+        *RUN, "--model", scripted_model, "--run-dir", str(capped_dir), "--max-lm-calls", "2"
+    )
+    assert capped.returncode == 3, capped.stderr
+    assert "cap" in capped.stderr and "Traceback" not in capped.stderr
+    db = sqlite3.connect(capped_dir / "run.db")
+    assert db.execute("SELECT COUNT(*) FROM lm_calls WHERE cached = 0").fetchone()[0] == 2
+    db.close()
+    resumed = run_cli("resume", str(capped_dir), "--max-lm-calls", "1000", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert last_json(resumed.stdout)["iterations"] == last_json(whole.stdout)["iterations"]

@@ -22,7 +22,7 @@ from rich.table import Table
 from selftaught import improvers, safety, tasks
 from selftaught.config import ConfigError, absolute_tasks, build_config
 from selftaught.improvers import ImproverError
-from selftaught.lm import LanguageModelError, describe_models
+from selftaught.lm import LanguageModelError, RunCapReached, describe_models
 from selftaught.lm.spec import ModelSpecError, absolute_spec
 from selftaught.session import Session
 from selftaught.store import StoreError
@@ -58,6 +58,16 @@ def user_errors() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------- run
+
+MaxCalls = Annotated[int | None, typer.Option(help="Run-wide cap on paid LM calls.")]
+MaxSpent = Annotated[int | None, typer.Option(help="Run-wide cap on LM tokens paid for.")]
+MaxDollars = Annotated[float | None, typer.Option(help="Run-wide cap on LM cost in dollars.")]
+MaxSeconds = Annotated[float | None, typer.Option(help="Run-wide cap on LM wall time.")]
+
+
+def _caps(calls, tokens, dollars, seconds) -> dict:  # noqa: ANN001 - typer's values
+    given = {"calls": calls, "tokens": tokens, "dollars": dollars, "seconds": seconds}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @app.command()
@@ -111,6 +121,17 @@ def run(
             "--sandbox-warning", help="With --sandbox-flag: warn not to turn the flag off."
         ),
     ] = False,
+    max_lm_calls: MaxCalls = None,
+    max_spent_tokens: MaxSpent = None,
+    max_dollars: MaxDollars = None,
+    max_seconds: MaxSeconds = None,
+    cache_from: Annotated[
+        Path | None, typer.Option(help="Reuse LM answers recorded in another run directory.")
+    ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE for the backend (timeout, retries, extra_body, ...)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
@@ -132,6 +153,9 @@ def run(
             sandbox=sandbox,
             sandbox_flag=sandbox_flag or sandbox_warning,  # a warning implies the flag
             sandbox_warning=sandbox_warning,
+            caps=_caps(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
+            cache_from=str(cache_from.resolve()) if cache_from else None,
+            model_options=tuple(model_option or ()),
         )
         config = config.model_copy(
             update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
@@ -146,13 +170,19 @@ def run(
 @app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The directory of a run that was stopped.")],
+    max_lm_calls: MaxCalls = None,
+    max_spent_tokens: MaxSpent = None,
+    max_dollars: MaxDollars = None,
+    max_seconds: MaxSeconds = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
 ) -> None:
-    """Continue a run that was killed; finished work is read back, nothing is paid twice."""
+    """Continue a run that was killed or stopped by a cap (give a larger one); finished work is
+    read back, nothing is paid twice."""
     with user_errors():
-        session = Session.reopen(run_dir)
+        caps = _caps(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
+        session = Session.reopen(run_dir, caps=caps)
     _execute(session, as_json)
 
 
@@ -166,7 +196,12 @@ def _initial_improver(config: Any) -> str:
 def _execute(session: Session, as_json: bool) -> None:
     try:
         with user_errors(), _live_progress(session):
-            records = session.run()
+            try:
+                records = session.run()
+            except RunCapReached as exc:
+                stderr.print(f"[bold]stopped:[/] {exc}", highlight=False, soft_wrap=True)
+                stderr.print(f"resume with: selftaught resume {session.run_dir} --max-... N")
+                raise typer.Exit(3) from None
         summary = session.summary(records)
         summary["safety"] = safety.run_summary(session.store)  # issue #7
     except KeyboardInterrupt:

@@ -44,6 +44,18 @@ class Limits(BaseModel):
     solution_memory_mb: int = Field(default=1024, ge=64)
 
 
+class Caps(BaseModel):
+    """Run-wide caps on what the language model may spend; None is no cap. A run that reaches
+    one stops cleanly and resumes under a larger one (`selftaught resume DIR --max-dollars N`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calls: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=0)
+    dollars: float | None = Field(default=None, ge=0)
+    seconds: float | None = Field(default=None, ge=0)
+
+
 PRESETS: dict[str, dict] = {
     "paper": {
         "iterations": 3,
@@ -85,6 +97,9 @@ class RunConfig(BaseModel):
     improver: str = "seed"  # a built-in name or a path; its source is stored at run start
     budgets: Budgets
     limits: Limits = Limits()
+    caps: Caps = Caps()
+    cache_from: str | None = None  # another run directory whose LM samples are reused
+    model_options: tuple[str, ...] = ()  # KEY=VALUE pairs for the backend (timeout, extra_body...)
     sandbox: Literal["auto", "zygote-rlimits", "subprocess"] = "auto"
     # The paper's circumvention experiment (issue #7): show improvers a use_sandbox flag, and
     # maybe a warning not to turn it off. Isolation never depends on either.

@@ -14,7 +14,7 @@ from typing import Any
 
 from selftaught.config import RunConfig, parse_config
 from selftaught.improve import Recorder
-from selftaught.lm import open_language_model
+from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.stop import Status, Stop
@@ -34,6 +34,9 @@ class Session:
             store=store,
             run_seed=config.seed,
             max_tokens=config.budgets.max_tokens,
+            caps=Caps(**config.caps.model_dump()),
+            cache_from=Path(config.cache_from) if config.cache_from else None,
+            options=ModelOptions.from_pairs(list(config.model_options)),
         )
         self.sandbox = open_sandbox(config.sandbox)
         self.recorder = Recorder(store)
@@ -71,8 +74,9 @@ class Session:
         return session
 
     @classmethod
-    def reopen(cls, run_dir: Path, kind: str = "stop") -> Session:
-        """An existing run of `kind`, with the configuration it recorded."""
+    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> Session:
+        """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
+        run-wide caps given (a run stopped by a cap resumes under a larger one)."""
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
         store = RunStore.open_run(run_dir)
@@ -84,6 +88,9 @@ class Session:
         if recorded != kind:
             store.close()
             raise StoreError(f"{run_dir} holds a {recorded} run, not a {kind} run")
+        if caps:
+            values = {**values, "caps": {**values.get("caps", {}), **caps}}
+            store.set_meta("config", parse_config(values).model_dump(mode="json"))
         return cls(run_dir, parse_config(values), store)
 
     @classmethod

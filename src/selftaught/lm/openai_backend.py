@@ -4,7 +4,12 @@ The base URL comes from the caller (`--base-url`) or OPENAI_BASE_URL; the key fr
 OPENAI_API_KEY, or the placeholder "none" when a base URL is given (local servers ignore it).
 One request asks for all n samples with the first sample's seed; servers that return fewer
 choices (llama.cpp's server ignores n, some hosts cap it) are topped up with single calls, each
-with the seed of the sample it fills. Retries of transient failures are the SDK's (`max_retries`).
+with the seed of the sample it fills.
+
+Retries are ours, not the SDK's (its `max_retries` is 0): every HTTP request is retried on 429,
+5xx, timeouts, dropped connections and malformed bodies by `retry.call_with_retries`, which
+honours Retry-After and reports each retry to the broker's counters. The API key is never
+written anywhere: error messages have it replaced by "***" in case a server echoes it.
 
 Token accounting: a request's prompt is billed once whatever n is, so its prompt tokens are put
 on the request's first sample and its completion tokens are shared out evenly; sums over samples
@@ -15,9 +20,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
-from selftaught.lm.base import Backend, LanguageModelError, one_line
+from selftaught.lm.base import Backend, LanguageModelError, one_line, redact, strip_userinfo
+from selftaught.lm.options import ModelOptions
+from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier
 from selftaught.store import Sample
 
 
@@ -34,9 +42,11 @@ class OpenAIBackend(Backend):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        max_retries: int = 5,
-        timeout: float = 600.0,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        options: ModelOptions | None = None,
     ):
+        """`max_retries` and `timeout`, when given, override those of `options`."""
         try:
             import openai
         except ImportError as exc:
@@ -49,12 +59,23 @@ class OpenAIBackend(Backend):
                 f"openai:{model} needs OPENAI_API_KEY set, or a base URL (--base-url or"
                 " OPENAI_BASE_URL) for a local OpenAI-compatible server"
             )
+        options = options or ModelOptions()
+        self.options = options
+        self.policy = options.retry_policy()
+        if max_retries is not None:
+            self.policy = replace(self.policy, attempts=max_retries + 1)
+        self.classify = sdk_classifier(openai)
+        self._key = key
         self.model = model
         self.base_url = base_url
+        self.max_concurrency = options.concurrency
         self.client = openai.OpenAI(
-            base_url=base_url, api_key=key, max_retries=max_retries, timeout=timeout
+            base_url=base_url,
+            api_key=key,
+            max_retries=0,
+            timeout=timeout if timeout is not None else options.timeout,
         )
-        self.name = f"openai:{model}" + (f" at {base_url}" if base_url else "")
+        self.name = f"openai:{model}" + (f" at {strip_userinfo(base_url)}" if base_url else "")
         self.identity = f"openai:{model}"
         # Newer OpenAI models refuse `max_tokens` and want `max_completion_tokens`; local servers
         # mostly know only the former. Start with it and switch once if the server says so.
@@ -84,7 +105,7 @@ class OpenAIBackend(Backend):
     ) -> list[Sample]:
         start = time.perf_counter()
         try:
-            reply = self._create(messages, n, temperature, max_tokens, seed)
+            reply = self._send(messages, n, temperature, max_tokens, seed)
         except self.openai.BadRequestError as exc:
             text = str(exc)
             if "max_completion_tokens" in text and self._token_param == "max_tokens":
@@ -95,15 +116,15 @@ class OpenAIBackend(Backend):
             else:
                 raise self._error(exc) from exc
             try:
-                reply = self._create(messages, n, temperature, max_tokens, seed)
-            except self.openai.APIError as again:
+                reply = self._send(messages, n, temperature, max_tokens, seed)
+            except Exception as again:
                 raise self._error(again) from again
-        except self.openai.APIError as exc:
+        except Exception as exc:
+            if isinstance(exc, LanguageModelError):
+                raise
             raise self._error(exc) from exc
         seconds = time.perf_counter() - start
-        choices = reply.choices or []
-        if not choices:
-            raise LanguageModelError(f"{self.name}: the server returned no choices")
+        choices = reply.choices
         usage = reply.usage
         prompt = usage.prompt_tokens if usage else None
         completion = usage.completion_tokens if usage else None
@@ -123,20 +144,39 @@ class OpenAIBackend(Backend):
             )
         return samples
 
+    def _send(
+        self, messages: list[dict[str, str]], n: int, temperature: float, max_tokens: int, seed: int
+    ) -> Any:
+        """One request, retried on transient failures; a reply without choices is one."""
+
+        def attempt() -> Any:
+            reply = self._create(messages, n, temperature, max_tokens, seed)
+            if not getattr(reply, "choices", None):
+                raise MalformedResponse("the server returned no choices")
+            return reply
+
+        return call_with_retries(
+            attempt, self.classify, self.policy, name=self.name, on_retry=self.on_retry
+        )
+
     def _create(
         self, messages: list[dict[str, str]], n: int, temperature: float, max_tokens: int, seed: int
     ) -> Any:
+        extra: dict[str, Any] = {self._token_param: max_tokens}
+        if self.options.send_seed:
+            extra["seed"] = seed
         return self.client.chat.completions.create(
             model=self.model,
             messages=messages,
             n=n,
             temperature=temperature,
-            seed=seed,
-            **{self._token_param: max_tokens},
+            extra_body=self.options.extra_body or None,
+            **extra,
         )
 
     def _error(self, exc: Exception) -> LanguageModelError:
-        return LanguageModelError(f"{self.name}: {type(exc).__name__}: {one_line(exc)}")
+        text = redact(one_line(exc), [self._key])
+        return LanguageModelError(f"{self.name}: {type(exc).__name__}: {text}")
 
     def close(self) -> None:
         self.client.close()

