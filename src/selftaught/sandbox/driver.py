@@ -1,0 +1,168 @@
+"""Host-side logic of one execution, the same for zygote and fresh-subprocess children.
+
+A `Launcher` makes confined children; a `Child` is one of them, reached through
+`protocol.Reader` on the host's end of its socket. The drivers below send the job, read the
+child's messages against deadlines measured here in the host, serve improver calls, and turn
+every way a child can end into one status of `api.STATUSES`. They reply as soon as the last
+message has arrived; the child is killed and reaped afterwards by its launcher.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from selftaught.sandbox import protocol
+from selftaught.sandbox.api import Limits
+
+ERROR_CHARS = 500
+AUDIT_ENTRIES = 64
+STARTUP_SECONDS = 30.0  # a fresh interpreter importing numpy on a busy machine
+EXIT_WAIT_SECONDS = 2.0
+CHILD_STATUSES = ("ok", "error", "memory_limit")
+
+
+@dataclass
+class ExitInfo:
+    code: int | None = None
+    signal: int | None = None
+    cpu: float = 0.0
+    maxrss_kb: int = 0
+    zygote_died: bool = False
+
+
+class Child(Protocol):
+    pid: int
+    reader: protocol.Reader
+
+    def kill(self) -> None:
+        """SIGKILL the child's process group (asynchronously is fine)."""
+
+    def exit_info(self, timeout: float) -> ExitInfo | None:
+        """How the child ended, waiting up to `timeout`; None if it has not."""
+
+    def release(self) -> None:
+        """Done with it: kill what is left and reap it in the background."""
+
+
+class Launcher(Protocol):
+    def spawn(self, limits: Limits) -> Child:
+        """A new confined child whose messages are capped at `limits.output_bytes`."""
+
+
+class Ended(Exception):
+    """The current child is gone; `status` and `error` say how."""
+
+    def __init__(self, status: str, error: str):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def limits_json(limits: Limits) -> dict[str, Any]:
+    return {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb}
+
+
+def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:
+    """Status and text for a child that ended without its final message."""
+    if info is None or info.zygote_died:
+        return "sandbox_violation", "the zygote died"
+    if info.signal is None:
+        return "no_result", f"exited with code {info.code} without a result"
+    name = _signal_name(info.signal)
+    if info.signal == signal.SIGSYS:
+        return "sandbox_violation", "killed by SIGSYS (a refused system call)"
+    if info.signal in (signal.SIGKILL, signal.SIGXCPU) and info.cpu >= limits.cpu_seconds - 0.05:
+        return "cpu_limit", f"CPU limit of {limits.cpu_seconds} s reached ({info.cpu:.2f} s)"
+    if info.signal == signal.SIGKILL and info.maxrss_kb * 1024 >= 0.9 * limits.memory_mb << 20:
+        return "memory_limit", f"killed with {info.maxrss_kb // 1024} MB resident"
+    return "killed", f"killed by {name}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class Session:
+    """One child's conversation, with the host-side deadline and the audit collection."""
+
+    def __init__(self, launcher: Launcher, limits: Limits, audit: list[str]):
+        self.child = launcher.spawn(limits)
+        self.limits = limits
+        self.audit = audit
+        self.layers: list[str] = []
+
+    def send(self, message: dict[str, Any], deadline: float) -> None:
+        try:
+            self.child.reader.write(message, deadline)
+        except protocol.Timeout:
+            raise self.fail("timeout", "the child did not take its input in time") from None
+        except protocol.Closed:
+            raise self.ended() from None
+
+    def read(self, deadline: float) -> dict[str, Any]:
+        """The next message (audit-only ones are taken in passing), or raise `Ended`."""
+        while True:
+            message = self._read_any(deadline)
+            if message.get("t") != "audit":
+                return message
+
+    def _read_any(self, deadline: float) -> dict[str, Any]:
+        try:
+            message = self.child.reader.read(deadline)
+        except protocol.Timeout:
+            raise self.fail("timeout", "wall-clock deadline passed") from None
+        except protocol.TooLarge as exc:
+            raise self.fail("output_too_large", f"{exc.size} bytes is over the cap") from None
+        except protocol.Closed:
+            raise self.ended() from None
+        except protocol.ProtocolError as exc:
+            raise self.fail("error", str(exc)) from None
+        self._collect_audit(message.get("audit"))
+        return message
+
+    def hello(self, deadline: float) -> None:
+        message = self.read(deadline)
+        layers = message.get("layers")
+        if message.get("t") != "hello" or not isinstance(layers, list):
+            raise self.fail("error", "bad message from the child: no hello")
+        self.layers = [str(x)[:40] for x in layers]
+
+    def fail(self, status: str, error: str) -> Ended:
+        """Kill a runaway and wait until it is gone (a finished child is reaped later)."""
+        self.child.kill()
+        self.child.exit_info(EXIT_WAIT_SECONDS)
+        return Ended(status, error)
+
+    def ended(self) -> Ended:
+        info = self.child.exit_info(EXIT_WAIT_SECONDS)
+        if info is None:  # closed its socket but lives on: still no result
+            self.child.kill()
+            info = self.child.exit_info(EXIT_WAIT_SECONDS) or ExitInfo(code=None, signal=9)
+            if not info.zygote_died:
+                return Ended("no_result", "closed its socket without a result")
+        return Ended(*classify(info, self.limits))
+
+    def release(self) -> None:
+        self.child.release()
+
+    def _collect_audit(self, entries: Any) -> None:
+        if not isinstance(entries, list):
+            return
+        for entry in entries:
+            text = str(entry)[:200]
+            if text not in self.audit and len(self.audit) < AUDIT_ENTRIES:
+                self.audit.append(text)
+
+
+def error_text(value: Any) -> str:
+    return str(value)[:ERROR_CHARS]
+
+
+def now() -> float:
+    return time.monotonic()

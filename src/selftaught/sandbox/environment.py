@@ -1,0 +1,87 @@
+"""What a sandbox process is started with: command line, import paths, environment, plan.
+
+Sandbox processes run `sys.executable -s -S -P`: no user site, no site processing, no
+script dir on the path. That is `-I` without its `-E`, because the environment is built here
+from nothing anyway and must carry PYTHONHASHSEED=0: string hashing, and so the iteration
+order of sets, is then the same in every child of every run, which replays rely on. Their
+import path is given explicitly: the directory that holds the installed `selftaught` package
+(an editable install's src dir included) and the interpreter's site-packages. Their
+environment holds PATH, the hash seed and thread settings only, so no API key or token of the
+host ever reaches them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import sysconfig
+from typing import Any
+
+import selftaught
+
+BOOT = (
+    "import sys,json;sys.path[:0]=json.loads(sys.argv[1]);"
+    "from selftaught.sandbox.{module} import main;main(sys.argv[2:])"
+)
+LAYERS = ("netns", "tmpfs", "landlock", "seccomp", "audit_hook")
+
+
+def import_paths() -> list[str]:
+    """Where `selftaught`, numpy and pyseccomp are importable from, in the host."""
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(selftaught.__file__)))]
+    for key in ("purelib", "platlib"):
+        paths.append(sysconfig.get_paths()[key])
+    for name in ("numpy", "pyseccomp"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            paths.append(os.path.dirname(os.path.dirname(module.__file__)))
+    return _unique(p for p in paths if os.path.isdir(p))
+
+
+def read_only_paths() -> list[str]:
+    """What a child may read: the interpreter, its libraries and the import paths."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    paths += [os.path.dirname(os.path.realpath(sys.executable))]
+    paths += import_paths()
+    paths += ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/dev/null", "/dev/urandom"]
+    paths = _unique(os.path.realpath(p) for p in paths if os.path.exists(p))
+    # One rule per tree: every rule costs an open and a syscall in every child.
+    return [p for p in paths if not any(_beneath(p, q) for q in paths if q != p)]
+
+
+def _beneath(path: str, parent: str) -> bool:
+    return path.startswith(parent.rstrip("/") + "/")
+
+
+def clean_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        # One BLAS thread, and few malloc arenas: threads must fit the address-space limit.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+    }
+
+
+def command(module: str, *args: str) -> list[str]:
+    """`python -s -S -P -c BOOT` running `selftaught.sandbox.<module>.main(args)`."""
+    boot = BOOT.format(module=module)
+    return [sys.executable, "-s", "-S", "-P", "-c", boot, json.dumps(import_paths()), *args]
+
+
+def plan(layers: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The plan a sandbox process follows (see `confine`)."""
+    chosen = {name: name in layers for name in LAYERS}
+    return chosen | {"read_only": read_only_paths()}
+
+
+def _unique(items: Any) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen

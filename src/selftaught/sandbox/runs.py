@@ -1,0 +1,215 @@
+"""The two kinds of execution (see `api.Sandbox`), on top of any `driver.Launcher`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from selftaught.sandbox import arrays
+from selftaught.sandbox.api import (
+    HandleError,
+    Handler,
+    HandleSpec,
+    ImproverRun,
+    InstanceOutcome,
+    Limits,
+    SolutionRun,
+)
+from selftaught.sandbox.driver import (
+    CHILD_STATUSES,
+    STARTUP_SECONDS,
+    Ended,
+    Launcher,
+    Session,
+    error_text,
+    limits_json,
+    now,
+)
+
+RUN_DEADLINE = "the run's wall-clock limit passed"
+
+
+def run_solution(
+    launcher: Launcher,
+    source: str,
+    entry: str,
+    inputs: list[list[Any]],
+    *,
+    instance_seconds: float,
+    seed: int,
+    array_args: bool,
+    limits: Limits,
+) -> SolutionRun:
+    """One outcome per instance; a child that dies or overruns is replaced for the rest."""
+    run = SolutionRun(outcomes=[])
+    inputs = [arrays.pack_args(list(args), array_args) for args in inputs]
+    job = {"mode": "solution", "source": source, "entry": entry, "seed": int(seed)}
+    job |= {"array_args": bool(array_args), "limits": limits_json(limits)}
+    run_deadline = now() + limits.wall_seconds
+    while len(run.outcomes) < len(inputs):
+        start = len(run.outcomes)
+        if now() >= run_deadline:  # no new child for what is left
+            run.outcomes += [InstanceOutcome("timeout", None, 0.0, RUN_DEADLINE)] * (
+                len(inputs) - start
+            )
+            break
+        batch = job | {"inputs": inputs[start:], "offset": start}
+        _solution_child(launcher, batch, limits, instance_seconds, (len(inputs), run_deadline), run)
+    return run
+
+
+def _solution_child(
+    launcher: Launcher,
+    job: dict[str, Any],
+    limits: Limits,
+    instance_seconds: float,
+    end: tuple[int, float],
+    run: SolutionRun,
+) -> None:
+    """Run instances from `job["offset"]` in one child, appending their outcomes to `run`."""
+    total, run_deadline = end
+    session = Session(launcher, limits, run.audit)
+    try:
+        try:
+            _start(session, job, run, instance_seconds, run_deadline)
+        except Ended as end:  # a program that cannot load fails every instance the same way
+            run.outcomes += [InstanceOutcome(end.status, error=end.error)] * (total - job["offset"])
+            return
+        last = now()
+        for k in range(job["offset"], total):
+            instance_deadline = last + instance_seconds
+            try:
+                message = _read_out(session, k, min(instance_deadline, run_deadline))
+            except Ended as end:
+                _overran(run, end, total, now() - last, instance_deadline > run_deadline)
+                return
+            arrival = now()
+            run.outcomes.append(_outcome(message, arrival - last))
+            last = arrival
+    finally:
+        session.release()
+
+
+def _start(
+    session: Session,
+    job: dict[str, Any],
+    run: SolutionRun,
+    instance_seconds: float,
+    run_deadline: float,
+) -> None:
+    """Send the job, take the hello, wait for the program to load."""
+    startup = min(now() + STARTUP_SECONDS, run_deadline)
+    session.send(job, startup)
+    session.hello(startup)
+    run.layers = run.layers or session.layers
+    message = session.read(min(now() + instance_seconds, run_deadline))
+    if message.get("t") == "load_error":
+        status = str(message.get("status"))
+        status = status if status in CHILD_STATUSES and status != "ok" else "error"
+        raise session.fail(status, error_text(message.get("error")))
+    if message.get("t") != "ready":
+        raise session.fail("error", "bad message from the child: expected ready")
+
+
+def _read_out(session: Session, k: int, deadline: float) -> dict[str, Any]:
+    message = session.read(deadline)
+    ok = message.get("t") == "out" and message.get("i") == k
+    if not ok or message.get("status") not in CHILD_STATUSES:
+        raise session.fail("error", f"bad message from the child for instance {k}")
+    return message
+
+
+def _outcome(message: dict[str, Any], seconds: float) -> InstanceOutcome:
+    if message["status"] == "ok":
+        return InstanceOutcome("ok", message.get("output"), seconds)
+    return InstanceOutcome(message["status"], None, seconds, error_text(message.get("error")))
+
+
+def _overran(run: SolutionRun, end: Ended, total: int, seconds: float, run_ended: bool) -> None:
+    """The current instance failed; past the run's deadline, so do all that remain."""
+    if end.status == "timeout" and run_ended:
+        left = total - len(run.outcomes)
+        run.outcomes += [InstanceOutcome("timeout", None, seconds, RUN_DEADLINE)] * left
+        return
+    run.outcomes.append(InstanceOutcome(end.status, None, seconds, end.error))
+
+
+class _Clock:
+    """Counts only the time spent waiting for the child, not inside the host's handler."""
+
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.spent = 0.0
+        self._since: float | None = None
+
+    def resume(self) -> float:
+        """Count from now (if not already counting); the deadline for the wait that follows."""
+        if self._since is None:
+            self._since = now()
+        return self._since + max(0.0, self.budget - self.spent)
+
+    def pause(self) -> None:
+        if self._since is not None:
+            self.spent += now() - self._since
+            self._since = None
+
+
+def run_improver(
+    launcher: Launcher,
+    source: str,
+    spec: HandleSpec,
+    handler: Handler,
+    *,
+    seed: int,
+    limits: Limits,
+) -> ImproverRun:
+    """Run `improve_algorithm`, serving its calls; see `api.Sandbox.run_improver`."""
+    run = ImproverRun(status="error")
+    clock = _Clock(limits.wall_seconds)
+    job = {"mode": "improver", "source": source, "spec": spec.to_json(), "seed": int(seed)}
+    job["limits"] = limits_json(limits)
+    session = Session(launcher, limits, run.audit)
+    try:
+        deadline = clock.resume()
+        session.send(job, min(deadline, now() + STARTUP_SECONDS))
+        session.hello(min(deadline, now() + STARTUP_SECONDS))
+        run.layers = session.layers
+        _converse(session, handler, clock, run)
+    except Ended as end:
+        run.status, run.error = end.status, end.error
+    finally:
+        clock.pause()
+        run.seconds = clock.spent
+        session.release()
+    return run
+
+
+def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRun) -> None:
+    while True:
+        message = session.read(clock.resume())
+        clock.pause()
+        kind = message.get("t")
+        if kind == "call":
+            reply = _serve(session, handler, message)
+            session.send(reply, clock.resume())
+        elif kind == "result" and message.get("status") in CHILD_STATUSES:
+            run.status = message["status"]
+            if run.status == "ok":
+                run.result = message.get("result")
+            else:
+                run.error = error_text(message.get("error"))
+            return
+        else:
+            raise session.fail("error", "bad message from the child")
+
+
+def _serve(session: Session, handler: Handler, message: dict[str, Any]) -> dict[str, Any]:
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    try:
+        value = handler(str(message.get("method")), params)
+    except HandleError as exc:
+        return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}
+    except BaseException:
+        session.child.kill()  # a host bug: the caller hears about it
+        raise
+    return {"t": "reply", "ok": True, "value": value}
