@@ -12,8 +12,9 @@ from conftest import last_json, run_cli
 def test_real_run_on_the_embedded_model(tmp_path):
     run_dir = tmp_path / "embedded"
     done = run_cli(
-        "run", "--iterations", "1", "--repetitions", "1", "--json", "--run-dir", str(run_dir)
-    )
+        "run", "--iterations", "1", "--repetitions", "1", "--responses-per-call", "1",
+        "--max-tokens", "96", "--json", "--run-dir", str(run_dir),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = last_json(done.stdout)
     assert [r["t"] for r in result["iterations"]] == [0, 1]
