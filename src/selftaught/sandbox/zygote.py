@@ -119,7 +119,10 @@ class Zygote:
                     self._command()
 
     def _command(self) -> None:
-        data, fds, _flags, _addr = socket.recv_fds(self.ctl, 65536, 4)
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(self.ctl, 65536, 4)
+        except ConnectionError:  # the host went away: the same as end of input
+            data, fds = b"", []
         if not data:
             self.shutdown()
         message = json.loads(data)
