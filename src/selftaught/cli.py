@@ -337,6 +337,8 @@ def compare_command(
     tasks_: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks.")] = "lpn",
     repeats: Annotated[int, typer.Option(help="Repeats of each meta-utility.")] = 1,
     preset: Annotated[str, typer.Option(help="Budgets: quick or paper.")] = "quick",
+    repetitions: Annotated[int | None, typer.Option(help="Improver runs per repeat.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
     model: ModelOption = "llamacpp",
     base_url: BaseUrlOption = None,
     seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
@@ -352,7 +354,7 @@ def compare_command(
         listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
         session = _side_session(
             "compare", run_dir, listing, preset, task=tasks_, model=model, base_url=base_url,
-            seed=seed,
+            seed=seed, repetitions=repetitions, max_tokens=max_tokens,
         )  # fmt: skip
     try:
         with user_errors(), _live_progress(session):
