@@ -19,7 +19,7 @@ from typing import Any
 from selftaught.sandbox import landlock
 from selftaught.sandbox.api import Limits
 
-PROBE = '''
+PROBE = """
 import os, resource
 
 def _try(f):
@@ -41,7 +41,7 @@ def probe():
         "cpu_limit": resource.getrlimit(resource.RLIMIT_CPU)[1],
         "env": sorted(os.environ),
     }
-'''
+"""
 TRIVIAL = "def algorithm(x):\n    return x * 2\n"
 LIMITS = Limits(wall_seconds=10, cpu_seconds=5, memory_mb=512)
 

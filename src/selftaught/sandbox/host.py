@@ -29,7 +29,7 @@ import weakref
 from typing import Any
 
 from selftaught.sandbox import environment, protocol, runs
-from selftaught.sandbox.api import Handler, HandleSpec, ImproverRun, Limits, SolutionRun
+from selftaught.sandbox.api import Limits
 from selftaught.sandbox.driver import ExitInfo, limits_json
 
 READY_SECONDS = 60.0
@@ -283,7 +283,7 @@ class ZygoteChild:
         self.zygote.prefetch(self.spec)
 
 
-class ZygoteSandbox:
+class ZygoteSandbox(runs.Runner):
     """`api.Sandbox` over a zygote; `layers` are those the zygote could put in place."""
 
     def __init__(self, layers: tuple[str, ...] = environment.LAYERS):
@@ -336,33 +336,6 @@ class ZygoteSandbox:
                 raise RuntimeError(f"the zygote could not fork: {reply.get('error')}")
             return ZygoteChild(zygote, int(reply["pid"]), host_end, limits)
         raise AssertionError("unreachable")
-
-    def run_solution(
-        self,
-        source: str,
-        entry: str,
-        inputs: list[list[Any]],
-        *,
-        instance_seconds: float,
-        seed: int,
-        array_args: bool,
-        limits: Limits,
-    ) -> SolutionRun:
-        return runs.run_solution(
-            self,
-            source,
-            entry,
-            inputs,
-            instance_seconds=instance_seconds,
-            seed=seed,
-            array_args=array_args,
-            limits=limits,
-        )
-
-    def run_improver(
-        self, source: str, spec: HandleSpec, handler: Handler, *, seed: int, limits: Limits
-    ) -> ImproverRun:
-        return runs.run_improver(self, source, spec, handler, seed=seed, limits=limits)
 
     def ping(self) -> float:
         """Round trip to the zygote in seconds."""

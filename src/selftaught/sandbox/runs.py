@@ -213,3 +213,35 @@ def _serve(session: Session, handler: Handler, message: dict[str, Any]) -> dict[
         session.child.kill()  # a host bug: the caller hears about it
         raise
     return {"t": "reply", "ok": True, "value": value}
+
+
+class Runner:
+    """`run_solution` and `run_improver` of the `api.Sandbox` interface, for a sandbox that
+    provides `spawn(limits)` (the zygote's and the fresh-subprocess fallback alike)."""
+
+    def run_solution(
+        self,
+        source: str,
+        entry: str,
+        inputs: list[list[Any]],
+        *,
+        instance_seconds: float,
+        seed: int,
+        array_args: bool,
+        limits: Limits,
+    ) -> SolutionRun:
+        return run_solution(
+            self,
+            source,
+            entry,
+            inputs,
+            instance_seconds=instance_seconds,
+            seed=seed,
+            array_args=array_args,
+            limits=limits,
+        )
+
+    def run_improver(
+        self, source: str, spec: HandleSpec, handler: Handler, *, seed: int, limits: Limits
+    ) -> ImproverRun:
+        return run_improver(self, source, spec, handler, seed=seed, limits=limits)

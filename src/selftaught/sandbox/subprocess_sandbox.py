@@ -19,10 +19,9 @@ import subprocess
 import tempfile
 import threading
 import weakref
-from typing import Any
 
 from selftaught.sandbox import environment, protocol, runs
-from selftaught.sandbox.api import Handler, HandleSpec, ImproverRun, Limits, SolutionRun
+from selftaught.sandbox.api import Limits
 from selftaught.sandbox.driver import ExitInfo
 
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # closed at interpreter exit if the caller forgot
@@ -110,7 +109,7 @@ def _wait_readable(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-class SubprocessSandbox:
+class SubprocessSandbox(runs.Runner):
     """`api.Sandbox` with one fresh interpreter per execution."""
 
     def __init__(self, layers: tuple[str, ...] = environment.LAYERS):
@@ -123,33 +122,6 @@ class SubprocessSandbox:
         child = FreshChild(self.plan, limits)
         self.children.add(child)
         return child
-
-    def run_solution(
-        self,
-        source: str,
-        entry: str,
-        inputs: list[list[Any]],
-        *,
-        instance_seconds: float,
-        seed: int,
-        array_args: bool,
-        limits: Limits,
-    ) -> SolutionRun:
-        return runs.run_solution(
-            self,
-            source,
-            entry,
-            inputs,
-            instance_seconds=instance_seconds,
-            seed=seed,
-            array_args=array_args,
-            limits=limits,
-        )
-
-    def run_improver(
-        self, source: str, spec: HandleSpec, handler: Handler, *, seed: int, limits: Limits
-    ) -> ImproverRun:
-        return runs.run_improver(self, source, spec, handler, seed=seed, limits=limits)
 
     def close(self) -> None:
         """Kill and reap every child still around (and remove its scratch dir)."""
