@@ -41,9 +41,9 @@ def run_health(run_dir: Path) -> dict[str, Any]:
 def render_report(report: dict[str, Any]) -> Group:
     parts: list[Any] = []
     sandbox = report["sandbox"]
-    layers = Table("isolation layer", "works", "detail", title="sandbox")
+    layers = Table("isolation layer", "works", "why not", title="sandbox")
     for name, layer in sandbox.get("layers", {}).items():
-        layers.add_row(name, "yes" if layer.get("ok") else "no", str(layer.get("detail", "")))
+        layers.add_row(name, "yes" if layer.get("ok") else "no", str(layer.get("why") or ""))
     parts.append(layers)
     extra = {k: v for k, v in sandbox.items() if k != "layers"}
     for key, value in extra.items():
