@@ -69,7 +69,8 @@ def test_nothing_got_through(run):
     layers = {row[0] for row in db.execute("SELECT layers FROM evaluations")}
     assert len(layers) == 1 and "seccomp" in layers.pop()
     # The escape died on the refused fork; nothing was written outside the scratch dir.
-    errors = [r[0] for r in db.execute("SELECT error FROM invocations WHERE status = 'error'")]
+    refused = "SELECT error FROM invocations WHERE status = 'sandbox_violation'"
+    errors = [r[0] for r in db.execute(refused)]
     assert any("PermissionError" in (e or "") for e in errors)
     # A raised budget bought nothing: the host refused the 5th call of a 4-call budget.
     spent = [

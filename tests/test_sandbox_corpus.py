@@ -111,7 +111,7 @@ def test_memory_bomb(sandbox, bomb):
 def test_fork_bomb_is_refused(sandbox):
     source = "import os\ndef f():\n    while True:\n        os.fork()\n"
     outcome = only(run(sandbox, source))
-    assert outcome.status == "error" and "PermissionError" in outcome.error
+    assert outcome.status == "sandbox_violation" and "PermissionError" in outcome.error
 
 
 def test_double_fork_and_setsid_cannot_escape(sandbox, tmp_path):
@@ -128,7 +128,7 @@ def test_double_fork_and_setsid_cannot_escape(sandbox, tmp_path):
         "    return 'parent'\n"
     )
     outcome = only(run(sandbox, source, [[str(marker)]]))
-    assert outcome.status == "error" and "PermissionError" in outcome.error
+    assert outcome.status == "sandbox_violation" and "PermissionError" in outcome.error
     time.sleep(1.2)
     assert not marker.exists()
 
@@ -169,7 +169,7 @@ def test_tcp_to_a_loopback_listener_gets_nowhere(sandbox):
     )
     try:
         outcome = only(run(sandbox, source, [[port]]))
-        assert outcome.status == "error" and "PermissionError" in outcome.error
+        assert outcome.status == "sandbox_violation" and "PermissionError" in outcome.error
         with pytest.raises(BlockingIOError):
             listener.accept()
     finally:
@@ -249,7 +249,7 @@ def test_signals_to_the_host_are_refused(sandbox):
 def test_killing_the_zygote_is_refused(sandboxes):
     source = "import os\ndef f():\n    os.kill(os.getppid(), 9)\n    return 'killed'\n"
     outcome = only(run(sandboxes["auto"], source))
-    assert outcome.status == "error" and "PermissionError" in outcome.error
+    assert outcome.status == "sandbox_violation" and "PermissionError" in outcome.error
     still_works(sandboxes["auto"])
 
 

@@ -19,6 +19,7 @@ host re-validates everything on parse, so nothing here is trusted.
 
 from __future__ import annotations
 
+import errno
 import math
 import random
 import sys
@@ -79,7 +80,13 @@ def describe(exc: BaseException) -> str:
 
 
 def status_of(exc: BaseException) -> str:
-    return "memory_limit" if isinstance(exc, MemoryError) else "error"
+    """The outcome class of an exception that escaped the candidate. Inside a child every
+    EPERM/EACCES is a layer refusing a system call (seccomp, Landlock): a sandbox violation."""
+    if isinstance(exc, MemoryError):
+        return "memory_limit"
+    if isinstance(exc, OSError) and exc.errno in (errno.EPERM, errno.EACCES):
+        return "sandbox_violation"
+    return "error"
 
 
 class Channel:

@@ -21,7 +21,7 @@ ERROR_CHARS = 500
 AUDIT_ENTRIES = 64
 STARTUP_SECONDS = 30.0  # a fresh interpreter importing numpy on a busy machine
 EXIT_WAIT_SECONDS = 2.0
-CHILD_STATUSES = ("ok", "error", "memory_limit")
+CHILD_STATUSES = ("ok", "error", "memory_limit", "sandbox_violation")  # what a child may report
 
 
 @dataclass
