@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from conftest import ROOT, last_json, run_cli
 
@@ -62,3 +63,26 @@ def test_side_commands_refuse_bad_input(tmp_path):
     assert bad.returncode == 2 and "unknown task" in bad.stderr and "Traceback" not in bad.stderr
     missing = run_cli("report", str(tmp_path / "absent"))
     assert missing.returncode == 2 and "no run directory" in missing.stderr
+
+
+def test_meta_utility_over_several_tasks_records_each_part(tmp_path, scripted_model):
+    run_dir = tmp_path / "multi"
+    done = run_cli(
+        "run", "--task", "lpn,parity", "--iterations", "0", "--repetitions", "1",
+        "--model", scripted_model, "--run-dir", str(run_dir), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (seed,) = last_json(done.stdout)["iterations"]
+    db = sqlite3.connect(run_dir / "run.db")
+    (detail,) = [json.loads(r[0]) for r in db.execute("SELECT detail FROM meta_utilities")]
+    parts = {run["task"]: run["val"] for run in detail["runs"]}
+    assert set(parts) == {"lpn", "parity"}
+    assert seed["meta_utility_val"] == sum(parts.values()) / 2  # the mean over tasks
+
+
+def test_a_file_that_defines_no_task_is_one_line(tmp_path):
+    bad = tmp_path / "notask.py"
+    bad.write_text("x = 1\n")
+    done = run_cli("run", "--task", str(bad), "--run-dir", str(tmp_path / "r"))
+    assert done.returncode == 2 and "defines no task" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
