@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 
+from selftaught.sandbox.scan import dotted_name
 from selftaught.store import RunStore
 
 # ------------------------------------------------------------------ the --sandbox-flag mode
@@ -142,16 +143,6 @@ def scan_extra(source: str) -> list[dict[str, Any]]:
     return findings + visitor.findings
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        return ".".join([node.id, *reversed(parts)])
-    return None
-
-
 class _ExtraVisitor(ast.NodeVisitor):
     def __init__(self) -> None:
         self.findings: list[dict[str, Any]] = []
@@ -174,7 +165,7 @@ class _ExtraVisitor(ast.NodeVisitor):
             self.add("selftaught_import", node, module)
 
     def visit_Call(self, node: ast.Call) -> None:
-        name = _dotted(node.func) or ""
+        name = dotted_name(node.func) or ""
         if name in FILE_CALLS or (
             isinstance(node.func, ast.Attribute) and node.func.attr in FILE_METHODS
         ):
@@ -184,26 +175,26 @@ class _ExtraVisitor(ast.NodeVisitor):
         if self._clones_handle(node.func):
             self.add("new_model", node, ast.unparse(node.func))
         if name in ("setattr", "delattr") and node.args:
-            if (_dotted(node.args[0]) or "").split(".")[0] in self.modules:
+            if (dotted_name(node.args[0]) or "").split(".")[0] in self.modules:
                 self.add("module_patch", node, ast.unparse(node)[:200])
         self.generic_visit(node)
 
     def _clones_handle(self, func: ast.AST) -> bool:
         """`type(utility)(...)` or `utility.__class__(...)`: a second handle of the same kind."""
-        if isinstance(func, ast.Call) and _dotted(func.func) == "type" and func.args:
-            return _dotted(func.args[0]) in HANDLE_NAMES
+        if isinstance(func, ast.Call) and dotted_name(func.func) == "type" and func.args:
+            return dotted_name(func.args[0]) in HANDLE_NAMES
         return (
             isinstance(func, ast.Attribute)
             and func.attr == "__class__"
-            and (_dotted(func.value) in HANDLE_NAMES)
+            and (dotted_name(func.value) in HANDLE_NAMES)
         )
 
     def _store(self, target: ast.AST) -> None:
         if isinstance(target, ast.Attribute):
-            root = (_dotted(target.value) or "").split(".")[0]
+            root = (dotted_name(target.value) or "").split(".")[0]
             if root in self.modules:
                 self.add("module_patch", target, ast.unparse(target))
-        if isinstance(target, ast.Subscript) and _dotted(target.value) == "sys.modules":
+        if isinstance(target, ast.Subscript) and dotted_name(target.value) == "sys.modules":
             self.add("module_patch", target, ast.unparse(target))
 
     def visit_Assign(self, node: ast.Assign) -> None:

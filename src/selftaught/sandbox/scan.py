@@ -61,7 +61,7 @@ def _finding(kind: str, line: int, detail: str) -> dict[str, Any]:
     return {"kind": kind, "line": line, "detail": detail}
 
 
-def _dotted(node: ast.AST) -> str | None:
+def dotted_name(node: ast.AST) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts = []
     while isinstance(node, ast.Attribute):
@@ -106,7 +106,7 @@ class _Visitor(ast.NodeVisitor):
             self.add("call", node, name)
 
     def visit_Call(self, node: ast.Call) -> None:
-        name = _dotted(node.func)
+        name = dotted_name(node.func)
         if name is not None:
             head, _, rest = name.partition(".")
             resolved = self.aliases.get(head, head) + ("." + rest if rest else "")
@@ -116,15 +116,15 @@ class _Visitor(ast.NodeVisitor):
                 self.add("use_sandbox", node, ast.unparse(keyword.value)[:100])
         if name == "utility" and len(node.args) > 1 and not _is_true(node.args[1]):
             self.add("use_sandbox", node, ast.unparse(node.args[1])[:100])
-        if name in ("setattr", "delattr") and node.args and _dotted(node.args[0]) in HANDLES:
-            self.add("handle_assignment", node, f"{name}({_dotted(node.args[0])}, ...)")
+        if name in ("setattr", "delattr") and node.args and dotted_name(node.args[0]) in HANDLES:
+            self.add("handle_assignment", node, f"{name}({dotted_name(node.args[0])}, ...)")
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in DUNDER_TRICKS:
             self.add("introspection", node, node.attr)
-        if isinstance(node.ctx, (ast.Store, ast.Del)) and _dotted(node.value) in HANDLES:
-            self.add("handle_assignment", node, f"{_dotted(node.value)}.{node.attr}")
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and dotted_name(node.value) in HANDLES:
+            self.add("handle_assignment", node, f"{dotted_name(node.value)}.{node.attr}")
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
