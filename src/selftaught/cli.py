@@ -10,9 +10,9 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ from selftaught.lm.spec import ModelSpecError, absolute_spec
 from selftaught.session import Session
 from selftaught.store import StoreError
 from selftaught.tasks import TaskError
+
+T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
@@ -193,22 +195,33 @@ def _initial_improver(config: Any) -> str:
     return improvers.load_improver(config.improver)
 
 
-def _execute(session: Session, as_json: bool) -> None:
+def _drive(session: Session, work: Callable[[], T], again: str) -> T:
+    """`work()` under the live display. Bad input is one line (exit 2); a run-wide cap (exit 3)
+    or Ctrl-C (exit 130) stops it with everything recorded and says how to continue (`again`);
+    the session is closed whatever happens."""
     try:
         with user_errors(), _live_progress(session):
             try:
-                records = session.run()
+                return work()
             except RunCapReached as exc:
                 stderr.print(f"[bold]stopped:[/] {exc}", highlight=False, soft_wrap=True)
-                stderr.print(f"resume with: selftaught resume {session.run_dir} --max-... N")
+                stderr.print(f"continue under a larger cap (--max-... N) with: {again}")
                 raise typer.Exit(3) from None
-        summary = session.summary(records)
-        summary["safety"] = safety.run_summary(session.store)  # issue #7
     except KeyboardInterrupt:
-        stderr.print(f"interrupted; continue with: selftaught resume {session.run_dir}")
+        stderr.print(f"interrupted; continue with: {again}")
         raise typer.Exit(130) from None
     finally:
         session.close()
+
+
+def _execute(session: Session, as_json: bool) -> None:
+    def work() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        records = session.run()
+        summary = session.summary(records)
+        summary["safety"] = safety.run_summary(session.store)  # issue #7
+        return records, summary
+
+    records, summary = _drive(session, work, f"selftaught resume {session.run_dir}")
     (stderr if as_json else stdout).print(_iterations_table(records))
     (stderr if as_json else stdout).print(
         f"run recorded in {session.run_dir}: {summary['lm_calls']} LM calls paid, "
@@ -310,11 +323,7 @@ def transfer_command(
             "transfer", run_dir, source, preset, task=tasks_, repetitions=repeats,
             model=model, base_url=base_url, seed=seed,
         )  # fmt: skip
-    try:
-        with user_errors(), _live_progress(session):
-            rows = transfer(session)
-    finally:
-        session.close()
+    rows = _drive(session, lambda: transfer(session), _again(session))
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
     for row in rows:
         ci = row["ci"]
@@ -356,16 +365,17 @@ def compare_command(
             "compare", run_dir, listing, preset, task=tasks_, model=model, base_url=base_url,
             seed=seed, repetitions=repetitions, max_tokens=max_tokens,
         )  # fmt: skip
-    try:
-        with user_errors(), _live_progress(session):
-            rows = compare(
-                names, session.evaluators, session.language_model.sample, session.config.budgets,
-                repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
-                limits=session.improver_limits(), seed=session.config.seed,
-            )  # fmt: skip
+
+    def work() -> list[dict[str, Any]]:
+        rows = compare(
+            names, session.evaluators, session.language_model.sample, session.config.budgets,
+            repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
+            limits=session.improver_limits(), seed=session.config.seed,
+        )  # fmt: skip
         session.store.set_meta("finished", True)
-    finally:
-        session.close()
+        return rows
+
+    rows = _drive(session, work, _again(session))
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
@@ -377,6 +387,11 @@ def compare_command(
     (stderr if as_json else stdout).print(table)
     if as_json:
         print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
+
+
+def _again(session: Session) -> str:
+    """How a transfer or comparison continues: the same command on the same directory."""
+    return f"the same command with --run-dir {session.run_dir}"
 
 
 def _pct(value: float | None) -> str:
