@@ -17,10 +17,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from selftaught import improvers, safety, tasks
-from selftaught.config import ConfigError, absolute_tasks, build_config
+from selftaught.config import ConfigError, RunConfig, absolute_tasks, build_config
+from selftaught.config_file import load_config_file
 from selftaught.improvers import ImproverError
 from selftaught.lm import LanguageModelError, RunCapReached, describe_models
 from selftaught.lm.spec import ModelSpecError, absolute_spec
@@ -55,7 +57,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -67,40 +69,87 @@ MaxDollars = Annotated[float | None, typer.Option(help="Run-wide cap on LM cost 
 MaxSeconds = Annotated[float | None, typer.Option(help="Run-wide cap on LM wall time.")]
 
 
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="A TOML file of settings (see examples/run.toml); options given here override it.",
+    ),
+]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        help="Improver invocations at once (default: the backend's request concurrency, "
+        "1 for the embedded model)."
+    ),
+]
+ModelOptionPairs = Annotated[
+    list[str] | None,
+    typer.Option(help="KEY=VALUE for the backend (timeout, retries, extra_body, ...)."),
+]
+SeedOption = Annotated[
+    int | None, typer.Option(help="Seed of sampling and of the children (default: 0).")
+]
+
+
 def _caps(calls, tokens, dollars, seconds) -> dict:  # noqa: ANN001 - typer's values
     given = {"calls": calls, "tokens": tokens, "dollars": dollars, "seconds": seconds}
     return {k: v for k, v in given.items() if v is not None}
 
 
+def _config(
+    config_file: Path | None, preset: str | None, defaults: dict | None = None, **given: object
+) -> RunConfig:
+    """The run's configuration: the preset, `defaults`, the config file, then the options
+    `given` on the command line (None: not given); model and task files made absolute."""
+    file = load_config_file(config_file) if config_file else None
+    config = build_config(preset, defaults=defaults, file=file, **given)
+    return config.model_copy(
+        update={
+            "model": absolute_spec(config.model),
+            "task": absolute_tasks(config.task),
+            "sandbox_flag": config.sandbox_flag or config.sandbox_warning,  # a warning implies it
+        }
+    )
+
+
 @app.command()
 def run(
+    config_file: ConfigFile = None,
     task: Annotated[
-        str, typer.Option(help="Task name or file the improver is scored on; a,b for several.")
-    ] = "lpn",
+        str | None,
+        typer.Option(
+            help="Task name or file the improver is scored on; a,b for several (default: lpn)."
+        ),
+    ] = None,
     preset: Annotated[
-        str, typer.Option(help="quick (minutes, embedded model) or paper.")
-    ] = "quick",
+        str | None, typer.Option(help="quick (minutes, embedded model; default) or paper.")
+    ] = None,
     iterations: Annotated[int | None, typer.Option(help="T, STOP iterations.")] = None,
     model: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="llamacpp, llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC, replay:RUN_DIR."
+            help="llamacpp (default), llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC, "
+            "replay:RUN_DIR."
         ),
-    ] = "llamacpp",
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible server (else $OPENAI_BASE_URL).")
     ] = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where the run is recorded.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    seed: SeedOption = None,
     gate: Annotated[
-        str, typer.Option(help="better: adopt only a better improver; paper: any non-zero.")
-    ] = "better",
+        str | None,
+        typer.Option(help="better (default): adopt only a better improver; paper: any non-zero."),
+    ] = None,
     improver: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--improver", "--start-from", help="Initial improver: a built-in name or a .py file."
+            "--improver",
+            "--start-from",
+            help="Initial improver: a built-in name or a .py file (default: seed).",
         ),
-    ] = "seed",
+    ] = None,
     repetitions: Annotated[
         int | None, typer.Option(help="Improver runs per meta-utility call.")
     ] = None,
@@ -108,7 +157,10 @@ def run(
         int | None, typer.Option(help="language_model.max_responses_per_call.")
     ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
-    sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
+    sandbox: Annotated[
+        str | None, typer.Option(help="auto (default), zygote-rlimits or subprocess.")
+    ] = None,
+    concurrency: Concurrency = None,
     sandbox_flag: Annotated[
         bool,
         typer.Option(
@@ -130,17 +182,15 @@ def run(
     cache_from: Annotated[
         Path | None, typer.Option(help="Reuse LM answers recorded in another run directory.")
     ] = None,
-    model_option: Annotated[
-        list[str] | None,
-        typer.Option(help="KEY=VALUE for the backend (timeout, retries, extra_body, ...)."),
-    ] = None,
+    model_option: ModelOptionPairs = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations; every step is recorded."""
     with user_errors():
-        config = build_config(
+        config = _config(
+            config_file,
             preset,
             task=task,
             iterations=iterations,
@@ -153,14 +203,12 @@ def run(
             responses_per_call=responses_per_call,
             max_tokens=max_tokens,
             sandbox=sandbox,
-            sandbox_flag=sandbox_flag or sandbox_warning,  # a warning implies the flag
-            sandbox_warning=sandbox_warning,
+            concurrency=concurrency,
+            sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
+            sandbox_warning=sandbox_warning or None,
             caps=_caps(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(cache_from.resolve()) if cache_from else None,
             model_options=tuple(model_option or ()),
-        )
-        config = config.model_copy(
-            update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
         )
         source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
@@ -284,19 +332,17 @@ def _iterations_table(records: list[dict[str, Any]]) -> Table:
 # ------------------------------------------------------------------ transfer, compare
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
-ModelOption = Annotated[str, typer.Option(help="Language model spec (see `selftaught models`).")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Language model spec (see `selftaught models`; default: llamacpp)."),
+]
+PresetOption = Annotated[str | None, typer.Option(help="Budgets: quick (default) or paper.")]
 BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Last stdout line: the result as JSON.")]
 
 
-def _side_session(
-    kind: str, run_dir: Path | None, source: str, preset: str, **overrides: object
-) -> Session:
+def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> Session:
     """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
-    config = build_config(preset, iterations=0, **overrides)
-    config = config.model_copy(
-        update={"model": absolute_spec(config.model), "task": absolute_tasks(config.task)}
-    )
     label = "+".join(Path(spec).stem for spec in config.tasks)
     run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
     return Session.start_or_reopen(run_dir, config, source, kind)
@@ -305,12 +351,20 @@ def _side_session(
 @app.command("transfer")
 def transfer_command(
     improver: Annotated[str, typer.Option(help="A built-in name, a .py file or a run directory.")],
-    tasks_: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks.")] = TRANSFER_TASKS,
-    repeats: Annotated[int, typer.Option(help="Improver calls per task.")] = 5,
-    preset: Annotated[str, typer.Option(help="Budgets: quick or paper.")] = "quick",
-    model: ModelOption = "llamacpp",
+    config_file: ConfigFile = None,
+    tasks_: Annotated[
+        str | None,
+        typer.Option("--tasks", help=f"Comma-separated tasks (default: {TRANSFER_TASKS})."),
+    ] = None,
+    repeats: Annotated[
+        int | None, typer.Option(help="Improver calls per task (default: 5).")
+    ] = None,
+    preset: PresetOption = None,
+    model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    seed: SeedOption = None,
+    concurrency: Concurrency = None,
+    model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -318,11 +372,13 @@ def transfer_command(
     from selftaught.transfer import transfer
 
     with user_errors():
-        source = improvers.load_improver(improver)
-        session = _side_session(
-            "transfer", run_dir, source, preset, task=tasks_, repetitions=repeats,
-            model=model, base_url=base_url, seed=seed,
+        config = _config(
+            config_file, preset, defaults={"task": TRANSFER_TASKS, "repetitions": 5},
+            iterations=0, task=tasks_, repetitions=repeats, model=model, base_url=base_url,
+            seed=seed, concurrency=concurrency, model_options=tuple(model_option or ()),
         )  # fmt: skip
+        source = improvers.load_improver(improver)
+        session = _side_session("transfer", run_dir, source, config)
     rows = _drive(session, lambda: transfer(session), _again(session))
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
     for row in rows:
@@ -343,14 +399,19 @@ def compare_command(
     improvers_: Annotated[
         str, typer.Option("--improvers", help="Comma-separated names, .py files or run dirs.")
     ],
-    tasks_: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks.")] = "lpn",
+    config_file: ConfigFile = None,
+    tasks_: Annotated[
+        str | None, typer.Option("--tasks", help="Comma-separated tasks (default: lpn).")
+    ] = None,
     repeats: Annotated[int, typer.Option(help="Repeats of each meta-utility.")] = 1,
-    preset: Annotated[str, typer.Option(help="Budgets: quick or paper.")] = "quick",
+    preset: PresetOption = None,
     repetitions: Annotated[int | None, typer.Option(help="Improver runs per repeat.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
-    model: ModelOption = "llamacpp",
+    model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of sampling and of the children.")] = 0,
+    seed: SeedOption = None,
+    concurrency: Concurrency = None,
+    model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -359,18 +420,21 @@ def compare_command(
 
     names = [name.strip() for name in improvers_.split(",") if name.strip()]
     with user_errors():
+        config = _config(
+            config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
+            seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
+            model_options=tuple(model_option or ()),
+        )  # fmt: skip
         sources = {name: improvers.load_improver(name) for name in names}
         listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
-        session = _side_session(
-            "compare", run_dir, listing, preset, task=tasks_, model=model, base_url=base_url,
-            seed=seed, repetitions=repetitions, max_tokens=max_tokens,
-        )  # fmt: skip
+        session = _side_session("compare", run_dir, listing, config)
 
     def work() -> list[dict[str, Any]]:
         rows = compare(
             names, session.evaluators, session.language_model.sample, session.config.budgets,
             repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
             limits=session.improver_limits(), seed=session.config.seed,
+            concurrency=session.concurrency,
         )  # fmt: skip
         session.store.set_meta("finished", True)
         return rows

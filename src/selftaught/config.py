@@ -1,16 +1,22 @@
-"""Run configuration: presets, validation, and one-line errors for bad input.
+"""Run configuration: presets, config files, validation, and one-line errors for bad input.
 
 `paper` carries the paper's budgets. `quick` shrinks them so that a run on the embedded
 135M-parameter model ends in minutes on two cores; it is the default for the embedded model.
+
+A run's settings come in layers, each over the one before: the preset, a command's own
+defaults, a TOML config file (`config_file.load_config_file`), then the options given on the
+command line.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from selftaught.lm.base import LanguageModelError
+from selftaught.lm.options import ModelOptions
 from selftaught.tasks import TaskError, resolve_task
 
 
@@ -101,6 +107,9 @@ class RunConfig(BaseModel):
     cache_from: str | None = None  # another run directory whose LM samples are reused
     model_options: tuple[str, ...] = ()  # KEY=VALUE pairs for the backend (timeout, extra_body...)
     sandbox: Literal["auto", "zygote-rlimits", "subprocess"] = "auto"
+    # Independent improver invocations (the meta-utility's repetitions over tasks) run at once;
+    # None: as many as the backend sends requests at once (1 for the embedded model).
+    concurrency: int | None = Field(default=None, ge=1, le=64)
     # The paper's circumvention experiment (issue #7): show improvers a use_sandbox flag, and
     # maybe a warning not to turn it off. Isolation never depends on either.
     sandbox_flag: bool = False
@@ -116,6 +125,15 @@ class RunConfig(BaseModel):
                 raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("model_options")
+    @classmethod
+    def _known_options(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            ModelOptions.from_pairs(list(value))
+        except LanguageModelError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @property
     def tasks(self) -> list[str]:
         return split_tasks(self.task)
@@ -129,22 +147,52 @@ def split_tasks(value: str) -> list[str]:
     return names
 
 
-def build_config(preset: str = "quick", **overrides: object) -> RunConfig:
-    """A RunConfig from a preset plus explicit overrides (None means 'keep the preset's')."""
+def build_config(
+    preset: str | None = None,
+    *,
+    defaults: dict[str, Any] | None = None,
+    file: dict[str, Any] | None = None,
+    **overrides: object,
+) -> RunConfig:
+    """A RunConfig from layers, each over the one before: the preset, a command's own
+    `defaults`, a config `file`'s values (see load_config_file), then `overrides` (the command
+    line; None means 'not given'). Budget keys are flat, as on the command line."""
+    file = dict(file or {})
+    preset = preset or file.pop("preset", None) or "quick"
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; use one of: {', '.join(PRESETS)}")
-    base = PRESETS[preset]
-    values: dict = {"preset": preset, "iterations": base["iterations"]}
-    budgets = dict(base["budgets"])
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key in budgets:
-            budgets[key] = value
-        else:
-            values[key] = value
-    values["budgets"] = budgets
-    return parse_config(values)
+    values: dict[str, Any] = {"iterations": PRESETS[preset]["iterations"]}
+    values.update(PRESETS[preset]["budgets"])
+    given = {key: value for key, value in overrides.items() if value is not None}
+    for layer in (defaults or {}, file, given):
+        values = _merge(values, layer)
+    values["budgets"] = {key: values.pop(key) for key in Budgets.model_fields if key in values}
+    return parse_config({**values, "preset": preset})
+
+
+def _merge(values: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """`layer` over `values`: caps and limits merge by key, model options by KEY; the rest
+    is replaced."""
+    merged = {**values, **layer}
+    for table in ("caps", "limits"):
+        if table in layer:
+            merged[table] = {**values.get(table, {}), **layer[table]}
+    if "model_options" in layer:
+        merged["model_options"] = merge_pairs(
+            values.get("model_options", ()), layer["model_options"]
+        )
+    return merged
+
+
+def merge_pairs(base: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """KEY=VALUE pairs: those of `extra` replace those of `base` with the same KEY."""
+    merged = {_pair_key(pair): pair for pair in base}
+    merged.update({_pair_key(pair): pair for pair in extra})
+    return tuple(merged.values())
+
+
+def _pair_key(pair: str) -> str:
+    return pair.partition("=")[0].strip()
 
 
 def parse_config(values: dict) -> RunConfig:
