@@ -154,3 +154,15 @@ def test_reproduce_command_keeps_every_option() -> None:
         "--seed 7 --gate paper --improver 'my impr.py' --repetitions 2 --sandbox subprocess"
     )
     assert any("lm_calls" in n for n in notes) and any("my impr.py" in n for n in notes)
+
+
+def test_lm_usage_by_scope_counts_each_invocation_under_its_iteration(
+    finished_run: Path,
+) -> None:
+    data = load_run(finished_run)
+    db = sqlite3.connect(finished_run / "run.db")
+    scopes = {r[0] for r in db.execute("SELECT json_extract(request, '$.scope') FROM lm_calls")}
+    db.close()
+    assert any(scope.count("/") == 2 for scope in scopes)  # "t=1/lpn/0": one invocation
+    assert {row["scope"] for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
+    assert sum(row["calls"] for row in data.lm_by_scope) == data.lm_totals["calls"]

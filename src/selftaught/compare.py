@@ -57,13 +57,15 @@ def compare(
     baseline: str = "seed",
     usage: Usage | None = None,
     resamples: int = 2000,
+    concurrency: int = 1,
 ) -> list[dict[str, Any]]:
     """One row per (improver, task), best mean test meta-utility first.
 
     `improvers`: built-in names or .py paths (all are loaded and checked before any run; an
     unusable one raises `ImproverError`). `sample(expertise, messages, temperature, scope)`.
     `usage()`: cumulative counters with keys batches/calls/tokens/seconds (default: the usage of
-    the broker `sample` is bound to, if any).
+    the broker `sample` is bound to, if any). `concurrency`: a row's repetitions run at once
+    (rows run one after another, so that each row's usage is its own).
     """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
@@ -85,6 +87,7 @@ def compare(
                 limits=limits,
                 seed=seed,
                 usage=usage,
+                concurrency=concurrency,
             )
             for label in labels
         }
@@ -115,6 +118,7 @@ def _measure(
     limits: Limits,
     seed: int,
     usage: Usage | None,
+    concurrency: int,
 ) -> dict[str, Any]:
     """All runs of one improver on one task; scores are ordered by (repeat, repetition)."""
     before = dict(usage()) if usage else None
@@ -129,6 +133,7 @@ def _measure(
             recorder=recorder,
             limits=limits,
             run_seed=repeat_seed(seed, repeat),
+            concurrency=concurrency,
         )
         result = meta(source, f"compare:{seed}:{repeat}:{label}", with_test=True)
         for run in result.runs:

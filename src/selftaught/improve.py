@@ -7,6 +7,7 @@ the invocation's outcome, and the child's audit log.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from selftaught import safety
@@ -28,12 +29,15 @@ class Recorder:
 
     def __post_init__(self) -> None:
         self._scanned: set[str] = set()
+        self._lock = threading.Lock()  # concurrent invocations record through one recorder
         self.iteration: int | None = None
 
     def program(self, source: str, kind: str) -> str:
         digest = self.store.put_program(source, kind) if self.store else sha256(source)
-        if digest not in self._scanned:
+        with self._lock:
+            first = digest not in self._scanned
             self._scanned.add(digest)
+        if first:
             for finding in scan(source) + safety.scan_extra(source):
                 self.event(f"static:{finding['kind']}", digest, finding)
         return digest

@@ -4,12 +4,20 @@
 fresh language-model budget and a fresh utility budget, runs it on the task's seed solution and
 scores what it returns on the val split (and, for the host's records, on the test split). The
 improver only ever sees val scores.
+
+The repetitions over tasks are independent improver invocations, so up to `concurrency` of them
+run at once (a batching model server is kept busy). Each has its own language-model scope,
+`{scope}/{task}/{r}`, in which only it draws samples: what it is answered depends on its own
+calls alone, never on how the others interleave, so a run gives the same records at any
+concurrency, and resumes and replays from the same cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,8 +84,10 @@ class MetaUtility:
         recorder: Recorder,
         limits: Limits,
         run_seed: int,
+        concurrency: int = 1,
     ):
         self.evaluators = evaluators
+        self.concurrency = max(1, int(concurrency))
         self.sample = sample
         self.budgets = budgets
         self.sandbox = sandbox
@@ -87,6 +97,7 @@ class MetaUtility:
         self.sandbox_flag = False  # the paper's circumvention experiment (see `show_sandbox_flag`)
         self.sandbox_warning = False
         self._reported: set[tuple[str, str, str]] = set()  # (kind, solution, split), once each
+        self._lock = threading.Lock()
 
     def show_sandbox_flag(self, *, warning: bool) -> None:
         """Show the improvers a `use_sandbox` flag (and maybe a warning) in the descriptions.
@@ -116,11 +127,12 @@ class MetaUtility:
     def __call__(self, improver: str | None, scope: str, *, with_test: bool) -> MetaScore:
         if not isinstance(improver, str):
             return MetaScore(0.0, 0.0 if with_test else None)
-        runs = [
-            self._repetition(improver, evaluator, r, scope, with_test)
+        jobs = [
+            lambda e=evaluator, r=r: self._repetition(improver, e, r, scope, with_test)
             for evaluator in self.evaluators
             for r in range(self.budgets.repetitions)
         ]
+        runs = _concurrently(jobs, self.concurrency)
         val = sum(run["val"] for run in runs) / len(runs)
         test = sum(run["test"] for run in runs) / len(runs) if with_test else None
         return MetaScore(val, test, runs)
@@ -138,7 +150,7 @@ class MetaUtility:
             sink,
         )
         language_model = LanguageModelHandle(
-            lambda e, m, t: self.sample(e, m, t, scope),
+            lambda e, m, t: self.sample(e, m, t, f"{scope}/{task.name}/{r}"),
             self.budgets.lm_calls,
             self.budgets.responses_per_call,
             sink,
@@ -170,8 +182,10 @@ class MetaUtility:
 
         def report(kind: str, detail: dict[str, Any]) -> None:
             key = (kind, about["solution"], split)
-            if key not in self._reported:  # cached re-evaluations say nothing new
+            with self._lock:
+                new = key not in self._reported  # cached re-evaluations say nothing new
                 self._reported.add(key)
+            if new:
                 self.recorder.event(kind, program, {**about, **detail})
 
         return safety.check_evaluation(evaluation.instances, evaluation.score, report)
@@ -180,3 +194,26 @@ class MetaUtility:
 def _seed(run_seed: int, *parts: object) -> int:
     text = "|".join(str(p) for p in (run_seed, *parts))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % (2**31 - 1)
+
+
+def _concurrently(jobs: list[Callable[[], Any]], limit: int) -> list[Any]:
+    """The jobs' results in job order, at most `limit` running at once.
+
+    The first failure cancels the jobs not yet started, lets the running ones end (a run-wide
+    cap stops them at their next request) and is raised. Ctrl-C does not wait: the session
+    closes the sandbox under the running ones.
+    """
+    if limit <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    pool = ThreadPoolExecutor(min(limit, len(jobs)), thread_name_prefix="selftaught-invocation")
+    futures = [pool.submit(job) for job in jobs]
+    try:
+        wait(futures, return_when=FIRST_EXCEPTION)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
+    for future in futures:
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return [future.result() for future in futures]

@@ -107,6 +107,12 @@ class Session:
             raise StoreError(f"{run_dir} holds a different {kind} run; pick another --run-dir")
         return session
 
+    @property
+    def concurrency(self) -> int:
+        """Improver invocations at once: the configured number, else as many requests as the
+        backend takes at once (1 for an in-process model, which serves one at a time)."""
+        return self.config.concurrency or max(1, self.language_model.backend.max_concurrency)
+
     def improver_limits(self) -> Limits:
         return Limits(
             wall_seconds=self.config.limits.improver_seconds,
@@ -130,6 +136,7 @@ class Session:
             recorder=self.recorder,
             limits=limits,
             run_seed=self.config.seed,
+            concurrency=self.concurrency,
         )
         stop = Stop(
             self.config,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +68,40 @@ class Sample:
     seconds: float | None = None
 
 
+class _Rows(list):
+    """The rows of one statement, fetched while it held the connection."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+class _Connection:
+    """One sqlite3 connection shared by the run's threads (concurrent improver invocations
+    record from several): a lock serialises statements, and rows are fetched inside it, so that
+    no cursor outlives its turn. Writes are autocommitted, so each is its own transaction."""
+
+    def __init__(self, path: Path):
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._lock = threading.RLock()
+
+    def execute(self, sql: str, parameters: tuple | list = ()) -> _Rows:
+        with self._lock:
+            return _Rows(self._db.execute(sql, parameters).fetchall())
+
+    def executescript(self, script: str) -> None:
+        with self._lock:
+            self._db.executescript(script)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
 class RunStore:
-    """Typed access to one run's database."""
+    """Typed access to one run's database; safe to use from several threads."""
 
     def __init__(self, path: Path, *, create: bool):
         self.path = Path(path)
@@ -76,7 +109,7 @@ class RunStore:
             raise StoreError(f"no run database at {self.path}; is this a run directory?")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db = _Connection(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)

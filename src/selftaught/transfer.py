@@ -54,6 +54,7 @@ def _scores(session: Session, evaluator: Evaluator, improver: str, label: str) -
         recorder=session.recorder,
         limits=session.improver_limits(),
         run_seed=session.config.seed,
+        concurrency=session.concurrency,
     )
     score = meta_utility(improver, f"transfer:{evaluator.task.name}", with_test=True)
     session.store.put_meta_utility(program, purpose, score.val, score.test, {"runs": score.runs})

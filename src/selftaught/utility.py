@@ -9,6 +9,7 @@ the run store by (program, task, split, seed), which is also what a resumed run 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -54,19 +55,30 @@ class Evaluator:
         self.store = store
         self.memory_mb = memory_mb
         self.count = 0  # evaluations run (not read from the cache)
+        self._lock = threading.Lock()
+        self._in_progress: dict[tuple[str, str], threading.Lock] = {}
 
     def evaluate(self, solution: str | None, split: str) -> Evaluation:
         if not isinstance(solution, str) or not solution.strip():
             return Evaluation(0.0, [], 0.0, [], failure="no solution code")
         program = self.store.put_program(solution, "solution") if self.store else sha256(solution)
         seed = child_seed(program, self.task.name, split)
-        if self.store and (hit := self.store.get_evaluation(program, self.task.name, split, seed)):
-            return Evaluation(**hit)
-        result = self._run(solution, split, seed)
-        self.count += 1
-        if self.store:
-            self.store.put_evaluation(program, self.task.name, split, seed, result.to_json())
+        # Concurrent invocations often return the same solution: it is run once, the others
+        # wait and read it back, so that every caller sees the one recorded evaluation.
+        with self._once(program, split):
+            hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
+            if hit:
+                return Evaluation(**hit)
+            result = self._run(solution, split, seed)
+            if self.store:
+                self.store.put_evaluation(program, self.task.name, split, seed, result.to_json())
+        with self._lock:
+            self.count += 1
         return result
+
+    def _once(self, program: str, split: str) -> threading.Lock:
+        with self._lock:
+            return self._in_progress.setdefault((program, split), threading.Lock())
 
     def _run(self, solution: str, split: str, seed: int) -> Evaluation:
         instances = _instances(self.task, split)

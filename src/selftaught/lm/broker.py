@@ -24,9 +24,12 @@ Beyond that contract the broker:
   what earlier sessions of the run paid for;
 - prices each call (`pricing.PriceTable`) and records its cost, paid tokens and retries in the
   `lm_calls` request JSON ("cost", "paid_tokens", "retries");
-- is safe to call from several threads, and sends the requests of one batch concurrently when
-  the backend allows it (`Backend.max_concurrency`). Sample indices and seeds are assigned
-  before anything is sent, so results do not depend on the order in which requests complete.
+- is safe to call from several threads (concurrent improver invocations), and sends the
+  requests of one batch concurrently; at most `Backend.max_concurrency` requests are at the
+  backend at once over all threads. Sample indices and seeds are assigned before anything is
+  sent, so results do not depend on the order in which requests complete. Callers that run
+  concurrently use distinct scopes (`MetaUtility` scopes each invocation), so that the
+  occurrence counter of a scope is only ever advanced by one thread.
 """
 
 from __future__ import annotations
@@ -175,7 +178,11 @@ class LMBroker:
         self.cache = SampleCache(store, backend, cache_from)
         self.usage = Usage()
         self._counters: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_flight = 0  # paid requests reserved and not yet recorded (`_reserve`)
+        # Requests at the backend at once, over every thread of the run: a local model serves
+        # one at a time; a server takes `concurrency` (a model option).
+        self._slots = threading.BoundedSemaphore(max(1, backend.max_concurrency))
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._spent = self.cache.spent()  # earlier sessions of this run
@@ -236,14 +243,17 @@ class LMBroker:
             for message, positions in groups.items()
         ]
         paid = [plan for plan in plans if plan.missing]
-        if paid:
-            self._check_caps(paid)
-            self._generate(paid)
-        responses: list[str] = [""] * len(messages)
-        for plan, positions in zip(plans, groups.values(), strict=True):
-            samples = self._finish(plan)
-            for position, got in zip(positions, samples, strict=True):
-                responses[position] = got.response
+        self._reserve(len(paid))
+        try:
+            if paid:
+                self._generate(paid)
+            responses: list[str] = [""] * len(messages)
+            for plan, positions in zip(plans, groups.values(), strict=True):
+                samples = self._finish(plan)
+                for position, got in zip(positions, samples, strict=True):
+                    responses[position] = got.response
+        finally:
+            self._release(len(paid))
         self.cache.set_meta(ELAPSED_KEY, self.spent().seconds)
         return responses
 
@@ -269,13 +279,24 @@ class LMBroker:
             )
         return plan
 
-    def _check_caps(self, paid: list[_Plan]) -> None:
-        if not self.caps.any:
+    def _reserve(self, calls: int) -> None:
+        """Count `calls` paid requests as in flight, or raise RunCapReached if the caps forbid
+        them. In-flight requests count against the calls cap, so that concurrent invocations
+        cannot pass it together; tokens and dollars are known only once a request returns."""
+        if not calls:
             return
-        spent = self.spent()
-        reason = spent.reached(self.caps, calls_wanted=len(paid))
-        if reason is not None:
-            raise RunCapReached(reason)
+        with self._lock:
+            if self.caps.any:
+                spent = self.spent()
+                spent.calls += self._in_flight
+                reason = spent.reached(self.caps, calls_wanted=calls)
+                if reason is not None:
+                    raise RunCapReached(reason)
+            self._in_flight += calls
+
+    def _release(self, calls: int) -> None:
+        with self._lock:
+            self._in_flight -= calls
 
     def _generate(self, paid: list[_Plan]) -> None:
         """Ask the backend for every missing sample; store what came back even if a job failed.
@@ -323,9 +344,10 @@ class LMBroker:
         self._local.retries = 0
         try:
             seeds = [sample_seed(self.run_seed, plan.key, i) for i in indices]
-            fresh = self.backend.generate(
-                plan.system, plan.user, len(indices), plan.temperature, self.max_tokens, seeds
-            )
+            with self._slots:
+                fresh = self.backend.generate(
+                    plan.system, plan.user, len(indices), plan.temperature, self.max_tokens, seeds
+                )
             if len(fresh) != len(indices):
                 raise LanguageModelError(
                     f"{self.backend.name} returned {len(fresh)} samples for {len(indices)}"

@@ -4,8 +4,9 @@ The broker checks the caps before every request that needs the backend (a cache 
 served) and raises RunCapReached instead of sending it. The run then stops like on any language
 model error, with everything paid for stored, and resumes later under a larger cap: what earlier
 sessions of the run spent is read back from its store (`spent_in_store`), so a cap holds for the
-run as a whole. A cap stops the next request once reached; the one request in flight when it was
-crossed may overshoot it (by at most one request's tokens and dollars).
+run as a whole. A cap stops the next request once reached. Requests in flight count against the
+calls cap; the tokens and dollars caps are known only when a request returns, so the requests in
+flight when one was crossed may overshoot it (by at most the backend's concurrency in requests).
 
 Wall time is the time the run's brokers were open, summed over sessions and kept in the run's
 meta under "lm_elapsed_seconds".

@@ -272,7 +272,11 @@ def _level_sql() -> str:
 
 
 def _scope_sql() -> str:
-    return "CASE WHEN json_valid(request) THEN json_extract(request, '$.scope') END"
+    """The request's scope up to its first "/": "t=1/lpn/0" (one improver invocation of the
+    meta-utility at t = 1) counts under "t=1"."""
+    scope = "json_extract(request, '$.scope')"
+    head = f"CASE WHEN instr({scope}, '/') > 0 THEN substr({scope}, 1, instr({scope}, '/') - 1)"
+    return f"CASE WHEN json_valid(request) THEN {head} ELSE {scope} END END"
 
 
 def _lm(db: sqlite3.Connection) -> tuple[list, dict, list, list]:
