@@ -1,12 +1,12 @@
 """Concurrent improver invocations: the wall time of one meta-utility at concurrency 1, 2, 4, 8.
 
-    python benchmarks/invocations.py [--repetitions 8] [--latency 0.25]
+    python benchmarks/invocations.py [--repetitions 8] [--latency 2.0]
 
 Each level runs `selftaught run --iterations 0` (the record meta-utility of the seed improver:
 `--repetitions` independent invocations, each scored on val and test in the sandbox) against a
-loopback OpenAI-compatible server that answers every request after `--latency` seconds, as a
-hosted API or a batching server with free slots does, and can hold any number of requests at
-once. Answers are the task's seed solution with a distinct comment per sample, so every
+loopback OpenAI-compatible server that answers every request after `--latency` seconds (2 s:
+about what a hosted model takes to write a few hundred tokens) and, like a hosted API or a
+batching server with free slots, holds any number of requests at once. Answers are the task's seed solution with a distinct comment per sample, so every
 candidate is a new program that the sandbox evaluates. Concurrency 1 is the baseline measured
 in the same run; the figures are wall seconds, the speed-up over it, and the most requests the
 server held at once. Results must be the same at every level (`same_records`).
@@ -150,7 +150,7 @@ def machine() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=8)
-    parser.add_argument("--latency", type=float, default=0.25)
+    parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--levels", default="1,2,4,8")
     args = parser.parse_args()
     info = machine()
