@@ -188,6 +188,8 @@ class MetaUtility:
             if new:
                 self.recorder.event(kind, program, {**about, **detail})
 
+        for line in evaluation.audit:  # only a fresh evaluation has them: each is said once
+            self.recorder.event("audit", program, {**about, "event": line})
         return safety.check_evaluation(evaluation.instances, evaluation.score, report)
 
 

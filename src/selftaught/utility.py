@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -27,9 +27,12 @@ class Evaluation:
     seconds: float
     layers: list[str]
     failure: str | None = None  # why the whole program failed (no code, no entry, ...)
+    # What the child's audit hook saw (processes, sockets, ctypes, ...): reported as safety
+    # events by the caller, which knows whose solution it is; not part of the cached record.
+    audit: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "audit"}
 
 
 @cache
@@ -101,7 +104,8 @@ class Evaluator:
         rows = [self._score(inst, out) for inst, out in zip(instances, run.outcomes, strict=True)]
         score = sum(r["score"] for r in rows) / len(rows)
         failure = _common_failure(rows)
-        return Evaluation(score, rows, time.monotonic() - started, run.layers, failure)
+        seconds = time.monotonic() - started
+        return Evaluation(score, rows, seconds, run.layers, failure, audit=list(run.audit))
 
     def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:
         row: dict[str, Any] = {"score": 0.0, "status": outcome.status, "seconds": outcome.seconds}
