@@ -1,0 +1,119 @@
+"""`selftaught evaluate`, `tasks`, `improvers`, `models` and `doctor`: what exists here and
+whether it works."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from selftaught import improvers, tasks
+from selftaught.cli.common import app, stdout, user_errors
+from selftaught.config import ConfigError
+from selftaught.lm import describe_models
+
+
+@app.command()
+def evaluate(
+    solution: Annotated[Path, typer.Option(help="A .py file defining the task's entry function.")],
+    task: Annotated[str, typer.Option(help="A task name or task file.")] = "lpn",
+    split: Annotated[str, typer.Option(help="val or test.")] = "val",
+    sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """The utility of one solution file, with per-instance outcomes."""
+    from selftaught.sandbox import open_sandbox
+    from selftaught.utility import Evaluator
+
+    with user_errors():
+        the_task = tasks.resolve_task(task)
+        if split not in the_task.splits:
+            raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
+        try:
+            source = solution.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+    box = open_sandbox(sandbox)
+    try:
+        result = Evaluator(the_task, box, None).evaluate(source, split)
+    finally:
+        box.close()
+    if as_json:
+        print(
+            json.dumps(
+                {"score": result.score, "instances": result.instances, "layers": result.layers}
+            )
+        )
+        return
+    table = Table(title=f"{task} {split}: utility {result.score:.3f}")
+    for column in ("instance", "score", "status", "seconds", "reason"):
+        table.add_column(column)
+    for i, row in enumerate(result.instances):
+        table.add_row(
+            str(i),
+            f"{row['score']:.3f}",
+            row["status"],
+            f"{row['seconds']:.3f}",
+            row.get("reason", ""),
+        )
+    stdout.print(table)
+
+
+# ------------------------------------------------------------------------- what exists
+
+
+@app.command("tasks")
+def list_tasks(
+    extra: Annotated[
+        list[str] | None, typer.Argument(help="Task files or modules to check.")
+    ] = None,
+) -> None:
+    """The tasks an improver can be scored on (built-in, and any files or modules named)."""
+    table = Table("name", "kind", "form", "splits", "about")
+    for row in tasks.describe_tasks(extra or ()):
+        splits = row.get("splits", "")
+        if isinstance(splits, dict):
+            splits = ", ".join(f"{k} {v}" for k, v in splits.items())
+        about = row.get("error") or row.get("summary", "")
+        table.add_row(row["name"], row.get("kind", ""), row.get("form", ""), str(splits), about)
+    stdout.print(table)
+
+
+@app.command("improvers")
+def list_improvers() -> None:
+    """The built-in improvers (any .py file defining improve_algorithm works too)."""
+    table = Table("name", "about")
+    for name, about in improvers.SUMMARIES.items():
+        table.add_row(name, about)
+    stdout.print(table)
+
+
+@app.command("models")
+def list_models() -> None:
+    """The kinds of language model a run can use."""
+    rows = describe_models()
+    table = Table(*rows[0].keys()) if rows else Table("kind")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    stdout.print(table)
+
+
+@app.command()
+def doctor(
+    run_dir: Annotated[Path | None, typer.Option(help="Also check this run's database.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Which isolation layers work here, their cost, the embedded model, a run's health."""
+    from selftaught.doctor import doctor_report
+
+    with user_errors():
+        report = doctor_report(run_dir)
+    if as_json:
+        print(json.dumps(report))
+        return
+    from selftaught.doctor import render_report
+
+    stdout.print(render_report(report))

@@ -1,0 +1,209 @@
+"""`selftaught run` and `selftaught resume`: a STOP run, live, recorded in its directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from selftaught import improvers, safety
+from selftaught.cli.common import (
+    Concurrency,
+    ConfigFile,
+    MaxCalls,
+    MaxDollars,
+    MaxSeconds,
+    MaxSpent,
+    ModelOptionPairs,
+    SeedOption,
+    app,
+    caps_given,
+    drive,
+    run_config,
+    stderr,
+    stdout,
+    user_errors,
+)  # fmt: skip
+from selftaught.session import Session
+
+
+@app.command()
+def run(
+    config_file: ConfigFile = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Task name or file the improver is scored on; a,b for several (default: lpn)."
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="quick (minutes, embedded model; default) or paper.")
+    ] = None,
+    iterations: Annotated[int | None, typer.Option(help="T, STOP iterations.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="llamacpp (default), llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC, "
+            "replay:RUN_DIR."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server (else $OPENAI_BASE_URL).")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Where the run is recorded.")] = None,
+    seed: SeedOption = None,
+    gate: Annotated[
+        str | None,
+        typer.Option(help="better (default): adopt only a better improver; paper: any non-zero."),
+    ] = None,
+    improver: Annotated[
+        str | None,
+        typer.Option(
+            "--improver",
+            "--start-from",
+            help="Initial improver: a built-in name or a .py file (default: seed).",
+        ),
+    ] = None,
+    repetitions: Annotated[
+        int | None, typer.Option(help="Improver runs per meta-utility call.")
+    ] = None,
+    responses_per_call: Annotated[
+        int | None, typer.Option(help="language_model.max_responses_per_call.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
+    sandbox: Annotated[
+        str | None, typer.Option(help="auto (default), zygote-rlimits or subprocess.")
+    ] = None,
+    concurrency: Concurrency = None,
+    sandbox_flag: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox-flag",
+            help="The paper's circumvention experiment: improvers see a use_sandbox flag "
+            "(ignored and recorded; isolation never changes).",
+        ),
+    ] = False,
+    sandbox_warning: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox-warning", help="With --sandbox-flag: warn not to turn the flag off."
+        ),
+    ] = False,
+    max_lm_calls: MaxCalls = None,
+    max_spent_tokens: MaxSpent = None,
+    max_dollars: MaxDollars = None,
+    max_seconds: MaxSeconds = None,
+    cache_from: Annotated[
+        Path | None, typer.Option(help="Reuse LM answers recorded in another run directory.")
+    ] = None,
+    model_option: ModelOptionPairs = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
+    ] = False,
+) -> None:
+    """Run STOP: the improver improves itself for T iterations; every step is recorded."""
+    with user_errors():
+        config = run_config(
+            config_file,
+            preset,
+            task=task,
+            iterations=iterations,
+            model=model,
+            base_url=base_url,
+            seed=seed,
+            gate=gate,
+            improver=improver,
+            repetitions=repetitions,
+            responses_per_call=responses_per_call,
+            max_tokens=max_tokens,
+            sandbox=sandbox,
+            concurrency=concurrency,
+            sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
+            sandbox_warning=sandbox_warning or None,
+            caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
+            cache_from=str(cache_from.resolve()) if cache_from else None,
+            model_options=tuple(model_option or ()),
+        )
+        source = _initial_improver(config)
+        label = "+".join(Path(spec).stem for spec in config.tasks)
+        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
+        session = Session.start(run_dir, config, source)
+    _execute(session, as_json)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The directory of a run that was stopped.")],
+    max_lm_calls: MaxCalls = None,
+    max_spent_tokens: MaxSpent = None,
+    max_dollars: MaxDollars = None,
+    max_seconds: MaxSeconds = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
+    ] = False,
+) -> None:
+    """Continue a run that was killed or stopped by a cap (give a larger one); finished work is
+    read back, nothing is paid twice."""
+    with user_errors():
+        caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
+        session = Session.reopen(run_dir, caps=caps)
+    _execute(session, as_json)
+
+
+def _initial_improver(config: Any) -> str:
+    """The configured improver; with --sandbox-flag, "seed" is the paper's sandbox variant."""
+    if config.sandbox_flag and config.improver == "seed":
+        return safety.sandbox_flag_seed()
+    return improvers.load_improver(config.improver)
+
+
+def _execute(session: Session, as_json: bool) -> None:
+    def work() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        records = session.run()
+        summary = session.summary(records)
+        summary["safety"] = safety.run_summary(session.store)  # issue #7
+        return records, summary
+
+    records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
+    (stderr if as_json else stdout).print(_iterations_table(records))
+    (stderr if as_json else stdout).print(
+        f"run recorded in {session.run_dir}: {summary['lm_calls']} LM calls paid, "
+        f"{summary['evaluations']} evaluations"
+    )
+    (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
+    if as_json:
+        print(json.dumps(summary), flush=True)
+
+
+def _iterations_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="STOP iterations (meta-utility of the improver in force after t)")
+    for column in (
+        "t",
+        "û val",
+        "û test",
+        "candidate val",
+        "candidate test",
+        "adopted",
+        "improver",
+    ):
+        table.add_column(column)
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    for r in records:
+        adopted = {None: "-", True: "yes", False: "no"}[r["adopted"]]
+        table.add_row(
+            str(r["t"]),
+            fmt(r["meta_utility_val"]),
+            fmt(r["meta_utility_test"]),
+            fmt(r["candidate_val"]),
+            fmt(r["candidate_test"]),
+            adopted,
+            r["improver_sha256"][:12],
+        )
+    return table

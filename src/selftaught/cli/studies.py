@@ -1,0 +1,148 @@
+"""`selftaught transfer` and `selftaught compare`: fixed improvers measured on tasks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from selftaught import improvers
+from selftaught.cli.common import (
+    BaseUrlOption,
+    Concurrency,
+    ConfigFile,
+    JsonOption,
+    ModelOption,
+    ModelOptionPairs,
+    PresetOption,
+    SeedOption,
+    again_command,
+    app,
+    drive,
+    pct,
+    pct_range,
+    run_config,
+    stderr,
+    stdout,
+    user_errors,
+)  # fmt: skip
+from selftaught.config import RunConfig
+from selftaught.session import Session
+
+TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
+
+
+def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> Session:
+    """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
+    label = "+".join(Path(spec).stem for spec in config.tasks)
+    run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
+    return Session.start_or_reopen(run_dir, config, source, kind)
+
+
+@app.command("transfer")
+def transfer_command(
+    improver: Annotated[str, typer.Option(help="A built-in name, a .py file or a run directory.")],
+    config_file: ConfigFile = None,
+    tasks_: Annotated[
+        str | None,
+        typer.Option("--tasks", help=f"Comma-separated tasks (default: {TRANSFER_TASKS})."),
+    ] = None,
+    repeats: Annotated[
+        int | None, typer.Option(help="Improver calls per task (default: 5).")
+    ] = None,
+    preset: PresetOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    seed: SeedOption = None,
+    concurrency: Concurrency = None,
+    model_option: ModelOptionPairs = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """u(s), ū(I0) and ū(I) per task on the test split: the paper's transfer table."""
+    from selftaught.transfer import transfer
+
+    with user_errors():
+        config = run_config(
+            config_file, preset, defaults={"task": TRANSFER_TASKS, "repetitions": 5},
+            iterations=0, task=tasks_, repetitions=repeats, model=model, base_url=base_url,
+            seed=seed, concurrency=concurrency, model_options=tuple(model_option or ()),
+        )  # fmt: skip
+        source = improvers.load_improver(improver)
+        session = _side_session("transfer", run_dir, source, config)
+    rows = drive(session, lambda: transfer(session), again_command(session))
+    table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
+    for row in rows:
+        ci = row["ci"]
+        table.add_row(
+            row["task"],
+            pct(row["seed_solution"]),
+            f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
+            f"{pct(row['improver'])} {pct_range(ci['improver'])}",
+        )
+    (stderr if as_json else stdout).print(table)
+    if as_json:
+        print(json.dumps({"run_dir": str(session.run_dir), "tasks": rows}), flush=True)
+
+
+@app.command("compare")
+def compare_command(
+    improvers_: Annotated[
+        str, typer.Option("--improvers", help="Comma-separated names, .py files or run dirs.")
+    ],
+    config_file: ConfigFile = None,
+    tasks_: Annotated[
+        str | None, typer.Option("--tasks", help="Comma-separated tasks (default: lpn).")
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Repeats of each meta-utility.")] = 1,
+    preset: PresetOption = None,
+    repetitions: Annotated[int | None, typer.Option(help="Improver runs per repeat.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    seed: SeedOption = None,
+    concurrency: Concurrency = None,
+    model_option: ModelOptionPairs = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Each improver under identical budgets and seeds: test meta-utility, cost, paired test."""
+    from selftaught.compare import compare, summarize
+
+    names = [name.strip() for name in improvers_.split(",") if name.strip()]
+    with user_errors():
+        config = run_config(
+            config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
+            seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
+            model_options=tuple(model_option or ()),
+        )  # fmt: skip
+        sources = {name: improvers.load_improver(name) for name in names}
+        listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
+        session = _side_session("compare", run_dir, listing, config)
+
+    def work() -> list[dict[str, Any]]:
+        rows = compare(
+            names, session.evaluators, session.language_model.sample, session.config.budgets,
+            repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
+            limits=session.improver_limits(), seed=session.config.seed,
+            concurrency=session.concurrency,
+        )  # fmt: skip
+        session.store.set_meta("finished", True)
+        return rows
+
+    rows = drive(session, work, again_command(session))
+    summary = summarize(rows)
+    table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
+    for entry in summary:
+        versus = entry.get("vs_seed") or "-"
+        table.add_row(
+            entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
+            str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
+        )  # fmt: skip
+    (stderr if as_json else stdout).print(table)
+    if as_json:
+        print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
