@@ -114,6 +114,9 @@ class RunConfig(BaseModel):
     # maybe a warning not to turn it off. Isolation never depends on either.
     sandbox_flag: bool = False
     sandbox_warning: bool = False
+    # Instance seeds from a per-run secret in the run store instead of the paper's public ones,
+    # so that no candidate can regenerate an instance (and its answer) from a public generator.
+    secret_seeds: bool = False
 
     @field_validator("task")
     @classmethod

@@ -8,6 +8,7 @@ improver it recorded, so that a resumed run is the run it was.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
 from selftaught.tasks import resolve_task
 from selftaught.utility import Evaluator
+
+INSTANCE_SECRET = "instance_secret"
 
 
 class Session:
@@ -40,9 +43,14 @@ class Session:
         )
         self.sandbox = open_sandbox(config.sandbox)
         self.recorder = Recorder(store)
+        secret = _instance_secret(store) if config.secret_seeds else None
         self.evaluators = [
             Evaluator(
-                resolve_task(spec), self.sandbox, store, memory_mb=config.limits.solution_memory_mb
+                resolve_task(spec),
+                self.sandbox,
+                store,
+                memory_mb=config.limits.solution_memory_mb,
+                secret=secret,
             )
             for spec in config.tasks
         ]
@@ -169,3 +177,13 @@ class Session:
         self.language_model.close()
         self.sandbox.close()
         self.store.close()
+
+
+def _instance_secret(store: RunStore) -> str:
+    """The run's instance secret, made at its start and read back on resume. It lives only in
+    the run store, which no child can read (Landlock), and never leaves the host."""
+    secret = store.get_meta(INSTANCE_SECRET)
+    if not isinstance(secret, str):
+        secret = secrets.token_hex(16)
+        store.set_meta(INSTANCE_SECRET, secret)
+    return secret

@@ -17,7 +17,7 @@ from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.store import RunStore, sha256
-from selftaught.tasks import Instance, Task, child_program
+from selftaught.tasks import Instance, Split, Task, child_program
 
 
 @dataclass
@@ -36,9 +36,18 @@ class Evaluation:
 
 
 @cache
-def _instances(task: Task, split: str) -> tuple[Instance, ...]:
+def _instances(task: Task, split: str, secret: str | None) -> tuple[Instance, ...]:
     spec = task.splits[split]
-    return tuple(task.instance(spec.first_seed + i) for i in range(spec.size))
+    return tuple(task.instance(instance_seed(spec, i, secret)) for i in range(spec.size))
+
+
+def instance_seed(spec: Split, i: int, secret: str | None) -> int:
+    """The seed of instance i of a split: the paper's public first_seed + i, or, with a run's
+    secret, one derived from it that a child cannot compute (it never sees the secret)."""
+    if secret is None:
+        return spec.first_seed + i
+    digest = hashlib.sha256(f"{secret}|{spec.first_seed}|{i}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
 
 def child_seed(program: str, task: str, split: str) -> int:
@@ -48,15 +57,23 @@ def child_seed(program: str, task: str, split: str) -> int:
 
 
 class Evaluator:
-    """Scores solutions of one task; the same object serves every split."""
+    """Scores solutions of one task; the same object serves every split. `secret`: the run's
+    instance secret (`--secret-seeds`), None for the paper's public seeds."""
 
     def __init__(
-        self, task: Task, sandbox: Sandbox, store: RunStore | None, *, memory_mb: int = 1024
+        self,
+        task: Task,
+        sandbox: Sandbox,
+        store: RunStore | None,
+        *,
+        memory_mb: int = 1024,
+        secret: str | None = None,
     ):
         self.task = task
         self.sandbox = sandbox
         self.store = store
         self.memory_mb = memory_mb
+        self.secret = secret
         self.count = 0  # evaluations run (not read from the cache)
         self._lock = threading.Lock()
         self._in_progress: dict[tuple[str, str], threading.Lock] = {}
@@ -84,7 +101,7 @@ class Evaluator:
             return self._in_progress.setdefault((program, split), threading.Lock())
 
     def _run(self, solution: str, split: str, seed: int) -> Evaluation:
-        instances = _instances(self.task, split)
+        instances = _instances(self.task, split, self.secret)
         seconds = self.task.instance_seconds
         limits = Limits(
             wall_seconds=seconds * len(instances) + 5.0,

@@ -82,6 +82,13 @@ ModelOptionPairs = Annotated[
 SeedOption = Annotated[
     int | None, typer.Option(help="Seed of sampling and of the children (default: 0).")
 ]
+SecretSeeds = Annotated[
+    bool,
+    typer.Option(
+        "--secret-seeds",
+        help="Instance seeds from a secret kept in the run store, not the paper's public seeds.",
+    ),
+]
 
 
 def caps_given(calls, tokens, dollars, seconds) -> dict:  # noqa: ANN001 - typer's values

@@ -19,6 +19,7 @@ from selftaught.cli.common import (
     MaxSeconds,
     MaxSpent,
     ModelOptionPairs,
+    SecretSeeds,
     SeedOption,
     app,
     caps_given,
@@ -93,6 +94,7 @@ def run(
             "--sandbox-warning", help="With --sandbox-flag: warn not to turn the flag off."
         ),
     ] = False,
+    secret_seeds: SecretSeeds = False,
     max_lm_calls: MaxCalls = None,
     max_spent_tokens: MaxSpent = None,
     max_dollars: MaxDollars = None,
@@ -124,6 +126,7 @@ def run(
             concurrency=concurrency,
             sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
             sandbox_warning=sandbox_warning or None,
+            secret_seeds=secret_seeds or None,
             caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(cache_from.resolve()) if cache_from else None,
             model_options=tuple(model_option or ()),

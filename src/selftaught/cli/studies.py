@@ -19,6 +19,7 @@ from selftaught.cli.common import (
     ModelOption,
     ModelOptionPairs,
     PresetOption,
+    SecretSeeds,
     SeedOption,
     again_command,
     app,
@@ -58,6 +59,7 @@ def transfer_command(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     seed: SeedOption = None,
+    secret_seeds: SecretSeeds = False,
     concurrency: Concurrency = None,
     model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
@@ -71,6 +73,7 @@ def transfer_command(
             config_file, preset, defaults={"task": TRANSFER_TASKS, "repetitions": 5},
             iterations=0, task=tasks_, repetitions=repeats, model=model, base_url=base_url,
             seed=seed, concurrency=concurrency, model_options=tuple(model_option or ()),
+            secret_seeds=secret_seeds or None,
         )  # fmt: skip
         source = improvers.load_improver(improver)
         session = _side_session("transfer", run_dir, source, config)
@@ -105,6 +108,7 @@ def compare_command(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     seed: SeedOption = None,
+    secret_seeds: SecretSeeds = False,
     concurrency: Concurrency = None,
     model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
@@ -118,7 +122,7 @@ def compare_command(
         config = run_config(
             config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
             seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
-            model_options=tuple(model_option or ()),
+            model_options=tuple(model_option or ()), secret_seeds=secret_seeds or None,
         )  # fmt: skip
         sources = {name: improvers.load_improver(name) for name in names}
         listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
