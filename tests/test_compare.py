@@ -123,3 +123,10 @@ def test_repeats_must_be_positive(world):
     with pytest.raises(ValueError):
         compare([], [], lambda *a: [], BUDGETS, repeats=0, sandbox=None, recorder=None,
                 limits=None, seed=0)  # fmt: skip
+
+
+def test_progress_names_each_row_as_it_starts(world):
+    said: list[str] = []
+    rows = run(world, ["hints"], progress=said.append)
+    assert len(said) == len(rows) == 2  # hints and the seed baseline, on lpn
+    assert said == ["hints on lpn (row 1 of 2)", "seed on lpn (row 2 of 2)"]

@@ -58,6 +58,7 @@ def compare(
     usage: Usage | None = None,
     resamples: int = 2000,
     concurrency: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (improver, task), best mean test meta-utility first.
 
@@ -65,7 +66,8 @@ def compare(
     unusable one raises `ImproverError`). `sample(expertise, messages, temperature, scope)`.
     `usage()`: cumulative counters with keys batches/calls/tokens/seconds (default: the usage of
     the broker `sample` is bound to, if any). `concurrency`: a row's repetitions run at once
-    (rows run one after another, so that each row's usage is its own).
+    (rows run one after another, so that each row's usage is its own). `progress(text)` is told
+    which row runs, for a live display.
     """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
@@ -73,9 +75,14 @@ def compare(
     sources = {label: load_improver(label) for label in labels}
     usage = usage or _broker_usage(sample)
     rows: list[dict[str, Any]] = []
-    for evaluator in evaluators:
-        scored = {
-            label: _measure(
+    total = len(evaluators) * len(labels)
+    for t, evaluator in enumerate(evaluators):
+        scored = {}
+        for i, label in enumerate(labels):
+            if progress:
+                done = t * len(labels) + i
+                progress(f"{label} on {evaluator.task.name} (row {done + 1} of {total})")
+            scored[label] = _measure(
                 label,
                 sources[label],
                 evaluator,
@@ -89,8 +96,6 @@ def compare(
                 usage=usage,
                 concurrency=concurrency,
             )
-            for label in labels
-        }
         base = scored[baseline]["scores"]
         for label in labels:
             row = scored[label]

@@ -145,14 +145,17 @@ def _live_progress(session: Session) -> Iterator[None]:
     def render() -> Table:
         status, usage = session.status, session.language_model.usage
         table = Table.grid(padding=(0, 2))
-        table.add_row("iteration", f"{status.iteration} / {session.config.iterations}")
+        stop = session.config.iterations > 0  # transfer and compare have no iterations
+        if stop:
+            table.add_row("iteration", f"{status.iteration} / {session.config.iterations}")
         table.add_row("doing", status.phase)
         table.add_row(
             "LM calls", f"{usage.calls} ({usage.uncached_calls} paid, {usage.samples} samples)"
         )
         table.add_row("evaluations", str(session.evaluations_run))
-        best = "-" if status.best_val is None else f"{status.best_val:.3f}"
-        table.add_row("best meta-utility (val)", best)
+        if stop:
+            best = "-" if status.best_val is None else f"{status.best_val:.3f}"
+            table.add_row("best meta-utility (val)", best)
         return table
 
     with Live(console=stderr, get_renderable=render, refresh_per_second=2, transient=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -133,7 +134,7 @@ def compare_command(
             names, session.evaluators, session.language_model.sample, session.config.budgets,
             repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
             limits=session.improver_limits(), seed=session.config.seed,
-            concurrency=session.concurrency,
+            concurrency=session.concurrency, progress=_show(session),
         )  # fmt: skip
         session.store.set_meta("finished", True)
         return rows
@@ -150,3 +151,12 @@ def compare_command(
     (stderr if as_json else stdout).print(table)
     if as_json:
         print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
+
+
+def _show(session: Session) -> Callable[[str], None]:
+    """What the live display says the comparison is doing."""
+
+    def show(text: str) -> None:
+        session.status.phase = text
+
+    return show
