@@ -10,14 +10,17 @@ and the same evaluations; replaying the concurrent run offline gives them again.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import last_json, run_cli
+from conftest import ROOT, last_json, run_cli
 
 sys.path.insert(0, str(Path(__file__).parent / "models"))
 
@@ -110,6 +113,34 @@ def test_a_calls_cap_holds_under_concurrency_and_the_run_resumes_to_the_same_rec
     first, second = _records(tmp_path / "whole"), _records(tmp_path / "capped")
     for part in ("iterations", "meta_utilities", "samples", "evaluations"):
         assert first[part] == second[part], part
+
+
+def test_ctrl_c_stops_at_once_while_invocations_wait_on_the_server(tmp_path):
+    gate = threading.Event()
+    with StopWorldServer(gate=gate) as server:
+        run_dir = tmp_path / "interrupted"
+        args = [*RUN, "--model", "openai:stop-world", "--base-url", server.url + "/v1"]
+        child = subprocess.Popen(
+            [sys.executable, "-m", "selftaught", *args, "--concurrency", "3",
+             "--run-dir", str(run_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env={**os.environ, **ENV},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while server.in_flight < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert server.in_flight >= 2, "the repetitions never reached the server together"
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=60)  # the held requests would wait 300 s
+        finally:
+            gate.set()
+            child.kill()
+        assert child.returncode == 130
+        assert "interrupted; continue with" in err and "Traceback" not in err
+        resumed = run_cli("resume", str(run_dir), "--json", env=ENV)
+        assert resumed.returncode == 0, resumed.stderr
+        assert last_json(resumed.stdout)["iterations"][-1]["t"] == 1
 
 
 def test_concurrently_keeps_job_order_and_overlaps():

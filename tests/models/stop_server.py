@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from typing import Any
 
@@ -36,9 +37,10 @@ def answer(user: str, seed: int | None, k: int) -> str:
 
 
 class StopWorldServer(FaultServer):
-    def __init__(self, max_delay: float = 0.05):
+    def __init__(self, max_delay: float = 0.05, gate: threading.Event | None = None):
         super().__init__()
         self.max_delay = max_delay
+        self.gate = gate  # when given, every request waits for it to be set
         self.in_flight = self.peak = 0
         self.rng = random.Random(0)
 
@@ -51,6 +53,8 @@ class StopWorldServer(FaultServer):
             delay = self.rng.uniform(0, self.max_delay)
         try:
             time.sleep(delay)
+            if self.gate is not None:
+                self.gate.wait(timeout=300)
             reply = openai_reply(body)
             user = last_user_text(body)
             for k, choice in enumerate(reply["choices"]):

@@ -8,6 +8,7 @@ family of commands; importing them registers their commands on `app`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from selftaught.cli.common import app
@@ -20,4 +21,17 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        _leave(130)
+    except SystemExit as exit:
+        if exit.code == 130:
+            _leave(130)
+        raise
+
+
+def _leave(code: int) -> None:
+    """Exit at once after Ctrl-C. The session is closed and everything recorded is committed;
+    concurrent improver invocations may still wait on a model server, and a normal exit would
+    join their threads (up to the request timeout)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
