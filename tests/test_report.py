@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import sqlite3
+import tomllib
+from html import unescape
 from pathlib import Path
 
 import pytest
 import test_report_support as support
+from conftest import run_cli
 from test_report_support import copy_run, killed_after_t0
 
 from selftaught import improvers
+from selftaught.config import build_config
+from selftaught.config_file import load_config_file
 from selftaught.report import build_report, load_run, write_report
 from selftaught.report.command import reproduce_command
 from selftaught.report.diff import side_by_side
@@ -19,6 +26,7 @@ from selftaught.report.stats import interval
 from selftaught.store import RunStore, StoreError
 
 finished_run = support.finished_run
+safety_run = support.safety_run
 
 
 def test_report_of_a_finished_run_is_self_contained(finished_run: Path) -> None:
@@ -166,3 +174,79 @@ def test_lm_usage_by_scope_counts_each_invocation_under_its_iteration(
     assert any(scope.count("/") == 2 for scope in scopes)  # "t=1/lpn/0": one invocation
     assert {row["scope"] for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
     assert sum(row["calls"] for row in data.lm_by_scope) == data.lm_totals["calls"]
+
+
+def _reproduce_toml(html: str) -> str:
+    found = re.search(r'<pre class="toml" id="reproduce-toml">(.*?)</pre>', html, re.S)
+    assert found, "no config file in the report"
+    return unescape(found.group(1))
+
+
+def test_report_gives_the_config_file_that_reruns_the_run(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    html = build_report(finished_run)
+    assert "run <code>selftaught run --config reproduce.toml</code>" in html
+    path = tmp_path / "reproduce.toml"
+    path.write_text(_reproduce_toml(html), encoding="utf-8")
+    config = build_config(file=load_config_file(path))
+    assert config.model_dump(mode="json") == load_run(finished_run).config
+
+
+def test_config_file_in_the_report_is_escaped(tmp_path: Path) -> None:
+    evil = '</pre><script>alert(1)</script> & "q" \\ ü'
+    config = build_config(model_options=(f"extra_body={json.dumps({'x': evil})}",))
+    store = RunStore.open_run(tmp_path, create=True)
+    store.set_meta("config", config.model_dump(mode="json"))
+    store.close()
+    html = build_report(tmp_path)
+    assert "<script>alert(1)" not in html
+    assert tomllib.loads(_reproduce_toml(html))["model_options"]["extra_body"] == {"x": evil}
+
+
+def test_a_config_that_cannot_be_written_says_why(tmp_path: Path) -> None:
+    config = build_config(model_options=('extra_body={"stop": null}',))
+    store = RunStore.open_run(tmp_path, create=True)
+    store.set_meta("config", config.model_dump(mode="json"))
+    store.close()
+    html = build_report(tmp_path)
+    assert 'id="reproduce-toml"' not in html
+    assert "cannot be written as a config file: model_options.extra_body.stop" in html
+
+
+def test_reproduce_command_sets_flags_caps_and_model_options() -> None:
+    config = build_config(
+        sandbox_warning=True,
+        sandbox_flag=True,
+        secret_seeds=True,
+        concurrency=2,
+        cache_from="/runs/old run",
+        caps={"calls": 10, "dollars": 2.5},
+        limits={"improver_seconds": 30.0},
+        responses_per_call=5,
+        model_options=('extra_body={"top_k": 40}',),
+    )
+    command, notes = reproduce_command(config.model_dump(mode="json"))
+    assert command.endswith(
+        "--responses-per-call 5 --sandbox-warning --secret-seeds --concurrency 2 "
+        "--cache-from '/runs/old run' "
+        "--max-lm-calls 10 --max-dollars 2.5 --model-option 'extra_body={\"top_k\": 40}'"
+    )
+    assert notes[0] == (
+        "limit improver_seconds = 30.0 differs from its default (120.0); "
+        "the command line cannot set it"
+    )
+    assert len(notes) == 2 and notes[1].startswith("secret_seeds: a new run draws a new secret")
+
+
+def test_reproduce_command_reruns_a_run_with_the_sandbox_flag(
+    safety_run: Path, tmp_path: Path
+) -> None:
+    recorded = load_run(safety_run).config
+    assert recorded["sandbox_warning"] is True
+    command, notes = reproduce_command(recorded)
+    assert notes == []
+    rerun = tmp_path / "rerun"
+    result = run_cli(*shlex.split(command)[1:], "--run-dir", str(rerun), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert load_run(rerun).config == recorded

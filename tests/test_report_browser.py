@@ -85,6 +85,9 @@ def test_report_renders_in_chromium(finished_run: Path, tmp_path: Path) -> None:
             assert diff.count() >= 1 and diff.first.is_visible()
             assert page.locator("#diffs td.add").count() >= 1
             assert page.locator("#diffs td.del").count() >= 1
+            # The config file that reproduces the run is shown, as text, not as markup.
+            toml = page.locator("#config pre#reproduce-toml")
+            assert toml.is_visible() and 'task = "lpn"' in toml.inner_text()
 
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from test_report_support import synthetic_store
+from test_report_support import many_events_store, synthetic_store
 
 from selftaught.report import build_report, load_run
 
@@ -25,3 +25,17 @@ def test_report_of_10000_evaluations_stays_small(tmp_path: Path) -> None:
     assert len(data.lm_calls) <= 401 and len(data.evaluation_series) <= 400
     assert data.lm_totals["calls"] == 3_000 and data.event_total == 2_000
     assert sum(r["count"] for r in data.evaluation_totals) == 10_000
+
+
+def test_100000_events_are_counted_per_iteration_in_sql(tmp_path: Path) -> None:
+    kinds = ["static:import", "audit", "use_sandbox_false", "lm_budget_exceeded"]
+    run = many_events_store(tmp_path / "events", 100_000, kinds, iterations=40)
+    data = load_run(run)
+    # The counts cover every event, though the rows listed are capped (one GROUP BY in SQL).
+    assert data.event_total == 100_000 and len(data.events) == 1_000
+    assert [r["t"] for r in data.event_iterations] == list(range(40))
+    # Event i has t = i % 40 and kind i % 4: each t gets 2,500 events, all of kinds t % 4.
+    for row in data.event_iterations:
+        family = ["static scan", "audit hook", "use_sandbox=False", "budget exceeded"]
+        assert row["counts"] == {family[row["t"] % 4]: 2_500}
+    assert len(build_report(run).encode("utf-8")) < 3_000_000

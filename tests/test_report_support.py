@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import SCRIPTED, last_json, run_cli
+from conftest import ROOT, SCRIPTED, last_json, run_cli
 
 from selftaught.store import RunStore, Sample
 
@@ -149,3 +149,59 @@ def synthetic_store(run_dir: Path, *, evaluations: int, lm_calls: int, events: i
     store.set_meta("finished", True)
     store.close()
     return run_dir
+
+
+def events_store(run_dir: Path, events: list[tuple[str, dict | str]]) -> Path:
+    """A finished store holding `events` (kind, detail) in order, written through RunStore; a
+    detail given as a string is stored as that raw text (a damaged row)."""
+    store = RunStore.open_run(run_dir, create=True)
+    store.set_meta("config", {"task": "lpn", "iterations": 2})
+    program = store.put_program("def improve_algorithm(s, u, l):\n    return s\n", "improver")
+    for kind, detail in events:
+        if isinstance(detail, str):
+            store.db.execute(
+                "INSERT INTO events (kind, program, detail, created) VALUES (?, ?, ?, 0)",
+                (kind, program, detail),
+            )
+        else:
+            store.record_event(kind, program, detail)
+    store.set_meta("finished", True)
+    store.close()
+    return run_dir
+
+
+def many_events_store(run_dir: Path, n: int, kinds: list[str], iterations: int) -> Path:
+    """A store with `n` events: event i has kind kinds[i % len(kinds)] and t = i % iterations,
+    inserted by one executemany (100,000 record_event calls would take most of a minute)."""
+    store = RunStore.open_run(run_dir, create=True)
+    store.set_meta("config", {"task": "lpn", "iterations": iterations})
+    store.set_meta("finished", True)
+    store.close()
+    rows = (
+        (kinds[i % len(kinds)], "p", f'{{"t": {i % iterations}, "detail": "event {i}"}}')
+        for i in range(n)
+    )
+    db = sqlite3.connect(run_dir / "run.db")
+    with db:
+        db.executemany(
+            "INSERT INTO events (kind, program, detail, created) VALUES (?, ?, ?, 0)", rows
+        )
+    db.close()
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def safety_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 1-iteration run in which a scripted model (tests/models/safety_world.py) tries
+    every kind of attempt, so that the run records safety events of many kinds at t=0 and 1."""
+    if "safety" not in _CACHE:
+        run_dir = tmp_path_factory.mktemp("report-safety") / "run"
+        model = f"python:{ROOT / 'tests' / 'models' / 'safety_world.py'}:respond"
+        result = run_cli(
+            "run", "--preset", "paper", "--iterations", "1", "--repetitions", "1",
+            "--sandbox-warning", "--model", model, "--run-dir", str(run_dir), "--json",
+            timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        _CACHE["safety"] = run_dir
+    return _CACHE["safety"]

@@ -68,6 +68,8 @@ details > summary { cursor: pointer; color: #1d4ed8; margin: 4px 0; }
 .diffbox { margin: 10px 0; }
 pre.command { background: #111827; color: #f9fafb; padding: 8px 12px; border-radius: 6px;
   white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.toml { background: var(--soft); border: 1px solid var(--line); padding: 8px 12px;
+  border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
 pre.json { background: var(--soft); border: 1px solid var(--line); padding: 8px;
   max-height: 400px; overflow: auto; }
 code.offending { background: #fee2e2; padding: 0 4px; white-space: pre-wrap; }

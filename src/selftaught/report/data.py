@@ -39,6 +39,23 @@ MAX_EVENT_ROWS = 1000
 MAX_PROGRAM_ROWS = 200
 MAX_INSTANCE_ROWS = 500
 MAX_FAILURE_ROWS = 200
+# The columns of the safety events per iteration, in order: (column, event kinds). A kind
+# ending in ":" is a prefix (static:import, static:call...); a kind in none of them is "other".
+# See selftaught/safety.py (DIRECT, STATIC) for what each kind means.
+EVENT_FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("static scan", ("static:",)),
+    ("audit hook", ("audit",)),
+    ("refused system call", ("refused_syscall",)),
+    ("use_sandbox=False", ("use_sandbox_false",)),
+    ("budget exceeded", ("lm_budget_exceeded", "utility_budget_exceeded")),
+    ("handle attribute set", ("handle_setattr",)),
+    ("unknown handle method", ("unknown_method",)),
+    ("utility out of [0, 1]", ("utility_out_of_range",)),
+    ("invalid output", ("invalid_output",)),
+    ("val/test gap", ("val_test_gap",)),
+    ("not an improver", ("candidate_not_an_improver",)),
+)
+OTHER_FAMILY = "other"
 IMPROVER_MARKER = "def improve_algorithm"  # a prompt that shows an improver: the meta level
 
 T = TypeVar("T")
@@ -70,6 +87,10 @@ class RunData:
     events: list[dict[str, Any]] = field(default_factory=list)
     event_total: int = 0
     event_counts: list[dict[str, Any]] = field(default_factory=list)
+    # events per iteration: [{"t", "counts": {family: n}}], t ascending, t None last;
+    # event_families: the EVENT_FAMILIES columns (and "other") that have events, in order
+    event_iterations: list[dict[str, Any]] = field(default_factory=list)
+    event_families: list[str] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
 
     @property
@@ -191,6 +212,9 @@ def _load(db: sqlite3.Connection, run_dir: Path) -> RunData:
     events = section("safety events", ("events",), lambda: _events(db), None)
     if events is not None:
         data.events, data.event_total, data.event_counts = events
+    per_t = section("safety events per iteration", ("events",), lambda: _events_by_t(db), None)
+    if per_t is not None:
+        data.event_iterations, data.event_families = per_t
 
     if "meta" in tables and data.meta.get("config") is None:
         data.partial.append("run.db records no configuration (the run never started properly)")
@@ -484,3 +508,42 @@ def _events(db: sqlite3.Connection) -> tuple[list[dict[str, Any]], int, list[dic
             }
         )
     return events, total, counts
+
+
+def _family_sql() -> tuple[str, list[Any]]:
+    """A CASE expression naming the EVENT_FAMILIES column of an event's kind, and its
+    parameters (kinds are bound, not spliced: a prefix is compared with substr, not LIKE,
+    whose "_" and case folding would match more than the prefix)."""
+    whens: list[str] = []
+    params: list[Any] = []
+    for family, kinds in EVENT_FAMILIES:
+        for kind in kinds:
+            if kind.endswith(":"):
+                whens.append("WHEN substr(kind, 1, ?) = ? THEN ?")
+                params += [len(kind), kind, family]
+            else:
+                whens.append("WHEN kind = ? THEN ?")
+                params += [kind, family]
+    return f"CASE {' '.join(whens)} ELSE ? END", [*params, OTHER_FAMILY]
+
+
+def _events_by_t(db: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[str]]:
+    """Event counts per iteration ("t" in the detail; None without one) and family, counted
+    by SQL: one GROUP BY over the table, however many events it holds."""
+    family, params = _family_sql()
+    t = "CASE WHEN json_valid(detail) THEN json_extract(detail, '$.t') END"
+    rows = db.execute(f"SELECT {t}, {family}, COUNT(*) FROM events GROUP BY 1, 2", params)
+    counts: dict[Any, dict[str, int]] = {}
+    for when, name, n in rows:
+        counts.setdefault(when, {})[name] = n
+    order = [name for name, _ in EVENT_FAMILIES] + [OTHER_FAMILY]
+    present = {name for c in counts.values() for name in c}
+    iterations = [{"t": when, "counts": counts[when]} for when in sorted(counts, key=_t_order)]
+    return iterations, [name for name in order if name in present]
+
+
+def _t_order(value: Any) -> tuple[int, float, str]:
+    """Numbers ascending, then anything else a damaged detail holds, then no t (None)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value)) if value is not None else (2, 0, "")

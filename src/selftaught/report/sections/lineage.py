@@ -1,0 +1,93 @@
+"""The improver sections: the lineage tree of improvers, and each adopted improver's diff
+against its parent. Both read a `report.lineage.Lineage`."""
+
+from __future__ import annotations
+
+from html import escape
+
+from selftaught.report.cells import num, score, sha
+from selftaught.report.diff import code_block, side_by_side
+from selftaught.report.lineage import Lineage, Node
+
+STATUS_LABELS = {
+    "initial": "initial",
+    "adopted": "adopted",
+    "rejected": "not adopted",
+    "invalid": "not an improver",
+    "unscored": "unscored",
+}
+
+
+def lineage_tree(lineage: Lineage) -> str:
+    """Nested `<ul class="tree">`: one `.node` per improver, children under their parent."""
+    if not lineage.nodes:
+        return '<p class="note">no improver was recorded</p>'
+    parts = ['<ul class="tree">']
+    depth_stack = [0]
+    first = True
+    for depth, node in lineage.walk():
+        if first:
+            first = False
+        elif depth > depth_stack[-1]:
+            parts.append("<ul>")
+            depth_stack.append(depth)
+        else:
+            parts.append("</li>")
+            while depth < depth_stack[-1]:
+                parts.append("</ul></li>")
+                depth_stack.pop()
+        parts.append(f"<li>{_node(node)}")
+    parts.append("</li>")
+    while len(depth_stack) > 1:
+        parts.append("</ul></li>")
+        depth_stack.pop()
+    parts.append("</ul>")
+    return "".join(parts)
+
+
+def _node(node: Node) -> str:
+    when = []
+    if node.proposed_at:
+        when.append("proposed at t=" + ", ".join(str(t) for t in node.proposed_at))
+    if node.adopted_at is not None:
+        when.append(f"adopted at t={node.adopted_at}")
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in node.notes)
+    lines = len(node.source.splitlines()) if node.source else 0
+    return (
+        f'<div class="node {node.status}" data-sha="{escape(node.sha)}">'
+        f'<div class="node-head">{sha(node.sha)} '
+        f'<span class="badge {node.status}">{STATUS_LABELS.get(node.status, node.status)}</span>'
+        f' <span class="scores">û val {score(node.val, node.val_interval)} · test '
+        f"{score(node.test, node.test_interval)}</span></div>"
+        f'<div class="strategy">strategy: {escape(node.strategy)}'
+        f"{' · ' + escape('; '.join(when)) if when else ''}</div>{notes}"
+        f"<details><summary>source ({lines} lines)</summary>{code_block(node.source)}</details>"
+        "</div>"
+    )
+
+
+def adopted_diffs(lineage: Lineage) -> str:
+    """One open `<details>` per adopted improver: its source beside its parent's."""
+    pairs = lineage.adopted_pairs()
+    if not pairs:
+        return '<p class="note">no improver was adopted, so there is nothing to compare</p>'
+    out = []
+    for parent, child in pairs:
+        if parent.source is None or child.source is None:
+            out.append(f'<p class="note">t={child.adopted_at}: a source is not recorded</p>')
+            continue
+        title = (
+            f"t={child.adopted_at}: {child.sha[:12]} ({child.strategy}) against its parent "
+            f"{parent.sha[:12]} ({parent.strategy})"
+        )
+        out.append(
+            f'<details class="diffbox" open><summary>{escape(title)}</summary>'
+            + side_by_side(
+                parent.source,
+                child.source,
+                old_title=f"parent {parent.sha[:12]}: û val {num(parent.val)}",
+                new_title=f"adopted {child.sha[:12]}: û val {num(child.val)}",
+            )
+            + "</details>"
+        )
+    return "".join(out)

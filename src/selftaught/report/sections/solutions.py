@@ -1,0 +1,150 @@
+"""The solutions section: evaluation totals per task and split, the val scores in the order
+they ran, the best solution of each task with its per-instance outcomes, the solutions by val
+score and the failures."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from selftaught.report import svg
+from selftaught.report.cells import isnum, more, num, sha, table
+from selftaught.report.data import MAX_INSTANCE_ROWS, MAX_PROGRAM_ROWS, RunData
+from selftaught.report.diff import code_block
+
+TOTAL_HEADERS = [
+    "task",
+    "split",
+    "evaluations",
+    "programs",
+    "mean score",
+    "best score",
+    "failed",
+    "seconds",
+]
+
+
+def solutions(data: RunData) -> str:
+    """The parts in order; a part with nothing recorded is left out (totals say "none")."""
+    out = [_totals(data)]
+    if data.evaluation_series:
+        out.append(f'<div class="figure">{_series_chart(data)}</div>')
+    out.extend(_best(best) for best in data.best_solutions)
+    if data.top_programs:
+        out.append(_top_programs(data))
+    if data.failures:
+        out.append(_failures(data))
+    return "".join(out)
+
+
+def _totals(data: RunData) -> str:
+    rows = [
+        [
+            escape(str(r["task"])),
+            escape(str(r["split"])),
+            num(r["count"]),
+            num(r["programs"]),
+            num(r["mean"]),
+            num(r["max"]),
+            num(r["failed"]),
+            num(r["seconds"], 1),
+        ]
+        for r in data.evaluation_totals
+    ]
+    return table(TOTAL_HEADERS, rows)
+
+
+def _series_chart(data: RunData) -> str:
+    points = data.evaluation_series
+    return svg.line_chart(
+        [
+            svg.Series(
+                "best so far", [(p["i"], p["best"]) for p in points], svg.PALETTE[2], kind="step"
+            ),
+            svg.Series(
+                "bucket max", [(p["i"], p["max"]) for p in points], svg.PALETTE[0], kind="points"
+            ),
+            svg.Series(
+                "bucket mean", [(p["i"], p["mean"]) for p in points], svg.PALETTE[6], dashed=True
+            ),
+        ],
+        title="val evaluations in the order they ran",
+        x_label="val evaluation #",
+        y_label="utility",
+        y_range=(0.0, 1.0),
+    )
+
+
+def _best(best: dict[str, Any]) -> str:
+    """The best solution of one task: its scores, a strip of its val instances, their table
+    (at most MAX_INSTANCE_ROWS rows) and its source."""
+    instances = best["val_instances"]
+    strip = svg.bar_strip(
+        [
+            (
+                float(r.get("score", 0.0)) if isnum(r.get("score")) else 0.0,
+                str(r.get("status", "")),
+                f"instance {i}: {r.get('score')} {r.get('status', '')} {r.get('reason', '')}",
+            )
+            for i, r in enumerate(instances)
+        ],
+        title=f"per-instance val outcomes of the best {best['task']} solution",
+    )
+    rows = [
+        [
+            str(i),
+            num(r.get("score")),
+            escape(str(r.get("status", "–"))),
+            num(r.get("seconds"), 4),
+            escape(str(r.get("reason", ""))[:300]),
+        ]
+        for i, r in enumerate(instances[:MAX_INSTANCE_ROWS])
+    ]
+    failure = (
+        f'<p class="bad">failure: {escape(str(best["failure"]))}</p>' if best["failure"] else ""
+    )
+    return (
+        f'<div class="best" data-task="{escape(str(best["task"]))}">'
+        f"<h3>Best solution for {escape(str(best['task']))}: val {num(best['val'])}, test "
+        f"{num(best['test'])} {sha(best['program'])}</h3>{failure}"
+        f'<div class="figure">{strip}</div>'
+        + table(["instance", "score", "status", "seconds", "reason"], rows, paged=True)
+        + more(len(rows), len(instances), "instances")
+        + f"<details><summary>source</summary>{code_block(best['source'])}</details></div>"
+    )
+
+
+def _top_programs(data: RunData) -> str:
+    rows = [
+        [
+            sha(p["program"]),
+            escape(str(p["task"])),
+            num(p["evaluations"]),
+            num(p["val"]),
+            num(p["test"]),
+            num(p["failed"]),
+        ]
+        for p in data.top_programs
+    ]
+    capped = len(rows) >= MAX_PROGRAM_ROWS
+    return (
+        "<h3>Solutions by val score</h3>"
+        + table(["program", "task", "evaluations", "val", "test", "failed"], rows, paged=True)
+        + (f'<p class="note">the best {MAX_PROGRAM_ROWS} shown</p>' if capped else "")
+    )
+
+
+def _failures(data: RunData) -> str:
+    rows = [
+        [
+            escape(str(f["failure"])[:300]),
+            escape(str(f["task"])),
+            escape(str(f["split"])),
+            num(f["count"]),
+            sha(f["example_program"]),
+        ]
+        for f in data.failures
+    ]
+    return "<h3>Failed evaluations</h3>" + table(
+        ["failure", "task", "split", "count", "example"], rows, paged=True
+    )
