@@ -351,12 +351,16 @@ def test_three_sat_seed_and_good_solver(sandbox):
 
 def test_maxcut_seed_times_out_and_local_search_beats_random(sandbox):
     seed = evaluate(sandbox, "maxcut", get_task("maxcut").seed_solution, "val")
-    assert seed.score < 0.2  # like the paper's 0%: the cubic greedy overruns 0.1 s
-    assert sum(r["status"] == "timeout" for r in seed.instances) >= 15
+    # Like the paper's 0%: the cubic greedy overruns 0.1 s on the larger graphs. How many it
+    # finishes depends on the machine's speed and load (none to about half of 20 seen here), so
+    # the test asks for timeouts that score 0, not for a figure.
+    timeouts = [r for r in seed.instances if r["status"] == "timeout"]
+    assert len(timeouts) >= 5 and all(r["score"] == 0.0 for r in timeouts)
     coin = evaluate(sandbox, "maxcut", RANDOM_MAXCUT, "val")
     assert 0.45 < coin.score < 0.55
     good = evaluate(sandbox, "maxcut", GOOD["maxcut"], "val")
     assert good.score > 0.57 and good.score > coin.score + 0.05, good.instances
+    assert good.score > seed.score
 
 
 def test_parity_seed_is_a_coin_and_elimination_is_exact(sandbox):
