@@ -6,8 +6,9 @@ Each level runs `selftaught run --iterations 0` (the record meta-utility of the 
 `--repetitions` independent invocations, each scored on val and test in the sandbox) against a
 loopback OpenAI-compatible server that answers every request after `--latency` seconds (2 s:
 about what a hosted model takes to write a few hundred tokens) and, like a hosted API or a
-batching server with free slots, holds any number of requests at once. Answers are the task's seed solution with a distinct comment per sample, so every
-candidate is a new program that the sandbox evaluates. Concurrency 1 is the baseline measured
+batching server with free slots, holds any number of requests at once. Answers are the task's
+seed solution with a distinct comment per sample, so every candidate is a new program that the
+sandbox evaluates. Concurrency 1 is the baseline measured
 in the same run; the figures are wall seconds, the speed-up over it, and the most requests the
 server held at once. Results must be the same at every level (`same_records`).
 
