@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
 import test_report_support as support
+from conftest import run_cli
 from test_report_support import copy_run, killed_after_t0
 
 from selftaught.runs import list_runs
@@ -43,6 +45,7 @@ def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
     assert rows["done"]["model"].startswith("python:stop_world:respond@")
     assert 3500 < rows["done"]["age_seconds"] < 3700
 
+    assert rows["done"]["kind"] == "stop"
     assert rows["killed"]["status"] == "killed" and rows["killed"]["resumable"]
     assert rows["killed"]["iterations_done"] == 0
     assert rows["running"]["status"] == "running"
@@ -51,6 +54,22 @@ def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
     # Listing wrote nothing: ages are unchanged and no -wal/-shm files appeared.
     assert sorted(p.name for p in done.iterdir()) == ["run.db"]
     assert list_runs(root)[-1]["name"] == "broken"
+
+
+def test_a_comparison_is_listed_as_such_and_not_as_resumable(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    run = killed_after_t0(finished_run, tmp_path / "runs" / "cmp")
+    db = sqlite3.connect(run / "run.db")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('kind', '\"compare\"')")
+    db.commit()
+    db.close()
+    _age(run, 600)
+    (row,) = list_runs(tmp_path / "runs")
+    assert row["kind"] == "compare" and row["status"] == "killed"
+    assert not row["resumable"]  # `resume` refuses it: the comparison is re-run instead
+    listing = run_cli("runs", str(tmp_path / "runs"))
+    assert listing.returncode == 0 and "compare" in listing.stdout
 
 
 def test_missing_root_lists_nothing(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ Contract of `list_runs(root)`:
 - it only reads: databases are opened read-only, a live run is listed while it writes;
 - one dict per run, most recently active first, with the keys
     name, path               directory name and path (str)
+    kind                     "stop" | "transfer" | "compare" (None when unreadable)
     status                   "finished" | "running" | "killed" | "unreadable"
-    resumable                bool: killed, with a configuration and initial improver recorded
+    resumable                bool: a killed STOP run with a configuration and initial improver
+                             (a transfer or comparison continues by re-running its command)
     task, model              from the recorded configuration (model: the identity if recorded)
     iterations_done          the largest recorded t (None before t=0 is recorded)
     iterations_planned       T from the configuration
@@ -67,6 +69,7 @@ def describe_run(run_dir: Path, *, now: float | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {
         "name": run_dir.name,
         "path": str(run_dir),
+        "kind": None,
         "status": "unreadable",
         "resumable": False,
         "task": None,
@@ -107,6 +110,7 @@ def _fill(db: sqlite3.Connection, row: dict[str, Any]) -> None:
     tables = existing_tables(db)
     meta = read_meta(db) if "meta" in tables else {}
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    row["kind"] = meta.get("kind") or "stop"  # runs made before kinds were recorded are STOP
     row["finished"] = meta.get("finished") is True
     row["configured"] = bool(config) and isinstance(meta.get("initial_improver"), str)
     row["task"] = config.get("task")
@@ -137,5 +141,5 @@ def _status(row: dict[str, Any], now: float) -> dict[str, Any]:
         row["status"] = "running"
     else:
         row["status"] = "killed"
-        row["resumable"] = configured
+        row["resumable"] = configured and row["kind"] == "stop"
     return row

@@ -44,7 +44,7 @@ def list_runs_command(
     columns = ("run", "status", "task", "model", "t", "best val", "best test", "paid calls", "age")
     table = Table(*columns)
     for row in rows:
-        done = f"{row['iterations_done']}/{row['iterations_planned']}"
+        done = _progress(row)
         age = f"{row['age_seconds'] / 60:.0f} min" if row.get("age_seconds") is not None else "-"
         status = row["status"] + (" (resumable)" if row.get("resumable") else "")
         table.add_row(
@@ -53,6 +53,14 @@ def list_runs_command(
             age,
         )  # fmt: skip
     stdout.print(table)
+
+
+def _progress(row: dict[str, Any]) -> str:
+    """t done / T for a STOP run; a transfer or comparison has no iterations: its kind."""
+    if row.get("kind") not in (None, "stop"):
+        return str(row["kind"])
+    done = row["iterations_done"]
+    return f"{'-' if done is None else done}/{row['iterations_planned']}"
 
 
 def _fmt(value: float | None) -> str:
