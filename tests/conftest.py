@@ -31,6 +31,16 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def one_clear_line(done: subprocess.CompletedProcess, *words: str) -> None:
+    """Bad input as users must see it: exit 2, one line on stderr holding `words`, no traceback."""
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 @pytest.fixture
 def scripted_model() -> str:
     return SCRIPTED

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, one_clear_line, run_cli
 
 BRUTE = ROOT / "tests" / "solutions" / "brute_force.py"
 
 
-def _one_clear_line(done, *words):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
-    for word in words:
-        assert word in lines[0]
-
-
 def test_unknown_task(tmp_path):
-    _one_clear_line(
+    one_clear_line(
         run_cli("run", "--task", "nope", "--run-dir", str(tmp_path / "r")), "unknown task"
     )
     assert not (tmp_path / "r").exists()
@@ -26,7 +17,7 @@ def test_unknown_task(tmp_path):
 
 @pytest.mark.parametrize("spec", ["gpt4", "openai:", "python:nofile.py", "llamacpp:/missing.gguf"])
 def test_malformed_model_spec(tmp_path, spec):
-    _one_clear_line(
+    one_clear_line(
         run_cli("run", "--model", spec, "--run-dir", str(tmp_path / "r")), spec.split(":")[0]
     )
     assert not (tmp_path / "r").exists()
@@ -35,7 +26,7 @@ def test_malformed_model_spec(tmp_path, spec):
 def test_improver_file_with_syntax_error(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def improve_algorithm(a, b, c)\n    return a\n")
-    _one_clear_line(
+    one_clear_line(
         run_cli("run", "--improver", str(bad), "--run-dir", str(tmp_path / "r")),
         "syntax error",
         "line 1",
@@ -43,12 +34,12 @@ def test_improver_file_with_syntax_error(tmp_path):
 
 
 def test_missing_run_directory(tmp_path):
-    _one_clear_line(run_cli("resume", str(tmp_path / "absent")), "no run directory")
+    one_clear_line(run_cli("resume", str(tmp_path / "absent")), "no run directory")
 
 
 def test_corrupted_run_database(tmp_path):
     (tmp_path / "run.db").write_bytes(b"garbage" * 200)
-    _one_clear_line(run_cli("resume", str(tmp_path)), "not a usable run database")
+    one_clear_line(run_cli("resume", str(tmp_path)), "not a usable run database")
     assert (tmp_path / "run.db").read_bytes() == b"garbage" * 200  # nothing touched
 
 
@@ -65,7 +56,7 @@ def test_existing_run_is_not_overwritten(tmp_path, scripted_model):
         str(tmp_path),
     )
     assert run_cli(*args).returncode == 0
-    _one_clear_line(run_cli(*args), "already holds a run", "resume")
+    one_clear_line(run_cli(*args), "already holds a run", "resume")
 
 
 def test_evaluate_reports_per_instance_outcomes():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, one_clear_line, run_cli
 
 from selftaught.config import ConfigError, build_config
 from selftaught.config_file import load_config_file
@@ -126,15 +126,6 @@ def test_bad_files_are_one_line(tmp_path, text, first, more):
 # ---------------------------------------------------------------------------- the command
 
 
-def _one_clear_line(done, *words):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 def test_run_from_a_config_file_records_it(tmp_path, scripted_model):
     path = _write(
         tmp_path / "run.toml",
@@ -177,7 +168,7 @@ def test_run_refuses_a_bad_config_file(tmp_path, scripted_model, text, words):
     done = run_cli(
         "run", "--config", str(path), "--model", scripted_model, "--run-dir", str(run_dir)
     )
-    _one_clear_line(done, *words)
+    one_clear_line(done, *words)
     assert not run_dir.exists()
 
 
@@ -186,7 +177,7 @@ def test_unknown_model_option_on_the_command_line(tmp_path, scripted_model):
     done = run_cli(
         "run", "--model", scripted_model, "--model-option", "timeot=5", "--run-dir", str(run_dir)
     )
-    _one_clear_line(done, "unknown model option 'timeot'")
+    one_clear_line(done, "unknown model option 'timeot'")
     assert not run_dir.exists()
 
 
@@ -196,7 +187,7 @@ def test_unknown_model_option_on_the_command_line(tmp_path, scripted_model):
 def test_side_commands_read_the_config_file(tmp_path, command):
     path = _write(tmp_path / "bad.toml", "[limits]\nimprover_secs = 5\n")
     done = run_cli(*command, "--config", str(path), "--run-dir", str(tmp_path / "r"))
-    _one_clear_line(done, "unknown key 'improver_secs'", "[limits]")
+    one_clear_line(done, "unknown key 'improver_secs'", "[limits]")
     assert not (tmp_path / "r").exists()
 
 
