@@ -19,7 +19,6 @@ listed. Rows are sorted by mean, best first. Data only: rendering is the caller'
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -31,6 +30,7 @@ from selftaught.improve import Recorder
 from selftaught.improvers import load_improver
 from selftaught.meta_utility import MetaUtility, Sampler
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.seeds import derive_seed
 from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.utility import Evaluator
 
@@ -164,8 +164,7 @@ def _measure(
 
 def repeat_seed(seed: int, repeat: int) -> int:
     """The run seed of repeat `repeat`: the same for every improver, distinct per repeat."""
-    digest = hashlib.sha256(f"compare|{seed}|{repeat}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
+    return derive_seed("compare", seed, repeat)
 
 
 def _broker_usage(sample: Sampler) -> Usage | None:

@@ -14,7 +14,6 @@ concurrency, and resumes and replays from the same cache.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -26,6 +25,7 @@ from selftaught.config import Budgets
 from selftaught.handles import LanguageModelHandle, UtilityHandle
 from selftaught.improve import Recorder, improve
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.seeds import derive_seed
 from selftaught.store import sha256
 from selftaught.utility import Evaluator
 
@@ -164,7 +164,7 @@ class MetaUtility:
             recorder=self.recorder,
             limits=self.limits,
             # The same seeds for every improver: candidates and incumbents meet the same draws.
-            seed=_seed(self.run_seed, task.name, r),
+            seed=derive_seed(self.run_seed, task.name, r),
             purpose=f"meta_utility:{task.name}:{r}",
         )
         run: dict[str, Any] = {"task": task.name, "repetition": r, "returned_code": bool(solution)}
@@ -191,11 +191,6 @@ class MetaUtility:
         for line in evaluation.audit:  # only a fresh evaluation has them: each is said once
             self.recorder.event("audit", program, {**about, "event": line})
         return safety.check_evaluation(evaluation.instances, evaluation.score, report)
-
-
-def _seed(run_seed: int, *parts: object) -> int:
-    text = "|".join(str(p) for p in (run_seed, *parts))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % (2**31 - 1)
 
 
 def _concurrently(jobs: list[Callable[[], Any]], limit: int) -> list[Any]:

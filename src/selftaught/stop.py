@@ -15,7 +15,6 @@ and replays the one it was killed in, reading LM samples and evaluations back fr
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from selftaught.handles import LanguageModelHandle, UtilityHandle
 from selftaught.improve import Recorder, improve
 from selftaught.meta_utility import MetaScore, MetaUtility
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.seeds import derive_seed
 from selftaught.store import RunStore
 
 MAX_SOURCE_CHARS = 200_000  # larger "improvers" are not parsed in the host
@@ -179,7 +179,7 @@ class Stop:
             sandbox=self.sandbox,
             recorder=self.recorder,
             limits=self.limits,
-            seed=_seed(self.config.seed, t),
+            seed=derive_seed(self.config.seed, "stop", t),
             purpose=f"stop:t={t}",
         )
 
@@ -200,7 +200,3 @@ class Stop:
         self.status.best_val = best
         return record
 
-
-def _seed(run_seed: int, t: int) -> int:
-    digest = hashlib.sha256(f"{run_seed}|stop|{t}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31 - 1)

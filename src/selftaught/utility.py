@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, child_program
 
@@ -46,8 +47,7 @@ def instance_seed(spec: Split, i: int, secret: str | None) -> int:
     secret, one derived from it that a child cannot compute (it never sees the secret)."""
     if secret is None:
         return spec.first_seed + i
-    digest = hashlib.sha256(f"{secret}|{spec.first_seed}|{i}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
+    return derive_seed(secret, spec.first_seed, i)
 
 
 def child_seed(program: str, task: str, split: str) -> int:
