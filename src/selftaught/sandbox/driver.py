@@ -76,7 +76,7 @@ def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:
         return "sandbox_violation", "killed by SIGSYS (a refused system call)"
     if info.signal in (signal.SIGKILL, signal.SIGXCPU) and info.cpu >= limits.cpu_seconds - 0.05:
         return "cpu_limit", f"CPU limit of {limits.cpu_seconds} s reached ({info.cpu:.2f} s)"
-    if info.signal == signal.SIGKILL and info.maxrss_kb * 1024 >= 0.9 * limits.memory_mb << 20:
+    if info.signal == signal.SIGKILL and info.maxrss_kb * 1024 >= 0.9 * (limits.memory_mb << 20):
         return "memory_limit", f"killed with {info.maxrss_kb // 1024} MB resident"
     return "killed", f"killed by {name}"
 

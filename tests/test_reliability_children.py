@@ -1,0 +1,17 @@
+"""What a hostile solution or improver does cannot crash the host: each case is a real STOP run
+through the command, whose model writes the hostile program (docs/reliability.md)."""
+
+from __future__ import annotations
+
+from hostile import hostile_run, instance_rows
+
+
+def test_a_solution_that_sigkills_itself_is_an_outcome_not_a_crash(tmp_path):
+    solution = (
+        "import os, signal\n\n\ndef algorithm(train_samples, train_parity, test_samples):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done, run_dir = hostile_run(tmp_path, solution=solution)
+    assert done.returncode == 0, done.stderr
+    killed = [row for row in instance_rows(run_dir) if row["status"] == "killed"]
+    assert killed and all("SIGKILL" in row["reason"] for row in killed)
