@@ -15,3 +15,11 @@ def test_a_solution_that_sigkills_itself_is_an_outcome_not_a_crash(tmp_path):
     assert done.returncode == 0, done.stderr
     killed = [row for row in instance_rows(run_dir) if row["status"] == "killed"]
     assert killed and all("SIGKILL" in row["reason"] for row in killed)
+
+
+def test_numbers_past_float_range_cost_their_instance(tmp_path):
+    solution = "def algorithm(*inputs):\n    return [10**400] * 20\n"
+    done, run_dir = hostile_run(tmp_path, solution=solution)
+    assert done.returncode == 0, done.stderr
+    rows = [row for row in instance_rows(run_dir) if "scorer raised" in row.get("reason", "")]
+    assert rows and all(row["status"] == "invalid_output" and row["score"] == 0 for row in rows)

@@ -18,7 +18,7 @@ from typing import Any
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
-from selftaught.tasks import Instance, Split, Task, child_program
+from selftaught.tasks import Instance, Split, Task, TaskError, child_program
 
 
 @dataclass
@@ -131,10 +131,21 @@ class Evaluator:
         elif outcome.seconds > self.task.instance_seconds:
             row["status"], row["reason"] = "timeout", f"took {outcome.seconds:.2f} s"
         else:
-            row["score"], reason = self.task.score(instance, outcome.output)
+            row["score"], reason = self._scored(instance, outcome.output)
             if reason:
                 row["status"], row["reason"] = "invalid_output", reason
         return row
+
+    def _scored(self, instance: Instance, output: Any) -> tuple[float, str | None]:
+        """The task's score of one output; an output that breaks the scorer (10**400 is past
+        float range) costs its instance, built-in task or user task alike. A user task that
+        breaks its own contract (`TaskError`) is still the user's error."""
+        try:
+            return self.task.score(instance, output)
+        except TaskError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the output is the candidate's, not ours
+            return 0.0, f"the task's scorer raised {type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _common_failure(rows: list[dict[str, Any]]) -> str | None:
