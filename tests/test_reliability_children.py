@@ -23,3 +23,12 @@ def test_numbers_past_float_range_cost_their_instance(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = [row for row in instance_rows(run_dir) if "scorer raised" in row.get("reason", "")]
     assert rows and all(row["status"] == "invalid_output" and row["score"] == 0 for row in rows)
+
+
+def test_a_long_expression_is_scanned_without_recursion_error(tmp_path):
+    terms = "+".join(["1"] * 3000)
+    program = f"def algorithm(*inputs):\n    x = {terms}\n    return [x % 2] * 20\n"
+    improver = f"def improve_algorithm(s, utility, lm):\n    x = {terms}\n    return s\n"
+    done, run_dir = hostile_run(tmp_path, solution=program, improver=improver)
+    assert done.returncode == 0, done.stderr
+    assert instance_rows(run_dir)
