@@ -18,6 +18,7 @@ def hostile_run(
     *,
     solution: str | None = None,
     improver: str | None = None,
+    reply: str | None = None,
     initial: str | None = None,
     task: str = "lpn",
     args: tuple[str, ...] = ("--iterations", "1", "--repetitions", "1"),
@@ -25,15 +26,16 @@ def hostile_run(
 ):
     """`selftaught run` with the hostile model; returns (CompletedProcess, run_dir)."""
     env = {}
-    for variable, text in (("HOSTILE_SOLUTION", solution), ("HOSTILE_IMPROVER", improver)):
+    given = {"HOSTILE_SOLUTION": solution, "HOSTILE_IMPROVER": improver, "HOSTILE_REPLY": reply}
+    for variable, text in given.items():
         if text is not None:
             path = tmp_path / f"{name}.{variable.lower()}.py"
-            path.write_text(text, encoding="utf-8", errors="surrogateescape")
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
             env[variable] = str(path)
     extra: tuple[str, ...] = ()
     if initial is not None:
         path = tmp_path / f"{name}.initial.py"
-        path.write_text(initial, encoding="utf-8", errors="surrogateescape")
+        path.write_text(initial, encoding="utf-8", errors="surrogatepass")
         extra = ("--improver", str(path))
     run_dir = tmp_path / name
     done = run_cli(

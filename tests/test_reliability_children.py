@@ -32,3 +32,18 @@ def test_a_long_expression_is_scanned_without_recursion_error(tmp_path):
     done, run_dir = hostile_run(tmp_path, solution=program, improver=improver)
     assert done.returncode == 0, done.stderr
     assert instance_rows(run_dir)
+
+
+SURROGATE_IMPROVERS = {
+    "returns": "def improve_algorithm(s, utility, lm):\n    return s + '# \\udc80\\n'\n",
+    "raises": "def improve_algorithm(s, utility, lm):\n    raise ValueError('bad \\ud800 text')\n",
+    "asks": "def improve_algorithm(s, u, lm):\n    return lm.prompt('\\udfff', s + '\\udc80')[0]\n",
+}
+
+
+def test_lone_surrogates_from_a_child_or_a_model_are_stored(tmp_path):
+    for name, improver in SURROGATE_IMPROVERS.items():
+        done, _ = hostile_run(tmp_path, initial=improver, args=("--iterations", "0"), name=name)
+        assert done.returncode == 0, (name, done.stderr)
+    done, run_dir = hostile_run(tmp_path, reply="no code, just \udc80 and \ud83d", name="reply")
+    assert done.returncode == 0, done.stderr

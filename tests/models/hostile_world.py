@@ -17,7 +17,7 @@ def _read(variable: str) -> str | None:
     path = os.environ.get(variable)
     if not path:
         return None
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+    with open(path, encoding="utf-8", errors="surrogatepass") as f:
         return f.read()
 
 

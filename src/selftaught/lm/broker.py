@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,16 @@ def sample_seed(run_seed: int, key: str, index: int) -> int:
     """The seed of sample `index` of a request: 31 bits, which every server accepts."""
     digest = hashlib.sha256(f"{run_seed}:{key}:{index}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _storable(sample: Sample) -> Sample:
+    """A reply as UTF-8 can hold it: a lone surrogate (a backend's broken decoding) would make
+    the store, the request hash and the child's pipe raise; it becomes U+FFFD."""
+    text = sample.response
+    if not isinstance(text, str):
+        raise LanguageModelError(f"the backend returned a {type(text).__name__}, not text")
+    fixed = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return sample if fixed == text else replace(sample, response=fixed)
 
 
 @dataclass
@@ -352,7 +362,7 @@ class LMBroker:
                 raise LanguageModelError(
                     f"{self.backend.name} returned {len(fresh)} samples for {len(indices)}"
                 )
-            return fresh, self._local.retries
+            return [_storable(got) for got in fresh], self._local.retries
         except Exception as exc:
             return exc, self._local.retries
 
