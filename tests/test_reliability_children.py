@@ -3,7 +3,7 @@ through the command, whose model writes the hostile program (docs/reliability.md
 
 from __future__ import annotations
 
-from hostile import hostile_run, instance_rows
+from hostile import hostile_run, instance_rows, invocations
 
 
 def test_a_solution_that_sigkills_itself_is_an_outcome_not_a_crash(tmp_path):
@@ -47,3 +47,41 @@ def test_lone_surrogates_from_a_child_or_a_model_are_stored(tmp_path):
         assert done.returncode == 0, (name, done.stderr)
     done, run_dir = hostile_run(tmp_path, reply="no code, just \udc80 and \ud83d", name="reply")
     assert done.returncode == 0, done.stderr
+
+
+RAW_CALLS = '''
+BAD = [
+    ("utility", {"solution": 5}),
+    ("utility", {"solution": "x", "use_sandbox": "no"}),
+    ("utility", {"line": 10**400}),
+    ("utility", [1, 2]),
+    ("batch_prompt", {"messages": ["a"], "temperature": "hot"}),
+    ("batch_prompt", {"messages": ["a"], "temperature": None}),
+    ("batch_prompt", {"messages": ["a"], "temperature": 10**400}),
+    ("batch_prompt", {"messages": "abc"}),
+    ("batch_prompt", {"messages": 7}),
+    ("batch_prompt", {"messages": [1, None]}),
+    ("prompt", {"expertise": ["e"], "messages": ["a"]}),
+    ("notice", {"handle": [], "line": "x"}),
+    (None, {}),
+]
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    call = utility._call
+    refused = 0
+    for method, params in BAD:
+        try:
+            call(method, params)
+        except Exception:
+            refused += 1
+    if refused != len(BAD) - 1:  # the notice is recorded, not refused
+        raise AssertionError(f"only {refused} refused")
+    return initial_solution
+'''
+
+
+def test_raw_calls_with_fields_of_the_wrong_type_are_refused_in_the_child(tmp_path):
+    done, run_dir = hostile_run(tmp_path, initial=RAW_CALLS, args=("--iterations", "0"))
+    assert done.returncode == 0, done.stderr
+    assert set(invocations(run_dir)) == {("ok", None)}

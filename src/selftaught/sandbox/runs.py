@@ -203,10 +203,11 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
 
 
 def _serve(session: Session, handler: Handler, message: dict[str, Any]) -> dict[str, Any]:
-    params = message.get("params")
-    params = params if isinstance(params, dict) else {}
+    method, params = message.get("method"), message.get("params")
     try:
-        value = handler(str(message.get("method")), params)
+        if not isinstance(method, str) or not isinstance(params, dict):
+            raise HandleError("ValueError", "a call is a method name and a dict of parameters")
+        value = handler(method, params)
     except HandleError as exc:
         return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}
     except BaseException:
