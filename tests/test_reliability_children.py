@@ -85,3 +85,33 @@ def test_raw_calls_with_fields_of_the_wrong_type_are_refused_in_the_child(tmp_pa
     done, run_dir = hostile_run(tmp_path, initial=RAW_CALLS, args=("--iterations", "0"))
     assert done.returncode == 0, done.stderr
     assert set(invocations(run_dir)) == {("ok", None)}
+
+
+FILL_THEN_SCORE = '''
+WRITER = """
+def algorithm(train_samples, train_parity, test_samples):
+    with open("note", "wb") as f:
+        f.write(b"y" * 100000)
+    return [1] * len(test_samples)
+"""
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    i = 0
+    try:
+        while True:  # fill the scratch space, and stay alive while the writer is scored
+            with open(f"fill{i}", "wb") as f:
+                f.write(b"x" * (8 << 20))
+            i += 1
+    except OSError:
+        pass
+    utility(WRITER)
+    return WRITER
+'''
+
+
+def test_a_child_that_fills_its_scratch_space_fails_no_other_child(tmp_path):
+    done, run_dir = hostile_run(tmp_path, initial=FILL_THEN_SCORE, args=("--iterations", "0"))
+    assert done.returncode == 0, done.stderr
+    rows = instance_rows(run_dir)
+    assert rows and all(row["status"] == "ok" for row in rows), rows[:3]

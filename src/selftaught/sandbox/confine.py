@@ -32,7 +32,8 @@ _CLONE_NEWNET = 0x40000000
 _CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
-SCRATCH_SIZE = "256m"
+SCRATCH_SIZE = "256m"  # all of the zygote's children together
+CHILD_SCRATCH_SIZE = "64m"  # each child
 
 
 def enter_netns() -> str | None:
@@ -56,7 +57,7 @@ def enter_netns() -> str | None:
     return None
 
 
-def private_tmpfs(path: str) -> str | None:
+def private_tmpfs(path: str, size: str = SCRATCH_SIZE) -> str | None:
     """Mount a size-capped tmpfs on `path`, seen only by this process and its children.
 
     Scratch dirs then cannot fill the host's disk (RLIMIT_FSIZE caps one file, not how
@@ -67,10 +68,18 @@ def private_tmpfs(path: str) -> str | None:
     if _libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return f"making mounts private: {os.strerror(ctypes.get_errno())}"
     flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    options = f"size={SCRATCH_SIZE},mode=0700".encode()
+    options = f"size={size},mode=0700".encode()
     if _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, options) != 0:
         return f"mount tmpfs: {os.strerror(ctypes.get_errno())}"
     return None
+
+
+def own_scratch(scratch: str) -> bool:
+    """Give this child a tmpfs of its own on its scratch dir (in a mount namespace of its own,
+    which dies with it): what it writes counts against its quota alone, so a child that fills
+    its scratch cannot make the next child, or one alive beside it, fail with ENOSPC. False if
+    the kernel refused (the zygote's shared tmpfs still caps the total)."""
+    return private_tmpfs(scratch, CHILD_SCRATCH_SIZE) is None
 
 
 def _write(path: str, text: str) -> None:

@@ -80,7 +80,7 @@ def _layers(sandbox: Any, probe: Any) -> dict[str, dict[str, Any]]:
             "rlimits", seen.get("cpu_limit", -1) >= 0, f"hard CPU limit {seen.get('cpu_limit')}"
         ),
         "netns": layer("netns", True, "the zygote is in an empty network namespace"),
-        "tmpfs": layer("tmpfs", True, f"scratch dirs share a {seen.get('scratch_mb')} MB tmpfs"),
+        "tmpfs": layer("tmpfs", True, f"each child has a {seen.get('scratch_mb')} MB tmpfs"),
         "landlock": layer(
             "landlock",
             seen.get("read_etc") == "PermissionError",

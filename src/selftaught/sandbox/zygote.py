@@ -257,7 +257,9 @@ def _child_main(zygote: Zygote, link_fd: int, scratch: str, parent: int) -> None
         confine.close_fds_except(link_fd)
         baseline = _vm_size()
         layers = ["zygote", "setsid"]
-        layers += [k for k in ("netns", "tmpfs") if zygote.plan.get(k)]
+        layers += [k for k in ("netns",) if zygote.plan.get(k)]
+        if zygote.plan.get("tmpfs") and confine.own_scratch(scratch):
+            layers.append("tmpfs")
         layers += confine.before_job(zygote.plan, scratch)
         link = socket.socket(fileno=link_fd)
         data, fds, _flags, _addr = socket.recv_fds(link, 4096, 1)
