@@ -4,12 +4,14 @@
 It answers every request for a solution with the program in the file $HOSTILE_SOLUTION and every
 request for an improver with the program in $HOSTILE_IMPROVER (either unset: the seed
 improver, or the task's seed solution). $HOSTILE_REPLY, a file, replaces the whole reply text
-(for replies that are not even a fenced program).
+(for replies that are not even a fenced program). $HOSTILE_GATE, a path: each call waits until it
+exists (a run that stays live, mid-call, until the test lets it go on).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from importlib import resources
 
 
@@ -22,6 +24,9 @@ def _read(variable: str) -> str | None:
 
 
 def respond(system: str, user: str, n: int, temperature: float) -> list[str]:
+    gate = os.environ.get("HOSTILE_GATE")
+    while gate and not os.path.exists(gate):
+        time.sleep(0.05)
     reply = _read("HOSTILE_REPLY")
     if reply is None:
         if "def improve_algorithm" in user:
