@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox.api import WALL_BACKSTOP
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, TaskError, child_program
@@ -104,7 +105,7 @@ class Evaluator:
         instances = _instances(self.task, split, self.secret)
         seconds = self.task.instance_seconds
         limits = Limits(
-            wall_seconds=seconds * len(instances) + 5.0,
+            wall_seconds=seconds * len(instances) * WALL_BACKSTOP + 5.0,
             cpu_seconds=seconds * len(instances) + 5.0,
             memory_mb=self.memory_mb,
         )

@@ -9,6 +9,7 @@ message has arrived; the child is killed and reaped afterwards by its launcher.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -81,6 +82,21 @@ def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:
     return "killed", f"killed by {name}"
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time process `pid` has used so far (all its threads), as the kernel
+    counts it in /proc: measured by the host, not reported by the child. None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        fields = data[data.rindex(b")") + 2 :].split()  # the name may hold spaces
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -107,16 +123,27 @@ class Session:
 
     def read(self, deadline: float) -> dict[str, Any]:
         """The next message (audit-only ones are taken in passing), or raise `Ended`."""
+        message = self.poll(deadline)
+        if message is None:
+            raise self.fail("timeout", "wall-clock deadline passed")
+        return message
+
+    def poll(self, deadline: float) -> dict[str, Any] | None:
+        """The next message, or None if none came by `deadline` (the child lives on, and a
+        message it was part way through sending is kept for the next call)."""
         while True:
             message = self._read_any(deadline)
-            if message.get("t") != "audit":
+            if message is None or message.get("t") != "audit":
                 return message
 
-    def _read_any(self, deadline: float) -> dict[str, Any]:
+    def cpu(self) -> float | None:
+        return cpu_seconds(self.child.pid)
+
+    def _read_any(self, deadline: float) -> dict[str, Any] | None:
         try:
             message = self.child.reader.read(deadline)
         except protocol.Timeout:
-            raise self.fail("timeout", "wall-clock deadline passed") from None
+            return None
         except protocol.TooLarge as exc:
             raise self.fail("output_too_large", f"{exc.size} bytes is over the cap") from None
         except protocol.Closed:

@@ -4,6 +4,10 @@
 parity of the masked bits; 5% label noise on the train labels only. Utility: test accuracy,
 with predictions and labels flattened and their sizes checked before comparing (the paper saw
 a >1000% "accuracy" from predictions that broadcast against the labels).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations
