@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selftaught.sandbox.api import HandleError, Handler, HandleSpec
+from selftaught.sandbox.api import HandleError, Handler, HandleSpec, Served
 
 # ----------------------------------------------------------------------------- child side
 
@@ -275,16 +275,18 @@ def make_handler(utility: UtilityHandle, language_model: LanguageModelHandle) ->
     """
     notices = [0]
 
-    def handle(method: str, params: dict[str, Any]) -> Any:
+    def handle(method: str, params: dict[str, Any]) -> Served:
         if method == "utility":
-            return utility(params)
+            before = utility.uses
+            reply = utility(params)
+            return Served(reply, budgeted=utility.uses > before)
         if method in ("batch_prompt", "prompt"):
-            return language_model(params)
+            return Served(language_model(params), budgeted=True)  # a refusal raises
         if method == "notice":
             notices[0] += 1
             if notices[0] <= MAX_NOTICES:
                 utility.events("handle_setattr", _notice_detail(params))
-            return None
+            return Served(None, budgeted=False)
         utility.events("unknown_method", {"method": method[:100]})
         raise HandleError("RemoteError", f"unknown method {method!r}")
 

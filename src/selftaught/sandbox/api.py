@@ -89,9 +89,21 @@ class HandleSpec:
         return dict(self.__dict__)
 
 
-# handler(method, params) -> JSON-able reply. Methods: "utility", "batch_prompt", "prompt".
-# A handler raises `HandleError` to make the proxy in the child raise.
+# handler(method, params) -> JSON-able reply, or a `Served` one (a plain reply counts as
+# budgeted work). Methods: "utility", "batch_prompt", "prompt".
+# A handler raises `HandleError` to make the proxy in the child raise; its time is charged.
 Handler = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A handler's reply that says whether it did budgeted work (an evaluation, a model call).
+    The time of budgeted work is the host's, not the improver's; any other call's (refused,
+    past its budget, a plain reply) is charged to the invocation's wall-clock limit, so that
+    an improver calling in an endless loop still meets it."""
+
+    value: Any
+    budgeted: bool
 
 
 class HandleError(Exception):

@@ -13,6 +13,7 @@ from selftaught.sandbox.api import (
     ImproverRun,
     InstanceOutcome,
     Limits,
+    Served,
     SolutionRun,
 )
 from selftaught.sandbox.driver import (
@@ -225,7 +226,10 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
         clock.pause()
         kind = message.get("t")
         if kind == "call":
-            reply = _serve(session, handler, message)
+            started = now()
+            reply, budgeted = _serve(session, handler, message)
+            if not budgeted:
+                clock.spent += now() - started
             session.send(reply, clock.resume())
         elif kind == "result" and message.get("status") in CHILD_STATUSES:
             run.status = message["status"]
@@ -238,18 +242,23 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
             raise session.fail("error", "bad message from the child")
 
 
-def _serve(session: Session, handler: Handler, message: dict[str, Any]) -> dict[str, Any]:
+def _serve(
+    session: Session, handler: Handler, message: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The reply to one call, and whether it was budgeted work (see `api.Served`)."""
     method, params = message.get("method"), message.get("params")
     try:
         if not isinstance(method, str) or not isinstance(params, dict):
             raise HandleError("ValueError", "a call is a method name and a dict of parameters")
         value = handler(method, params)
     except HandleError as exc:
-        return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}
+        return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}, False
     except BaseException:
         session.child.kill()  # a host bug: the caller hears about it
         raise
-    return {"t": "reply", "ok": True, "value": value}
+    if isinstance(value, Served):
+        return {"t": "reply", "ok": True, "value": value.value}, value.budgeted
+    return {"t": "reply", "ok": True, "value": value}, True
 
 
 class Runner:
