@@ -270,6 +270,13 @@ class RunStore:
             ),
         )
 
+    def invocations(self) -> list[tuple[str, str, str, str | None]]:
+        """(improver, purpose, status, error) of every invocation, in the order they ended."""
+        rows = self.db.execute(
+            "SELECT improver, purpose, status, error FROM invocations ORDER BY id"
+        )
+        return [tuple(row) for row in rows]
+
     # --------------------------------------------------------------------------- events
     def record_event(self, kind: str, program: str | None, detail: dict[str, Any]) -> None:
         self.db.execute(

@@ -29,6 +29,7 @@ from selftaught.cli.common import (
     stdout,
     user_errors,
 )  # fmt: skip
+from selftaught.failures import failure_lines, invocation_failures
 from selftaught.session import Session
 
 
@@ -169,6 +170,7 @@ def _execute(session: Session, as_json: bool) -> None:
         records = session.run()
         summary = session.summary(records)
         summary["safety"] = safety.run_summary(session.store)  # issue #7
+        summary["failures"] = invocation_failures(session.store)
         return records, summary
 
     records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
@@ -178,6 +180,8 @@ def _execute(session: Session, as_json: bool) -> None:
         f"{summary['evaluations']} evaluations"
     )
     (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
+    for line in failure_lines(summary["failures"]):
+        (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps(summary), flush=True)
 

@@ -33,6 +33,7 @@ from selftaught.cli.common import (
     user_errors,
 )  # fmt: skip
 from selftaught.config import RunConfig
+from selftaught.failures import failure_lines, invocation_failures
 from selftaught.session import Session
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
@@ -78,7 +79,11 @@ def transfer_command(
         )  # fmt: skip
         source = improvers.load_improver(improver)
         session = _side_session("transfer", run_dir, source, config)
-    rows = drive(session, lambda: transfer(session), again_command(session))
+    rows, failures = drive(
+        session,
+        lambda: (transfer(session), invocation_failures(session.store)),
+        again_command(session),
+    )
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
     for row in rows:
         ci = row["ci"]
@@ -88,9 +93,10 @@ def transfer_command(
             f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
             f"{pct(row['improver'])} {pct_range(ci['improver'])}",
         )
-    (stderr if as_json else stdout).print(table)
+    _print(table, failures, as_json)
     if as_json:
-        print(json.dumps({"run_dir": str(session.run_dir), "tasks": rows}), flush=True)
+        result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        print(json.dumps(result), flush=True)
 
 
 @app.command("compare")
@@ -137,9 +143,9 @@ def compare_command(
             concurrency=session.concurrency, progress=_show(session),
         )  # fmt: skip
         session.store.set_meta("finished", True)
-        return rows
+        return rows, invocation_failures(session.store)
 
-    rows = drive(session, work, again_command(session))
+    rows, failures = drive(session, work, again_command(session))
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
@@ -148,9 +154,18 @@ def compare_command(
             entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
             str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
         )  # fmt: skip
-    (stderr if as_json else stdout).print(table)
+    _print(table, failures, as_json)
     if as_json:
-        print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
+        result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        print(json.dumps(result), flush=True)
+
+
+def _print(table: Table, failures: list[dict[str, Any]], as_json: bool) -> None:
+    """The table, then why improvers scored 0 (stderr when stdout carries the JSON)."""
+    console = stderr if as_json else stdout
+    console.print(table)
+    for line in failure_lines(failures):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _show(session: Session) -> Callable[[str], None]:
