@@ -9,11 +9,13 @@ cheap: a resumed run replays its iteration, and every finished step is read back
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,39 +85,72 @@ class _Connection:
     record from several): a lock serialises statements, and rows are fetched inside it, so that
     no cursor outlives its turn. Writes are autocommitted, so each is its own transaction."""
 
-    def __init__(self, path: Path):
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        target, uri = (_readonly_uri(Path(path)), True) if readonly else (path, False)
+        self._db = sqlite3.connect(
+            target, isolation_level=None, timeout=30, check_same_thread=False, uri=uri
+        )
         self._lock = threading.RLock()
 
     def execute(self, sql: str, parameters: tuple | list = ()) -> _Rows:
-        with self._lock:
+        with self._lock, self._errors():
             return _Rows(self._db.execute(sql, parameters).fetchall())
 
     def executescript(self, script: str) -> None:
-        with self._lock:
+        with self._lock, self._errors():
             self._db.executescript(script)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A database that fails under us (a full or read-only disk, overwritten pages) is one
+        line that says what to do; every write before it is committed, so a resume goes on."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "full" in text:
+                hint = "free some space, then `selftaught resume` the run"
+            elif "readonly" in text or "read-only" in text:
+                hint = "the run directory must be writable"
+            else:
+                hint = "the file is damaged or not a run database"
+            raise StoreError(f"{self.path}: {text}; {hint}") from None
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
 
+def _readonly_uri(path: Path) -> str:
+    """Read-only; with no -wal file beside it (no writer is live) as immutable, so that reading
+    creates no -wal/-shm files and works on a read-only disk."""
+    live = Path(f"{path}-wal").exists()
+    return f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
+
+
 class RunStore:
     """Typed access to one run's database; safe to use from several threads."""
 
-    def __init__(self, path: Path, *, create: bool):
+    def __init__(self, path: Path, *, create: bool, readonly: bool = False):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"no run database at {self.path}; is this a run directory?")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not create and self.path.stat().st_size == 0:  # never write a schema into it
+            raise StoreError(f"{self.path} is empty (0 bytes), not a run database")
         try:
-            self.db = _Connection(self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = _Connection(self.path, readonly=readonly)
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(_SCHEMA)
             version = self.get_meta("schema_version")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable run database ({exc})") from None
+        except (sqlite3.DatabaseError, StoreError, OSError) as exc:
+            text = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise StoreError(f"{self.path} is not a usable run database ({text})") from None
+        if version is None and readonly:
+            raise StoreError(f"{self.path} records no schema version; is this a run database?")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
@@ -126,6 +161,12 @@ class RunStore:
     @classmethod
     def open_run(cls, run_dir: Path, *, create: bool = False) -> RunStore:
         return cls(Path(run_dir) / "run.db", create=create)
+
+    @classmethod
+    def open_readonly(cls, run_dir: Path) -> RunStore:
+        """The run's store for reading only (`safety`, `report`): it writes nothing, not even
+        a schema, so it also reads a run on a read-only disk."""
+        return cls(Path(run_dir) / "run.db", create=False, readonly=True)
 
     def close(self) -> None:
         self.db.close()
@@ -138,7 +179,14 @@ class RunStore:
 
     def get_meta(self, key: str) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(
+                f"{self.path}: meta {key!r} is not JSON; the file was altered"
+            ) from None
 
     # ------------------------------------------------------------------------- programs
     def put_program(self, source: str, kind: str) -> str:

@@ -25,7 +25,11 @@ def report(
     with user_errors():
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
-        path = write_report(run_dir, output)
+        try:
+            path = write_report(run_dir, output)
+        except OSError as exc:
+            where = exc.filename or output or run_dir
+            raise StoreError(f"cannot write the report to {where}: {exc.strerror}") from None
     stdout.print(f"report written to {path}")
 
 
@@ -81,7 +85,7 @@ def safety_command(
     with user_errors():
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
-        store = RunStore.open_run(run_dir)
+        store = RunStore.open_readonly(run_dir)
         try:
             report = safety.analyse(store)
             config = store.get_meta("config") or {}

@@ -93,6 +93,11 @@ def _load_module(module: str) -> ModuleType:
                 raise
             return loaded
         return importlib.import_module(module)
+    except SystemExit as exc:  # would end selftaught silently, with the file's exit code
+        raise LanguageModelError(
+            f"python:{module}: it called sys.exit({exc.code!r}) while being imported;"
+            " a model file defines a function and must not exit"
+        ) from None
     except Exception as exc:
         raise LanguageModelError(
             f"python:{module}: import failed with {type(exc).__name__}: {one_line(exc)}"

@@ -94,6 +94,12 @@ def _from_path(path: Path) -> Any:
     sys.modules[name] = module  # dataclasses and pickling look the module up
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # would end selftaught silently, with the file's exit code
+        sys.modules.pop(name, None)
+        raise TaskError(
+            f"task file {path} called sys.exit({exc.code!r}) while being imported;"
+            " a task file defines TASK and must not exit"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
         sys.modules.pop(name, None)
         raise TaskError(f"task file {path} failed to import: {_error_text(exc)}") from None
