@@ -3,6 +3,7 @@ through the command, whose model writes the hostile program (docs/reliability.md
 
 from __future__ import annotations
 
+from conftest import last_json, run_cli
 from hostile import hostile_run, instance_rows, invocations
 
 
@@ -115,3 +116,18 @@ def test_a_child_that_fills_its_scratch_space_fails_no_other_child(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = instance_rows(run_dir)
     assert rows and all(row["status"] == "ok" for row in rows), rows[:3]
+
+
+def test_a_run_of_self_killing_solutions_and_self_stopping_improvers_finishes(tmp_path):
+    solution = "import os, signal\n\n\ndef algorithm(*inputs):\n    os.kill(os.getpid(), 9)\n"
+    improver = (
+        "import os, signal\n\n\ndef improve_algorithm(s, utility, language_model):\n"
+        "    os.kill(os.getpid(), signal.SIGSTOP)\n"
+    )
+    config = tmp_path / "limits.toml"
+    config.write_text("[limits]\nimprover_seconds = 3.0\n")
+    args = ("--iterations", "2", "--repetitions", "1", "--config", str(config))
+    done, run_dir = hostile_run(tmp_path, solution=solution, improver=improver, args=args)
+    assert done.returncode == 0, done.stderr
+    listed = run_cli("runs", str(tmp_path), "--json")
+    assert [row["status"] for row in last_json(listed.stdout)] == ["finished"]
