@@ -38,16 +38,16 @@ def _run(plan: dict, fd: int, scratch: str) -> None:
 
     from selftaught.sandbox import child, limits, protocol, seccomp
 
-    bpf = None
+    filters = {}
     if plan.get("seccomp"):
         try:
-            bpf = seccomp.Prepared(seccomp.build())
+            filters = {p: seccomp.Prepared(seccomp.build(p)) for p in ("strict", "evaluator")}
         except Exception:  # noqa: BLE001 - then the layer is simply not listed
-            bpf = None
+            filters = {}
     confine.close_fds_except(fd)
     baseline = limits.vm_size_bytes()
     layers += confine.before_job(plan, scratch)
     sock = socket.socket(fileno=fd)
     job = protocol.recv(sock)
-    more, audit = confine.with_limits(plan, job.get("limits", {}), baseline, bpf, scratch)
+    more, audit = confine.with_limits(plan, job.get("limits", {}), baseline, filters, scratch)
     child.run_job(sock, job, layers + more, audit)
