@@ -21,6 +21,7 @@ from selftaught.cli.common import (
     ModelOptionPairs,
     SecretSeeds,
     SeedOption,
+    ShowEvaluator,
     app,
     caps_given,
     drive,
@@ -95,6 +96,7 @@ def run(
         ),
     ] = False,
     secret_seeds: SecretSeeds = False,
+    show_evaluator: ShowEvaluator = False,
     max_lm_calls: MaxCalls = None,
     max_spent_tokens: MaxSpent = None,
     max_dollars: MaxDollars = None,
@@ -127,6 +129,7 @@ def run(
             sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
             sandbox_warning=sandbox_warning or None,
             secret_seeds=secret_seeds or None,
+            show_evaluator=show_evaluator or None,
             caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(cache_from.resolve()) if cache_from else None,
             model_options=tuple(model_option or ()),
