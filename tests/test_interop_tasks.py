@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, one_clear_line, run_cli
 
+from selftaught.report import build_report
 from selftaught.sandbox import open_sandbox
 from selftaught.tasks import TaskError, resolve_task
 from selftaught.utility import Evaluator
@@ -254,5 +255,7 @@ def test_nothing_hidden_reaches_a_prompt(tmp_path):
     assert "Choose three coefficients" in prompts  # the prompts were recorded
     for hidden in ("SECRET_OPTIMUM", "42.0", "-3.5", "0.125"):
         assert hidden not in prompts
+    html = build_report(tmp_path / "a" / "run")  # the evaluator's own record, for people
+    assert "the evaluator's metrics and artifacts" in html and "error_sum = " in html
     shown = _prompts_of_a_run(tmp_path / "b", "--show-evaluator")  # the check can fail
     assert "SECRET_OPTIMUM" in shown
