@@ -246,6 +246,8 @@ def _prompts_of_a_run(tmp_path: Path, *extra: str) -> str:
         env={"INTEROP_PROMPTS": str(prompts)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "task hidden_optimum: the seed solution scores 0.0214" in done.stderr  # loading's
+    assert "(evaluator profile)" in done.stderr
     return prompts.read_text()
 
 

@@ -168,6 +168,14 @@ def _initial_improver(config: Any) -> str:
 
 
 def _execute(session: Session, as_json: bool) -> None:
+    for evaluator in session.evaluators:  # user tasks: what loading found (docs/tasks.md)
+        task, check = evaluator.task, getattr(evaluator.task, "seed_check", None)
+        if check is not None:
+            stderr.print(
+                f"task {task.name}: the seed solution scores {check.score:g} in the sandbox "
+                f"({getattr(task, 'profile', 'strict')} profile)",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
     def work() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         records = session.run()
         summary = session.summary(records)
