@@ -155,3 +155,19 @@ def test_everything_an_evaluation_started_dies_with_it(sandbox):
     while _left_behind() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _left_behind() == []
+
+
+def test_doctor_shows_both_profiles():
+    from selftaught.sandbox.doctor import report
+
+    found = report(runs=1)
+    profiles = found["profiles"]
+    assert set(profiles) == {"strict", "evaluator"}
+    probe = profiles["evaluator"]["probe"]
+    assert probe["python_child"] == "exit 0", probe
+    if found["layers"]["seccomp"]["ok"]:
+        assert probe["setsid"] != "exit 0"
+    if found["layers"]["landlock"]["ok"]:
+        assert probe["other_program"] == "PermissionError"
+    bounded = profiles["evaluator"]["process_bound"] in ("pids_cgroup", "nproc")
+    assert bounded == probe["processes"].startswith("refused")
