@@ -261,3 +261,11 @@ def test_nothing_hidden_reaches_a_prompt(tmp_path):
     assert "the evaluator's metrics and artifacts" in html and "error_sum = " in html
     shown = _prompts_of_a_run(tmp_path / "b", "--show-evaluator")  # the check can fail
     assert "SECRET_OPTIMUM" in shown
+
+
+def test_a_bad_config_yaml_is_one_clear_line(tmp_path):
+    task_dir = shutil.copytree(TASKS / "mean_metrics", tmp_path / "task")
+    (task_dir / "config.yaml").write_text("evaluator: [\n")
+    one_clear_line(run_cli("tasks", "--show", str(task_dir)), "config.yaml", "not valid YAML")
+    (task_dir / "config.yaml").write_text("evaluator:\n  timeout: soon\n")
+    one_clear_line(run_cli("tasks", "--show", str(task_dir)), "config.yaml", "evaluator.timeout")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +65,54 @@ FORMS = {
 GENERIC = "Improve the program: it is scored by the task's evaluator, higher is better."
 
 
-def describe(
-    form: str, evaluator_source: str, config: dict[str, Any], score_key: str, blocks: bool
-) -> str:
+@dataclass(frozen=True)
+class Settings:
+    """What we honour of OpenEvolve's config.yaml (docs/tasks.md lists every key, and why
+    the others are ignored), with OpenEvolve's defaults."""
+
+    system_message: str | None = None
+    timeout: float | None = None
+    cascade: bool = True
+    thresholds: tuple[float, ...] = (0.5, 0.75, 0.9)
+    feature_dimensions: tuple[str, ...] = ()
+    max_code_length: int | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "config.yaml") -> Settings:
+        evaluator, prompt = _section(config, "evaluator"), _section(config, "prompt")
+        message = prompt.get("system_message")
+        try:
+            timeout = evaluator.get("timeout")
+            if timeout is not None and not float(timeout) > 0:
+                raise ValueError(f"evaluator.timeout is {timeout!r}")
+            length = config.get("max_code_length")
+            thresholds = evaluator.get("cascade_thresholds", cls.thresholds)
+            return cls(
+                system_message=message if isinstance(message, str) and message.strip() else None,
+                timeout=None if timeout is None else float(timeout),
+                cascade=bool(evaluator.get("cascade_evaluation", True)),
+                thresholds=tuple(float(t) for t in thresholds),
+                feature_dimensions=tuple(
+                    str(f) for f in _section(config, "database").get("feature_dimensions") or ()
+                ),
+                max_code_length=None if length is None else int(length),
+            )
+        except (TypeError, ValueError) as exc:
+            raise TaskError(
+                f"{where}: {_one_line(exc)}; evaluator.timeout (> 0), "
+                "evaluator.cascade_thresholds (a list) and max_code_length must be numbers"
+            ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: bool) -> str:
     """What the model is shown: the task's own prompt, else the evaluator's docstring, else a
     generic sentence; then how it is scored and, with blocks, what may change."""
-    prompt = config.get("prompt") if isinstance(config.get("prompt"), dict) else {}
-    text = prompt.get("system_message")
-    if not isinstance(text, str) or not text.strip():
+    text = settings.system_message
+    if text is None:
         try:
             text = ast.get_docstring(ast.parse(evaluator_source)) or GENERIC
         except SyntaxError:
@@ -127,34 +168,28 @@ class EvaluatorTask:
             score_range = (float(low), float(high))
         self.form = form
         self.config = config or {}
+        where = str(evaluator_path.parent / "config.yaml")
+        self.settings = settings = Settings.from_config(self.config, where)
         self.evaluator_path = evaluator_path
         self.evaluator_source = evaluator_path.read_text(encoding="utf-8")
         self.name = name or evaluator_path.resolve().parent.name
         self.seed_solution = initial_program_path.read_text(encoding="utf-8")
         self.blocks = evolve_blocks.has_blocks(self.seed_solution)
         self.description = description or describe(
-            form, self.evaluator_source, self.config, score_key, self.blocks
+            self.evaluator_source, settings, score_key, self.blocks
         )
         if show_evaluator:
             self.description += "\n\n# The evaluator's source:\n\n" + self.evaluator_source
-        self.instance_seconds = float(instance_seconds or _section(self.config, "evaluator").get(
-            "timeout", 60.0))  # fmt: skip
+        self.instance_seconds = float(instance_seconds or settings.timeout or 60.0)
         self.splits = {"val": Split(4321, int(val_runs)), "test": Split(5678, int(test_runs))}
         self.score_key = score_key
         self.score_range = score_range
         self.own_scale = score_range is None  # scores are the evaluator's, not [0, 1]
         self.summary = f"{form} evaluator form: {evaluator_path}"
-        evaluator = _section(self.config, "evaluator")
+        # What the harness in the child needs (plain data: it is written into its source).
         self.options = {
-            "form": form,
-            # OpenEvolve's defaults: cascade on, thresholds [0.5, 0.75, 0.9].
-            "cascade": bool(evaluator.get("cascade_evaluation", True)),
-            "thresholds": [float(t) for t in evaluator.get("cascade_thresholds", [0.5, 0.75, 0.9])],
-        }
-        features = _section(self.config, "database").get("feature_dimensions", [])
-        self.feature_dimensions = [str(f) for f in features] if isinstance(features, list) else []
-        length = self.config.get("max_code_length")
-        self.max_code_length = int(length) if isinstance(length, int) else None
+            "form": form, "cascade": settings.cascade, "thresholds": list(settings.thresholds),
+        }  # fmt: skip
 
     @classmethod
     def from_directory(cls, directory: str | Path, **options: Any) -> EvaluatorTask:
@@ -176,10 +211,11 @@ class EvaluatorTask:
 
     def refuse(self, solution: str) -> str | None:
         """Why `solution` scores 0 without being run, or None."""
-        if self.max_code_length is not None and len(solution) > self.max_code_length:
+        limit = self.settings.max_code_length
+        if limit is not None and len(solution) > limit:
             return (
-                f"the program is {len(solution)} characters; config.yaml's max_code_length is "
-                f"{self.max_code_length}"
+                f"the program is {len(solution)} characters, over config.yaml's max_code_length "
+                f"{limit}"
             )
         if self.blocks:
             return evolve_blocks.outside_change(self.seed_solution, solution)
@@ -223,7 +259,7 @@ class EvaluatorTask:
             return f"the evaluator's result has no {self.score_key!r}", self.score_key
         # OpenEvolve's fitness without combined_score: the mean of the numeric metrics,
         # flags and MAP-Elites feature dimensions left out (0 when there are none).
-        values = [float(v) for k, v in metrics.items() if k not in self.feature_dimensions
+        values = [float(v) for k, v in metrics.items() if k not in self.settings.feature_dimensions
                   and isinstance(v, int | float) and not isinstance(v, bool)]  # fmt: skip
         how = f"no {self.score_key!r}: the mean of {len(values)} numeric metrics"
         return (sum(values) / len(values) if values else 0.0), how

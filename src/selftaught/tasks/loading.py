@@ -144,7 +144,7 @@ def _evaluator_task(evaluator: Path, initial: Path | None, options: dict[str, An
         if name in names:
             try:
                 options = options | {name: ast.literal_eval(names[name])}
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, RecursionError):
                 raise TaskError(f"{evaluator}: {name} must be a literal") from None
     settings = options.pop("SELFTAUGHT_OPTIONS", {})
     program = options.pop("INITIAL_PROGRAM", None)
@@ -155,7 +155,7 @@ def _evaluator_task(evaluator: Path, initial: Path | None, options: dict[str, An
         initial = evaluator.parent / FORMS["openevolve"][1]
     if not initial.is_file():
         raise TaskError(
-            f"{evaluator} defines evaluate() but {initial} is missing; put the seed program "
+            f"{evaluator} is an evaluator but {initial} is missing; put the seed program "
             "there (or set INITIAL_PROGRAM = 'path' in the evaluator)"
         )
     form = next((f for f, (e, _i) in FORMS.items() if e == evaluator.name), "openevolve")
