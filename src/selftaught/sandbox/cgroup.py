@@ -19,6 +19,7 @@ from selftaught.sandbox.limits import MAX_PROCESSES
 
 ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # cgroup v1's pids hierarchy, then v2
 _made: dict[int, str] = {}  # child pid -> its cgroup directory
+_pending: set[str] = set()  # removed children's cgroups not yet empty
 
 
 def available() -> str | None:
@@ -56,31 +57,64 @@ def enter(pid: int, limits: dict[str, Any]) -> bool:
     return True
 
 
-def remove(pid: int) -> None:
-    """Kill every process left in `pid`'s cgroup, then remove it."""
-    path = _made.pop(pid, None)
-    if path is None:
+def sweep() -> None:
+    """Remove empty cgroups left by zygotes that died before removing them (SIGKILL)."""
+    root = available()
+    if root is None:
         return
-    for _attempt in range(50):
+    for name in os.listdir(root):
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "selftaught" and parts[1].isdigit():
+            if not os.path.exists(f"/proc/{parts[1]}"):
+                _rmdir(os.path.join(root, name))  # fails, harmlessly, while not empty
+
+
+def member() -> bool:
+    """Whether this process is in a cgroup made by `enter` (read before Landlock)."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            return any("pids" in line and "/selftaught-" in line for line in f)
+    except OSError:
+        return False
+
+
+def remove(pid: int) -> None:
+    """Kill every process left in `pid`'s cgroup and remove it; a cgroup whose killed
+    members have not finished exiting is retried at the next call (never waited for here:
+    the zygote serves every other child meanwhile)."""
+    path = _made.pop(pid, None)
+    if path is not None:
+        _pending.add(path)
+    for waiting in list(_pending):
+        if _kill_members(waiting) == 0 and _rmdir(waiting):
+            _pending.discard(waiting)
+
+
+def drain(seconds: float = 2.0) -> None:
+    """At exit: wait (bounded) for the pending cgroups to empty, and remove them."""
+    deadline = time.monotonic() + seconds
+    while _pending and time.monotonic() < deadline:
+        remove(-1)
+        time.sleep(0.01)
+
+
+def _kill_members(path: str) -> int:
+    """SIGKILL each member; returns how many there were."""
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            pids = [int(p) for p in f.read().split()]
+    except OSError:
+        return 0
+    for member in pids:
         try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                pids = [int(p) for p in f.read().split()]
+            os.kill(member, signal.SIGKILL)
         except OSError:
-            break
-        if not pids:
-            break
-        for member in pids:
-            try:
-                os.kill(member, signal.SIGKILL)
-            except OSError:
-                pass
-        _pause()
-    _rmdir(path)
-
-
-def _pause() -> None:
-    """Let the kernel finish the kills (a killed process leaves its cgroup as it exits)."""
-    time.sleep(0.001)
+            pass
+        try:  # a zombie stays a member until reaped; orphans were reparented to the zygote
+            os.waitpid(member, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return len(pids)
 
 
 def _write(path: str, text: str) -> None:
@@ -88,8 +122,11 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def _rmdir(path: str) -> None:
+def _rmdir(path: str) -> bool:
     try:
         os.rmdir(path)
+    except FileNotFoundError:
+        return True
     except OSError:
-        pass
+        return False
+    return True

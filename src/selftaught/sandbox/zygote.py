@@ -77,6 +77,7 @@ class Zygote:
         self.children: dict[int, str] = {}  # pid -> scratch dir
         self.spare: tuple[int, socket.socket] | None = None
         self.subreaper = ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        cgroup.sweep()
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
@@ -243,7 +244,12 @@ class Zygote:
     def shutdown(self) -> None:
         for pid in list(self.children):
             _killpg(pid)
+            try:
+                os.waitpid(pid, 0)  # a zombie still counts as a member of its cgroup
+            except ChildProcessError:
+                pass
             cgroup.remove(pid)
+        cgroup.drain()
         for scratch in self.children.values():
             shutil.rmtree(scratch, ignore_errors=True)
         os._exit(0)
