@@ -53,7 +53,7 @@ class Session:
         secret = _instance_secret(store) if config.secret_seeds else None
         self.evaluators = [
             Evaluator(
-                resolve_task(spec),
+                resolve_task(spec, show_evaluator=config.show_evaluator, sandbox=self.sandbox),
                 self.sandbox,
                 store,
                 memory_mb=config.limits.solution_memory_mb,

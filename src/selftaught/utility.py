@@ -29,6 +29,7 @@ class Evaluation:
     seconds: float
     layers: list[str]
     failure: str | None = None  # why the whole program failed (no code, no entry, ...)
+    profile: str = "strict"  # the sandbox's confinement profile it ran under (api.PROFILES)
     # What the child's audit hook saw (processes, sockets, ctypes, ...): reported as safety
     # events by the caller, which knows whose solution it is; not part of the cached record.
     audit: list[str] = field(default_factory=list)
@@ -102,12 +103,18 @@ class Evaluator:
             return self._in_progress.setdefault((program, split), threading.Lock())
 
     def _run(self, solution: str, split: str, seed: int) -> Evaluation:
+        profile = getattr(self.task, "profile", "strict")
+        refuse = getattr(self.task, "refuse", None)  # checks made before running anything
+        refusal = refuse(solution) if callable(refuse) else None
+        if refusal:
+            return Evaluation(0.0, [], 0.0, [], failure=str(refusal)[:500], profile=profile)
         instances = _instances(self.task, split, self.secret)
         seconds = self.task.instance_seconds
         limits = Limits(
             wall_seconds=seconds * len(instances) * WALL_BACKSTOP + 5.0,
             cpu_seconds=seconds * len(instances) + 5.0,
             memory_mb=self.memory_mb,
+            profile=profile,
         )
         started = time.monotonic()
         run = self.sandbox.run_solution(
@@ -123,7 +130,9 @@ class Evaluator:
         score = sum(r["score"] for r in rows) / len(rows)
         failure = _common_failure(rows)
         seconds = time.monotonic() - started
-        return Evaluation(score, rows, seconds, run.layers, failure, audit=list(run.audit))
+        return Evaluation(
+            score, rows, seconds, run.layers, failure, profile, audit=list(run.audit)
+        )
 
     def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:
         row: dict[str, Any] = {"score": 0.0, "status": outcome.status, "seconds": outcome.seconds}
@@ -135,6 +144,9 @@ class Evaluator:
             row["score"], reason = self._scored(instance, outcome.output)
             if reason:
                 row["status"], row["reason"] = "invalid_output", reason
+            record = getattr(self.task, "record", None)  # metrics, artifacts (evaluator form)
+            if callable(record):
+                row |= {k: v for k, v in record(outcome.output).items() if k not in row}
         return row
 
     def _scored(self, instance: Instance, output: Any) -> tuple[float, str | None]:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from selftaught import improvers, tasks
-from selftaught.cli.common import app, stdout, user_errors
+from selftaught.cli.common import ShowEvaluator, app, stderr, stdout, user_errors
 from selftaught.config import ConfigError
 from selftaught.lm import describe_models
 
@@ -44,11 +44,18 @@ def evaluate(
     if as_json:
         print(
             json.dumps(
-                {"score": result.score, "instances": result.instances, "layers": result.layers}
+                {
+                    "score": result.score, "instances": result.instances,
+                    "layers": result.layers, "profile": result.profile,
+                    "failure": result.failure,
+                }  # fmt: skip
             )
         )
         return
-    table = Table(title=f"{task} {split}: utility {result.score:.3f}")
+    title = f"{task} {split}: utility {result.score:.3f} ({result.profile} profile)"
+    if result.failure:
+        title += f"\n{result.failure}"
+    table = Table(title=title)
     for column in ("instance", "score", "status", "seconds", "reason"):
         table.add_column(column)
     for i, row in enumerate(result.instances):
@@ -70,16 +77,43 @@ def list_tasks(
     extra: Annotated[
         list[str] | None, typer.Argument(help="Task files or modules to check.")
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(help="Print exactly what the model is shown for this task, and check it."),
+    ] = None,
+    show_evaluator: ShowEvaluator = False,
 ) -> None:
     """The tasks an improver can be scored on (built-in, and any files or modules named)."""
-    table = Table("name", "kind", "form", "splits", "about")
+    if show is not None:
+        with user_errors():
+            _show_task(show, show_evaluator)
+        return
+    table = Table("name", "kind", "form", "profile", "splits", "about")
     for row in tasks.describe_tasks(extra or ()):
         splits = row.get("splits", "")
         if isinstance(splits, dict):
             splits = ", ".join(f"{k} {v}" for k, v in splits.items())
         about = row.get("error") or row.get("summary", "")
-        table.add_row(row["name"], row.get("kind", ""), row.get("form", ""), str(splits), about)
+        table.add_row(
+            row["name"], row.get("kind", ""), row.get("form", ""), row.get("profile", ""),
+            str(splits), about,
+        )  # fmt: skip
     stdout.print(table)
+
+
+def _show_task(spec: str, show_evaluator: bool) -> None:
+    """What an improver's language model sees of a task: `utility.str` and the initial
+    solution, verbatim; then (to stderr) the confinement profile and the seed's check."""
+    task = tasks.resolve_task(spec, show_evaluator=show_evaluator)
+    print("# utility.str (the task's description, as the model sees it)\n")
+    print(task.description)
+    print("\n# the initial solution\n")
+    print(task.seed_solution)
+    note = f"task {task.name!r}: confinement profile {getattr(task, 'profile', 'strict')!r}"
+    check = getattr(task, "seed_check", None)
+    if check is not None:
+        note += f"; the seed scores {check.score:g} in the sandbox (val {check.instance_seed})"
+    stderr.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command("improvers")

@@ -82,6 +82,14 @@ ModelOptionPairs = Annotated[
 SeedOption = Annotated[
     int | None, typer.Option(help="Seed of sampling and of the children (default: 0).")
 ]
+ShowEvaluator = Annotated[
+    bool,
+    typer.Option(
+        "--show-evaluator",
+        help="Evaluator-form tasks: show the model the evaluator's source, not only its "
+        "description (the source may hold the answer).",
+    ),
+]
 SecretSeeds = Annotated[
     bool,
     typer.Option(

@@ -48,6 +48,16 @@ class Limits:
     cpu_seconds: float = 60.0
     memory_mb: int = 1024  # address space above the child's baseline
     output_bytes: int = 1_000_000
+    # The confinement profile (see `PROFILES`): "strict" for every built-in task and every
+    # improver; "evaluator" lets an evaluator-form task's evaluator start child processes.
+    profile: str = "strict"
+
+
+PROFILES = {
+    "strict": "no new processes or programs, no network, writes only in scratch",
+    "evaluator": "may start child processes of the interpreter (bounded in number, killed "
+    "with the evaluation); still no network, writes only in scratch, the same limits",
+}
 
 
 @dataclass

@@ -63,7 +63,10 @@ class Ended(Exception):
 
 
 def limits_json(limits: Limits) -> dict[str, Any]:
-    return {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb}
+    spec = {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb}
+    if limits.profile != "strict":  # the strict spec stays as it was: pools are keyed by it
+        spec["profile"] = limits.profile
+    return spec
 
 
 def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:

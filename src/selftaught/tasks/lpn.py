@@ -116,8 +116,25 @@ class LearningParityWithNoise:
         return float(np.mean(predictions == labels)), None
 
 
+def _without_noise(text: str) -> str:
+    noise = (
+        "        noise_level = 0.05\n",
+        "        parity_noise = np.random.binomial(1, noise_level, n_train_samples)\n"
+        "        train_parity = (train_parity + parity_noise) % 2\n",
+    )
+    for line in noise:
+        assert line in text, "DESCRIPTION changed: update the parity text"
+        text = text.replace(line, "")
+    return text.replace("the parity learning task.", "the parity learning task, without noise.")
+
+
+# The parity transfer task's own `utility.str`: LPN's, with no label noise.
+PARITY_DESCRIPTION = _without_noise(DESCRIPTION)
+
+
 class ParityWithoutNoise(LearningParityWithNoise):
     name = "parity"
+    description = PARITY_DESCRIPTION
 
     def __init__(self) -> None:
         super().__init__(noise_level=0.0)
