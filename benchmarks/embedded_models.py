@@ -40,18 +40,20 @@ from typing import Any
 import selftaught.helpers
 from selftaught.improvers import builtin_source
 from selftaught.lm.embedded import MODELS, model_path
+from selftaught.lm.llamacpp import threads_from_env
 from selftaught.sandbox import open_sandbox
 from selftaught.stats import bootstrap_interval
 from selftaught.tasks import resolve_task
 from selftaught.utility import Evaluator
 
 TASKS = ("lpn", "parity", "string_grid", "mqap", "three_sat", "maxcut")
-# (replies per task, token budgets): the 1.5B decodes at a third of the 0.5B's speed, so it gets
-# one budget and fewer replies to keep the whole benchmark under an hour on 2 shared cores.
+# (replies per task, token budgets, tasks): one reply per task, because on 2 cores shared with
+# other work a 1024-token reply of the 0.5B takes minutes; the 1.5B, at a third of its speed,
+# gets one budget and two tasks. `--replies` raises the count on an idle machine.
 PLAN = {
-    "smollm2-135m": (3, (384, 768, 1024)),
-    "qwen2.5-coder-0.5b": (3, (384, 768, 1024)),
-    "qwen2.5-coder-1.5b": (2, (768,)),
+    "qwen2.5-coder-0.5b": (1, (384, 768, 1024), TASKS),
+    "smollm2-135m": (1, (384, 768, 1024), TASKS),
+    "qwen2.5-coder-1.5b": (1, (768,), ("lpn", "parity")),
 }
 TEMPERATURE = 0.7
 
@@ -116,31 +118,37 @@ def judge(code: str | None, task: Any, evaluator: Evaluator, memo: dict) -> dict
     return memo[code]
 
 
-def measure(replies: int | None, only: list[str] | None) -> dict[str, Any]:
+def measure(replies: int | None, only: list[str] | None, save) -> dict[str, Any]:
+    """Every model in PLAN (or `only`); `save(result)` after each, so a cut-short run keeps
+    the models it finished."""
     sandbox = open_sandbox("auto")
-    rows: list[dict[str, Any]] = []
-    seeds: dict[str, float] = {}
+    result: dict[str, Any] = {"seed_scores": {}, "rows": []}
     try:
         tasks = {name: resolve_task(name) for name in TASKS}
         evaluators = {name: Evaluator(task, sandbox, None) for name, task in tasks.items()}
         for name, task in tasks.items():
-            seeds[name] = evaluators[name].evaluate(task.seed_solution, "test").score
-        for model_name, (per_task, budgets) in PLAN.items():
+            seed = evaluators[name].evaluate(task.seed_solution, "test")
+            result["seed_scores"][name] = seed.score
+        for model_name, (per_task, budgets, names) in PLAN.items():
             if only and model_name not in only:
                 continue
-            rows += measure_model(
-                model_name, replies or per_task, budgets, tasks, evaluators, seeds
+            chosen = {name: tasks[name] for name in names}
+            result["rows"] += measure_model(
+                model_name, replies or per_task, budgets, chosen, evaluators, result["seed_scores"]
             )
+            save(result)
     finally:
         sandbox.close()
-    return {"seed_scores": seeds, "rows": rows}
+    return result
 
 
 def measure_model(model_name, per_task, budgets, tasks, evaluators, seeds) -> list[dict]:
     import llama_cpp
 
     path = model_path(model_name)
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_threads=2, verbose=False)
+    llm = llama_cpp.Llama(
+        model_path=str(path), n_ctx=4096, n_threads=threads_from_env(), verbose=False
+    )
     rows = []
     try:
         for name, task in tasks.items():
@@ -239,23 +247,29 @@ def main() -> None:
         print(markdown(json.loads(args.markdown.read_text())))
         return
     started = time.time()
-    measured = measure(args.replies, args.models.split(",") if args.models else None)
-    result = {
-        "machine": {
-            "cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "load_average_at_end": os.getloadavg(),
-        },
-        "plan": {m: {"replies": r, "max_tokens": b} for m, (r, b) in PLAN.items()},
-        "models": {m: {"sha256": MODELS[m].sha256, "size": MODELS[m].size} for m in PLAN},
-        "temperature": TEMPERATURE,
-        "wall_seconds": time.time() - started,
-        **measured,
-        "summary": summarise(measured["rows"]),
-    }  # fmt: skip
-    text = json.dumps(result)
-    if args.out:
-        args.out.write_text(text)
-    print(text)
+    load_at_start = os.getloadavg()
+
+    def report(measured: dict[str, Any]) -> str:
+        text = json.dumps({
+            "machine": {
+                "cpus": os.cpu_count(), "platform": platform.platform(),
+                "python": platform.python_version(), "llama_threads": threads_from_env(),
+                "load_average_at_start": load_at_start, "load_average_now": os.getloadavg(),
+            },
+            "plan": {m: {"replies": r, "max_tokens": b, "tasks": t}
+                     for m, (r, b, t) in PLAN.items()},
+            "models": {m: {"sha256": MODELS[m].sha256, "size": MODELS[m].size} for m in PLAN},
+            "temperature": TEMPERATURE,
+            "wall_seconds": time.time() - started,
+            **measured,
+            "summary": summarise(measured["rows"]),
+        })  # fmt: skip
+        if args.out:
+            args.out.write_text(text)
+        return text
+
+    measured = measure(args.replies, args.models.split(",") if args.models else None, report)
+    print(report(measured))
 
 
 if __name__ == "__main__":

