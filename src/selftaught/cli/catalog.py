@@ -14,6 +14,7 @@ from selftaught import improvers, tasks
 from selftaught.cli.common import ShowEvaluator, app, stderr, stdout, user_errors
 from selftaught.config import ConfigError
 from selftaught.lm import describe_models
+from selftaught.lm.catalog import describe_embedded
 
 
 @app.command()
@@ -127,7 +128,14 @@ def list_improvers() -> None:
 
 @app.command("models")
 def list_models() -> None:
-    """The kinds of language model a run can use."""
+    """The embedded models, and the kinds of language model a run can use."""
+    embedded = describe_embedded()
+    table = Table(title="embedded models, --model SPEC (speed: benchmarks/embedded_models.md)")
+    for column in embedded[0]:
+        table.add_column(column, no_wrap=column in ("spec", "size"))
+    for row in embedded:
+        table.add_row(*row.values())
+    stdout.print(table)
     rows = describe_models()
     table = Table(*rows[0].keys()) if rows else Table("kind")
     for row in rows:
