@@ -1,9 +1,11 @@
 """The user's own Python files (task files, scripted models), imported into the host once.
 
-A file is imported at most once per process: a module already imported from the same file is
-used as it is, whatever its name. That includes the script being run (`__main__`), so that a
-task or model defined in a script and handed to the Python API (`selftaught.run(task=...)`)
-is the object the run uses, and the script is not run a second time when the run loads it.
+A file the user's own code has imported already (the script being run, `__main__`, or a module
+it imported) is used as it is, whatever its name: a task or model defined in a script and
+handed to the Python API (`selftaught.run(task=...)`) is then the very object the run uses, and
+the script is not run a second time when the run loads it. Files only selftaught imported (as
+`selftaught_user_*`) are imported afresh on each load (`fresh=True`, task files: an edited file
+is read again) or once under their name (scripted models).
 
 `importing()` names the file being imported now in this thread, so that the API can refuse a
 run started from a file's top level while that file is being loaded (a script without an
@@ -22,12 +24,18 @@ from types import ModuleType
 _state = threading.local()
 
 
-def import_file(path: Path, name: str) -> ModuleType:
-    """The module of the file `path`: the one already imported from it, else imported now as
-    `name`. Whatever the file raises propagates (the caller says which kind of file failed)."""
+PREFIX = "selftaught_user_"
+
+
+def import_file(path: Path, name: str, *, fresh: bool = False) -> ModuleType:
+    """The module of the file `path`: the one the user's code imported from it, else (unless
+    `fresh`) the one imported before as `name`, else imported now as `name`. Whatever the file
+    raises propagates (the caller says which kind of file failed)."""
     loaded = already_imported(path)
     if loaded is not None:
         return loaded
+    if not fresh and name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}; is it a Python file?")
@@ -46,10 +54,12 @@ def import_file(path: Path, name: str) -> ModuleType:
 
 
 def already_imported(path: Path) -> ModuleType | None:
-    """A module of this process imported from the file `path`, if any."""
+    """A module the user's code imported from the file `path`, if any."""
     target = os.path.realpath(path)
     base = os.path.basename(target)
-    for module in list(sys.modules.values()):
+    for name, module in list(sys.modules.items()):
+        if name.startswith(PREFIX):
+            continue
         file = getattr(module, "__file__", None)
         if isinstance(file, str) and os.path.basename(file) == base:
             if os.path.realpath(file) == target:

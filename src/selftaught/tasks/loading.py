@@ -95,7 +95,7 @@ def _from_path(path: Path) -> Any:
 def _import_task_file(path: Path) -> types.ModuleType:
     name = "selftaught_user_task_" + "".join(c if c.isalnum() else "_" for c in path.stem)
     try:
-        return import_file(path, name)
+        return import_file(path, name, fresh=True)
     except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
         raise TaskError(f"task file {path} failed to import: {_error_text(exc)}") from None
 
