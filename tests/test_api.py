@@ -197,3 +197,15 @@ def test_a_script_that_runs_at_import_is_refused_on_resume(tmp_path):
     resumed = run_cli("resume", str(run_dir), "--max-lm-calls", "1000")
     assert resumed.returncode == 2, resumed.stderr
     assert 'if __name__ == "__main__":' in resumed.stderr and "Traceback" not in resumed.stderr
+
+
+def test_transfer_gives_the_commands_rows(tmp_path, scripted_model):
+    cli_dir = str(tmp_path / "cli")
+    done = run_cli("transfer", "--improver", "seed", "--tasks", "parity", "--repeats", "1",
+                   "--model", scripted_model, "--run-dir", cli_dir, "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [row] = last_json(done.stdout)["tasks"]
+    result = selftaught.transfer("seed", tasks="parity", repeats=1, model=stop_world.respond,
+                                 run_dir=tmp_path / "api", progress=True)  # fmt: skip
+    assert result.rows == (selftaught.TransferRow.from_row(row),)
+    assert result.rows[0].seed_improver == result.rows[0].improver  # the same improver twice

@@ -3,6 +3,7 @@ exactly as `selftaught run` records it (same store, same resume, same report).""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,11 +104,13 @@ def run(
     max_seconds: float | None = None,
     cache_from: PathLike | None = None,
     model_option: list[str] | dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> Run:
     """Run STOP as `selftaught run` does, with the same options (None: not given, so the
     preset's, the config file's or the command's default). `task`: a spec, a path, a
     `selftaught.Task` object or class, or a list of them; `model`: a spec or a function
-    fn(system, user, n, temperature) -> list of n strings; `config`: a TOML file."""
+    fn(system, user, n, temperature) -> list of n strings; `config`: a TOML file;
+    `progress`: the command's live display on stderr."""
     from selftaught.cli.common import caps_given, run_config
     from selftaught.cli.run import _initial_improver
     from selftaught.session import Session
@@ -140,7 +143,7 @@ def run(
         label = "+".join(Path(spec).stem for spec in settings.tasks)
         where = Path(run_dir) if run_dir is not None else default_run_dir(label)
         session = Session.start(where, settings, source)
-    return _finish(session)
+    return _finish(session, progress)
 
 
 def resume(
@@ -150,6 +153,7 @@ def resume(
     max_spent_tokens: int | None = None,
     max_dollars: float | None = None,
     max_seconds: float | None = None,
+    progress: bool = False,
 ) -> Run:
     """Continue a run that was killed or stopped by a cap (give a larger one), as
     `selftaught resume` does: finished work is read back, nothing is paid for twice."""
@@ -160,21 +164,25 @@ def resume(
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
         session = Session.reopen(Path(run_dir), caps=caps)
-    return _finish(session)
+    return _finish(session, progress)
 
 
-def _finish(session: Any) -> Run:
-    drive(session, session.run, f"selftaught.resume({str(session.run_dir)!r}, max_...=N)")
+def _finish(session: Any, progress: bool) -> Run:
+    again = f"selftaught.resume({str(session.run_dir)!r}, max_...=N)"
+    drive(session, session.run, again, progress)
     return Run(session.run_dir)
 
 
-def drive(session: Any, work: Callable[[], T], again: str) -> T:
-    """`work()`, then close the session whatever happens; bad input is SelftaughtError, a
-    run-wide cap CapReached (with how to continue)."""
+def drive(session: Any, work: Callable[[], T], again: str, progress: bool = False) -> T:
+    """`work()` (under the command's live display if `progress`), then close the session
+    whatever happens; bad input is SelftaughtError, a run-wide cap CapReached (with how to
+    continue)."""
+    from selftaught.cli.common import _live_progress
     from selftaught.lm import RunCapReached
 
+    shown = _live_progress(session) if progress else contextlib.nullcontext()
     try:
-        with user_errors():
+        with user_errors(), shown:
             try:
                 return work()
             except RunCapReached as exc:  # a user error too, but one that says how to go on

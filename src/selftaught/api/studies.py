@@ -27,6 +27,7 @@ def transfer(
     model_option: list[str] | dict[str, Any] | None = None,
     run_dir: PathLike | None = None,
     config: PathLike | None = None,
+    progress: bool = False,
 ) -> Transfer:
     """u(s), ū(I0) and ū(I) per task on the test split, as `selftaught transfer`. `improver`:
     a built-in name, a .py file, or a run (directory or `Run`) whose last improver is used;
@@ -45,7 +46,7 @@ def transfer(
         )  # fmt: skip
         source = improvers.load_improver(path_text(improver))
         session = _side_session("transfer", _path(run_dir), source, settings)
-    rows = drive(session, lambda: transfer_rows(session), _again(session))
+    rows = drive(session, lambda: transfer_rows(session), _again(session), progress)
     return Transfer(session.run_dir, tuple(TransferRow.from_row(row) for row in rows))
 
 
@@ -65,12 +66,13 @@ def compare(
     model_option: list[str] | dict[str, Any] | None = None,
     run_dir: PathLike | None = None,
     config: PathLike | None = None,
+    progress: bool = False,
 ) -> Comparison:
     """Each improver under identical budgets and seeds, as `selftaught compare`: mean test
     meta-utility with a 95% interval, cost, and a paired sign test against the seed improver.
     `improvers`: built-in names, .py files or runs."""
     from selftaught.cli.common import run_config
-    from selftaught.cli.studies import _side_session
+    from selftaught.cli.studies import _show, _side_session
     from selftaught.compare import compare_in_session, improvers_listing, summarize
 
     names = [str(path_text(one)) for one in improvers]
@@ -82,7 +84,8 @@ def compare(
             secret_seeds=secret_seeds or None,
         )  # fmt: skip
         session = _side_session("compare", _path(run_dir), improvers_listing(names), settings)
-    rows = drive(session, lambda: compare_in_session(session, names, repeats), _again(session))
+    work = lambda: compare_in_session(session, names, repeats, _show(session))  # noqa: E731
+    rows = drive(session, work, _again(session), progress)
     results = tuple(ImproverResult.from_entry(entry) for entry in summarize(rows))
     return Comparison(session.run_dir, results)
 
