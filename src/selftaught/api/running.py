@@ -191,10 +191,9 @@ def drive(session: Any, work: Callable[[], T], again: str, progress: bool = Fals
         session.close()
 
 
-def default_run_dir(label: str, kind: str | None = None) -> Path:
-    """Where the command line records a run when no directory is given."""
-    middle = f"-{kind}" if kind else ""
-    return Path("runs") / time.strftime(f"%Y%m%d-%H%M%S{middle}-{label}")
+def default_run_dir(label: str) -> Path:
+    """Where `selftaught run` records a run when no directory is given."""
+    return Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
 
 
 def model_pairs(options: list[str] | dict[str, Any] | None) -> tuple[str, ...]:
