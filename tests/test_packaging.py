@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from conftest import ROOT
 from selftaught.sandbox import landlock
 
 pytestmark = pytest.mark.slow
+LOCAL_ONLY = (".git", ".venv", "runs", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 READS_THE_REPO = f"""def algorithm(train_samples, train_parity, test_samples):
     with open({str(ROOT / "pyproject.toml")!r}) as f:
@@ -48,8 +50,12 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(venv bin dir, a work dir outside the repository) with the wheel installed."""
     home = tmp_path_factory.mktemp("wheel-smoke")
     assert not home.is_relative_to(ROOT)
+    # Built from a copy, so that the build leaves nothing in the checkout (build/, egg-info)
+    # and nothing left there from an earlier build gets into the wheel.
+    tree = home / "checkout"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(*LOCAL_ONLY))
     dist = home / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT),
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(tree),
          cwd=home)  # fmt: skip
     [wheel] = dist.glob("selftaught-*.whl")
     _run(sys.executable, "-m", "venv", str(home / "venv"), cwd=home)
