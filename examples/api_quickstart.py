@@ -19,13 +19,14 @@ def main(argv: list[str] | None = None) -> selftaught.Run:
     parser.add_argument("--base-url", default=None, help="an OpenAI-compatible server")
     parser.add_argument("--run-dir", default=None, help="where the run is recorded")
     parser.add_argument("--max-tokens", type=int, default=None, help="tokens per response")
+    parser.add_argument("--iterations", type=int, default=1, help="STOP iterations T")
     args = parser.parse_args(argv)
 
     run = selftaught.run(
         task="lpn",  # learning parity with noise, the paper's self-improvement task
         model=args.model,
         base_url=args.base_url,
-        iterations=1,
+        iterations=args.iterations,
         repetitions=1,
         max_tokens=args.max_tokens,
         run_dir=args.run_dir,
