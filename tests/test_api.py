@@ -209,3 +209,24 @@ def test_transfer_gives_the_commands_rows(tmp_path, scripted_model):
                                  run_dir=tmp_path / "api", progress=True)  # fmt: skip
     assert result.rows == (selftaught.TransferRow.from_row(row),)
     assert result.rows[0].seed_improver == result.rows[0].improver  # the same improver twice
+
+
+def test_evaluate_takes_a_task_class_or_object_defined_anywhere(tmp_path):
+    class Echo(selftaught.Task):
+        name = "echo"
+        seed_solution = "def algorithm(x):\n    return x\n"
+        description = "return the input"
+        splits = {"val": selftaught.Split(1, 3), "test": selftaught.Split(10, 3)}
+
+        def instance(self, seed):
+            return selftaught.Instance(inputs=[seed], answer=seed)
+
+        def score(self, instance, output):
+            return (1.0, None) if output == instance.answer else (0.0, "not the input")
+
+    for task in (Echo, Echo()):  # nothing is recorded, so a local class will do
+        assert selftaught.evaluate(task=task, solution=Echo.seed_solution).score == 1.0
+    wrong = selftaught.evaluate(task=Echo(), solution="def algorithm(x):\n    return -1\n")
+    assert wrong.score == 0.0 and wrong.instances[0].reason == "not the input"
+    with pytest.raises(selftaught.SelftaughtError, match="not a module-level name"):
+        selftaught.run(task=Echo(), run_dir=tmp_path / "r")

@@ -19,14 +19,15 @@ def evaluate(
     from selftaught.config import ConfigError
     from selftaught.sandbox import open_sandbox
     from selftaught.tasks import resolve_task
-    from selftaught.tasks.loading import checked
+    from selftaught.tasks.loading import _instantiate, checked
     from selftaught.utility import Evaluator
 
     with user_errors():
         if isinstance(task, str | os.PathLike):
             the_task = resolve_task(os.fspath(task))
         else:
-            the_task = checked(task, f"task object {type(task).__name__}")
+            origin = f"task object {getattr(task, '__name__', type(task).__name__)}"
+            the_task = checked(_instantiate(task, origin), origin)  # a class is made here
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         source = _solution_source(solution)
