@@ -35,6 +35,24 @@ app = typer.Typer(
 stdout = Console()
 stderr = Console(stderr=True)
 
+
+def _print_version(given: bool) -> None:
+    if given:
+        from selftaught import __version__
+
+        print(f"selftaught {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="The version."),
+    ] = False,
+) -> None:
+    """STOP, the Self-Taught Optimizer: a language model improves code, then the improver."""
+
 USER_ERRORS = (
     ConfigError,
     ModelSpecError,

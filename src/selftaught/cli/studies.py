@@ -122,7 +122,7 @@ def compare_command(
     as_json: JsonOption = False,
 ) -> None:
     """Each improver under identical budgets and seeds: test meta-utility, cost, paired test."""
-    from selftaught.compare import compare, summarize
+    from selftaught.compare import compare_in_session, improvers_listing, summarize
 
     names = [name.strip() for name in improvers_.split(",") if name.strip()]
     with user_errors():
@@ -131,19 +131,12 @@ def compare_command(
             seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
             model_options=tuple(model_option or ()), secret_seeds=secret_seeds or None,
         )  # fmt: skip
-        sources = {name: improvers.load_improver(name) for name in names}
-        listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
-        session = _side_session("compare", run_dir, listing, config)
+        session = _side_session("compare", run_dir, improvers_listing(names), config)
 
     def work() -> list[dict[str, Any]]:
-        rows = compare(
-            names, session.evaluators, session.language_model.sample, session.config.budgets,
-            repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
-            limits=session.improver_limits(), seed=session.config.seed,
-            concurrency=session.concurrency, progress=_show(session),
-        )  # fmt: skip
-        session.store.set_meta("finished", True)
-        return rows, invocation_failures(session.store)
+        return compare_in_session(session, names, repeats, _show(session)), invocation_failures(
+            session.store
+        )
 
     rows, failures = drive(session, work, again_command(session))
     summary = summarize(rows)

@@ -1,6 +1,7 @@
 """User tasks: `resolve_task(spec)` and `describe_tasks()`.
 
-A spec is, in this order: a built-in task name; a path (a task file `*.py`, or a directory
+A spec is, in this order: a built-in task name; `FILE.py:NAME` (the object NAME of a task
+file); a path (a task file `*.py`, or a directory
 holding OpenEvolve's `evaluator.py` + `initial_program.py`); an entry point of the
 `selftaught.tasks` group; an importable module, optionally `module:attribute`.
 
@@ -30,12 +31,10 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
-import importlib.util
 import json
 import keyword
 import math
 import os
-import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any
 
 from selftaught.tasks.base import Instance, Task, TaskError, child_program
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
+from selftaught.user_code import import_file
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 ATTRIBUTES = ("name", "entry", "seed_solution", "description", "instance_seconds", "array_args",
@@ -74,6 +74,8 @@ def resolve_task(
 
     if spec in _TASKS:
         return get_task(spec)
+    if (named := _from_file_attribute(spec)) is not None:
+        return checked(named, spec, check=check)
     path = Path(spec).expanduser()
     if spec.endswith(".py") or os.sep in spec or path.exists():
         if not path.exists():
@@ -100,24 +102,35 @@ def _from_path(path: Path, options: dict[str, Any]) -> Any:
         raise TaskError(f"{path} is not a .py file; a task file is Python defining TASK")
     if _defines_evaluate(path):
         return _evaluator_task(path, None, options)
+    return _from_module(_import_task_file(path), str(path))
+
+
+def _import_task_file(path: Path) -> types.ModuleType:
     name = "selftaught_user_task_" + "".join(c if c.isalnum() else "_" for c in path.stem)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise TaskError(f"cannot import {path}; is it a Python file?")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look the module up
     try:
-        spec.loader.exec_module(module)
+        return import_file(path, name, fresh=True)
     except SystemExit as exc:  # would end selftaught silently, with the file's exit code
-        sys.modules.pop(name, None)
         raise TaskError(
             f"task file {path} called sys.exit({exc.code!r}) while being imported;"
             " a task file defines TASK and must not exit"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
-        sys.modules.pop(name, None)
         raise TaskError(f"task file {path} failed to import: {_error_text(exc)}") from None
-    return _from_module(module, str(path))
+
+
+def _from_file_attribute(spec: str) -> Any | None:
+    """`FILE.py:NAME`: the object NAME of a task file (how the Python API records a task
+    defined in a script); None when `spec` has not that form."""
+    file, sep, attribute = spec.rpartition(":")
+    if not (sep and file.endswith(".py") and attribute.isidentifier()):
+        return None
+    path = Path(file).expanduser()
+    if not path.is_file():
+        raise TaskError(f"task file {file} does not exist; give a task name, .py file or dir")
+    module = _import_task_file(path)
+    if not hasattr(module, attribute):
+        raise TaskError(f"task file {file} has no attribute {attribute!r}")
+    return _instantiate(getattr(module, attribute), spec)
 
 
 def _top_level(path: Path) -> dict[str, ast.AST]:
