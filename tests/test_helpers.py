@@ -1,4 +1,4 @@
-from selftaught.helpers import extract_code
+from selftaught.sandbox.helpers import extract_code
 
 NESTED = '''Idea: a better prompt.
 ```python

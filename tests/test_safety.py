@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from selftaught import safety
-from selftaught.handles import LanguageModelHandle, UtilityHandle, child_handles, make_handler
+from selftaught.handles import LanguageModelHandle, UtilityHandle, make_handler
+from selftaught.records import RepetitionScore
 from selftaught.sandbox.api import HandleError
+from selftaught.sandbox.proxies import child_handles
 
 
 def test_wilson_reproduces_the_papers_intervals():
@@ -89,10 +91,10 @@ def test_host_utility_handle_never_passes_an_out_of_range_score():
 
 def test_val_test_gap_flags_only_gaps_noise_cannot_explain():
     sizes = {"lpn": (20, 50)}
-    runs = [{"task": "lpn", "repetition": 0, "val": 1.0, "test": 0.5}]
+    runs = [RepetitionScore("lpn", 0, True, val=1.0, test=0.5)]
     flags = safety.generalization_flags(1.0, 0.5, runs, sizes)
     assert [f["subject"] for f in flags] == ["improver", "solution"]
-    runs = [{"task": "lpn", "repetition": 0, "val": 1.0, "test": 0.99}]
+    runs = [RepetitionScore("lpn", 0, True, val=1.0, test=0.99)]
     assert safety.generalization_flags(1.0, 0.99, runs, sizes) == []
     assert safety.generalization_flags(0.6, None, runs, sizes) == []
     assert safety.gap_allowed(0.5, 0.5, 20, 50) == pytest.approx(0.2593, abs=1e-3)

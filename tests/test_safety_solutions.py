@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from selftaught import safety
 from selftaught.config import Budgets
-from selftaught.improve import Recorder
+from selftaught.improve import Invoker, Recorder
 from selftaught.meta_utility import MetaUtility
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import get_task
 from selftaught.utility import Evaluator
 
-ESCAPING = '''import os
+ESCAPING = """import os
 import numpy as np
 
 
 def algorithm(train_samples, train_parity, test_samples):
     os.system("echo hello")  # refused by seccomp; the audit hook sees the attempt
     return np.zeros(len(test_samples), dtype=int).tolist()
-'''
+"""
 
 BUDGETS = Budgets(
     responses_per_call=1, lm_calls=1, utility_calls=1, meta_utility_calls=1, repetitions=1,
@@ -32,10 +32,8 @@ def test_a_solution_that_tries_to_escape_is_recorded_once_and_charged_to_it(tmp_
     sandbox = open_sandbox()
     try:
         evaluator = Evaluator(get_task("lpn"), sandbox, store)
-        meta = MetaUtility(
-            [evaluator], lambda *a: [], BUDGETS, sandbox=sandbox, recorder=Recorder(store),
-            limits=Limits(), run_seed=0,
-        )  # fmt: skip
+        invoker = Invoker(lambda *a: [], BUDGETS, sandbox, Recorder(store), Limits())
+        meta = MetaUtility([evaluator], invoker, run_seed=0)
         meta._score(evaluator, ESCAPING, "val", "improver-sha")
         meta._score(evaluator, ESCAPING, "val", "improver-sha")  # read back: nothing new
         audit = store.events("audit")

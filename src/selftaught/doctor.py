@@ -10,7 +10,7 @@ from rich.table import Table
 
 from selftaught.lm import describe_models
 from selftaught.sandbox import doctor_report as sandbox_report
-from selftaught.store import RunStore
+from selftaught.store import RunReader
 
 
 def doctor_report(run_dir: Path | None = None) -> dict[str, Any]:
@@ -22,20 +22,16 @@ def doctor_report(run_dir: Path | None = None) -> dict[str, Any]:
 
 def run_health(run_dir: Path) -> dict[str, Any]:
     """Integrity and contents of a run's database (raises StoreError when unusable)."""
-    store = RunStore.open_run(run_dir)
-    try:
-        integrity = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+    with RunReader.open(run_dir) as store:
         return {
             "path": str(store.path),
-            "integrity": integrity,
+            "integrity": store.integrity(),
             "finished": bool(store.get_meta("finished")),
             "iterations": len(store.iterations()),
             "lm_usage": store.lm_usage(),
             "evaluations": store.count("evaluations"),
             "safety_events": store.count("events"),
         }
-    finally:
-        store.close()
 
 
 def render_report(report: dict[str, Any]) -> Group:

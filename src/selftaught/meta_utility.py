@@ -17,20 +17,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
-from selftaught import safety
-from selftaught.config import Budgets
-from selftaught.handles import LanguageModelHandle, UtilityHandle
-from selftaught.improve import Recorder, improve
-from selftaught.sandbox import Limits, Sandbox
+from selftaught import events, safety
+from selftaught.improve import Invoker
+from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
 from selftaught.seeds import derive_seed
 from selftaught.store import sha256
 from selftaught.utility import Evaluator
-
-# sample(expertise, messages, temperature, scope) -> responses
-Sampler = Callable[[str, list[str], float, str], list[str]]
 
 DESCRIPTION = '''from algorithm import algorithm_str
 from task_utility import utility
@@ -64,35 +58,17 @@ def meta_utility(improve_str: str):
 '''
 
 
-@dataclass
-class MetaScore:
-    val: float
-    test: float | None
-    runs: list[dict[str, Any]] = field(default_factory=list)
-
-
 class MetaUtility:
     """û over one or more tasks, with the budgets of one configuration."""
 
     def __init__(
-        self,
-        evaluators: list[Evaluator],
-        sample: Sampler,
-        budgets: Budgets,
-        *,
-        sandbox: Sandbox,
-        recorder: Recorder,
-        limits: Limits,
-        run_seed: int,
-        concurrency: int = 1,
+        self, evaluators: list[Evaluator], invoker: Invoker, *, run_seed: int, concurrency: int = 1
     ):
         self.evaluators = evaluators
         self.concurrency = max(1, int(concurrency))
-        self.sample = sample
-        self.budgets = budgets
-        self.sandbox = sandbox
-        self.recorder = recorder
-        self.limits = limits
+        self.invoker = invoker
+        self.budgets = invoker.budgets
+        self.recorder = invoker.recorder
         self.run_seed = run_seed
         self.sandbox_flag = False  # the paper's circumvention experiment (see `show_sandbox_flag`)
         self.sandbox_warning = False
@@ -125,6 +101,7 @@ class MetaUtility:
         )
 
     def __call__(self, improver: str | None, scope: str, *, with_test: bool) -> MetaScore:
+        """û of `improver` on val (and test); its LM samples are drawn in `scope`/task/r."""
         if not isinstance(improver, str):
             return MetaScore(0.0, 0.0 if with_test else None)
         jobs = [
@@ -133,44 +110,41 @@ class MetaUtility:
             for r in range(self.budgets.repetitions)
         ]
         runs = _concurrently(jobs, self.concurrency)
-        val = sum(run["val"] for run in runs) / len(runs)
-        test = sum(run["test"] for run in runs) / len(runs) if with_test else None
-        return MetaScore(val, test, runs)
+        val = sum(run.val for run in runs) / len(runs)
+        test = sum(run.test or 0.0 for run in runs) / len(runs) if with_test else None
+        return MetaScore(val, test, tuple(runs))
+
+    def score_once(self, improver: str, scope: str, purpose: str) -> MetaScore:
+        """û on val and test, computed once per (improver, purpose) and read back from the run
+        store afterwards (a resumed run pays nothing for it again)."""
+        store = self.recorder.store
+        program = self.recorder.program(improver, "improver")
+        if store is not None and (hit := store.get_meta_utility(program, purpose)):
+            return MetaScore.from_stored(hit["val"], hit["test"], hit)
+        score = self(improver, scope, with_test=True)
+        if store is not None:
+            store.put_meta_utility(program, purpose, score.val, score.test, score.detail())
+        return score
 
     def _repetition(
         self, improver: str, evaluator: Evaluator, r: int, scope: str, with_test: bool
-    ) -> dict[str, Any]:
+    ) -> RepetitionScore:
         task = evaluator.task
         program = self.recorder.program(improver, "improver")
-        sink = self.recorder.sink(program)
-        utility = UtilityHandle(
-            lambda s: self._score(evaluator, s, "val", program),
-            self.budgets.utility_calls,
-            self.task_description(evaluator),
-            sink,
-        )
-        language_model = LanguageModelHandle(
-            lambda e, m, t: self.sample(e, m, t, f"{scope}/{task.name}/{r}"),
-            self.budgets.lm_calls,
-            self.budgets.responses_per_call,
-            sink,
-        )
-        solution = improve(
+        solution = self.invoker(
             improver,
             task.seed_solution,
-            utility,
-            language_model,
-            sandbox=self.sandbox,
-            recorder=self.recorder,
-            limits=self.limits,
+            lambda s: self._score(evaluator, s, "val", program),
+            utility_budget=self.budgets.utility_calls,
+            description=self.task_description(evaluator),
+            scope=Scope(f"{scope}/{task.name}/{r}", "task", scope),
             # The same seeds for every improver: candidates and incumbents meet the same draws.
             seed=derive_seed(self.run_seed, task.name, r),
-            purpose=f"meta_utility:{task.name}:{r}",
+            invocation=Invocation.meta_utility(task.name, r, t=self.recorder.iteration),
         )
-        run: dict[str, Any] = {"task": task.name, "repetition": r, "returned_code": bool(solution)}
-        run["val"] = self._score(evaluator, solution, "val", program)
-        run["test"] = self._score(evaluator, solution, "test", program) if with_test else None
-        return run
+        val = self._score(evaluator, solution, "val", program)
+        test = self._score(evaluator, solution, "test", program) if with_test else None
+        return RepetitionScore(task.name, r, bool(solution), val, test)
 
     def _score(self, evaluator: Evaluator, solution: str | None, split: str, program: str) -> float:
         """The evaluation's score after the safety checks (`safety.check_evaluation`): events
@@ -189,7 +163,7 @@ class MetaUtility:
                 self.recorder.event(kind, program, {**about, **detail})
 
         for line in evaluation.audit:  # only a fresh evaluation has them: each is said once
-            self.recorder.event("audit", program, {**about, "event": line})
+            self.recorder.event(events.AUDIT, program, {**about, "event": line})
         return safety.check_evaluation(evaluation.instances, evaluation.score, report)
 
 

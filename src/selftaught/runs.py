@@ -26,13 +26,11 @@ Contract of `list_runs(root)`:
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-from selftaught.report.data import existing_tables, open_readonly, read_iterations, read_meta
-from selftaught.store import StoreError
+from selftaught.store import RunReader, StoreError
 
 RUNNING_WINDOW = 60.0
 
@@ -85,17 +83,11 @@ def describe_run(run_dir: Path, *, now: float | None = None) -> dict[str, Any]:
         "error": None,
     }
     try:
-        db = open_readonly(run_dir / "run.db")
+        with RunReader.open(run_dir) as reader:
+            _fill(reader, row)
     except StoreError as exc:
-        row["error"] = str(exc)
+        row["status"], row["error"] = "unreadable", str(exc)
         return row
-    try:
-        _fill(db, row)
-    except sqlite3.DatabaseError as exc:
-        row["status"], row["error"] = "unreadable", f"{run_dir / 'run.db'}: {exc}"
-        return row
-    finally:
-        db.close()
     return _status(row, now)
 
 
@@ -106,9 +98,9 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["last_activity"], reverse=True)
 
 
-def _fill(db: sqlite3.Connection, row: dict[str, Any]) -> None:
-    tables = existing_tables(db)
-    meta = read_meta(db) if "meta" in tables else {}
+def _fill(db: RunReader, row: dict[str, Any]) -> None:
+    tables = db.tables()
+    meta = db.meta() if "meta" in tables else {}
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     row["kind"] = meta.get("kind") or "stop"  # runs made before kinds were recorded are STOP
     row["finished"] = meta.get("finished") is True
@@ -116,7 +108,7 @@ def _fill(db: sqlite3.Connection, row: dict[str, Any]) -> None:
     row["task"] = config.get("task")
     row["model"] = meta.get("model_identity") or config.get("model")
     row["iterations_planned"] = config.get("iterations")
-    records = read_iterations(db) if "iterations" in tables else []
+    records = db.iterations() if "iterations" in tables else []
     if records:
         row["iterations_done"] = max(r["t"] for r in records)
         scored = [r for r in records if isinstance(r.get("meta_utility_val"), int | float)]
@@ -125,11 +117,9 @@ def _fill(db: sqlite3.Connection, row: dict[str, Any]) -> None:
             row["best_val"] = best["meta_utility_val"]
             row["best_test"] = best.get("meta_utility_test")
     if "lm_calls" in tables:
-        row["lm_calls_paid"] = db.execute(
-            "SELECT COALESCE(SUM(cached = 0), 0) FROM lm_calls"
-        ).fetchone()[0]
+        row["lm_calls_paid"] = db.paid_lm_calls()
     if "evaluations" in tables:
-        row["evaluations"] = db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        row["evaluations"] = db.count("evaluations")
 
 
 def _status(row: dict[str, Any], now: float) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.config import RunConfig, parse_config
-from selftaught.improve import Recorder
+from selftaught.improve import Invoker, Recorder
 from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
+from selftaught.records import IterationRecord
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
@@ -43,6 +44,10 @@ class Session:
         )
         self.sandbox = open_sandbox(config.sandbox)
         self.recorder = Recorder(store)
+        self.invoker = Invoker(
+            self.language_model.sample, config.budgets, self.sandbox, self.recorder,
+            _improver_limits(config),
+        )  # fmt: skip
         secret = _instance_secret(store) if config.secret_seeds else None
         self.evaluators = [
             Evaluator(
@@ -121,11 +126,13 @@ class Session:
         backend takes at once (1 for an in-process model, which serves one at a time)."""
         return self.config.concurrency or max(1, self.language_model.backend.max_concurrency)
 
-    def improver_limits(self) -> Limits:
-        return Limits(
-            wall_seconds=self.config.limits.improver_seconds,
-            cpu_seconds=self.config.limits.improver_seconds,
-            memory_mb=self.config.limits.improver_memory_mb,
+    def meta_utility(self, evaluators: list[Evaluator] | None = None) -> MetaUtility:
+        """The run's meta-utility over `evaluators` (default: every task of the run)."""
+        return MetaUtility(
+            self.evaluators if evaluators is None else evaluators,
+            self.invoker,
+            run_seed=self.config.seed,
+            concurrency=self.concurrency,
         )
 
     def initial_improver(self) -> str:
@@ -133,38 +140,17 @@ class Session:
         assert source is not None, "the run's initial improver is missing from its store"
         return source
 
-    def run(self) -> list[dict[str, Any]]:
-        initial = self.initial_improver()
-        limits = self.improver_limits()
-        meta_utility = MetaUtility(
-            self.evaluators,
-            self.language_model.sample,
-            self.config.budgets,
-            sandbox=self.sandbox,
-            recorder=self.recorder,
-            limits=limits,
-            run_seed=self.config.seed,
-            concurrency=self.concurrency,
-        )
-        stop = Stop(
-            self.config,
-            self.store,
-            meta_utility,
-            self.language_model.sample,
-            sandbox=self.sandbox,
-            recorder=self.recorder,
-            limits=limits,
-            status=self.status,
-        )
-        records = stop.run(initial)
+    def run(self) -> list[IterationRecord]:
+        stop = Stop(self.config, self.store, self.meta_utility(), status=self.status)
+        records = stop.run(self.initial_improver())
         self.store.set_meta("finished", True)
         return records
 
-    def summary(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def summary(self, records: list[IterationRecord]) -> dict[str, Any]:
         usage = self.store.lm_usage()
         return {
             "run_dir": str(self.run_dir),
-            "iterations": records,
+            "iterations": [record.to_dict() for record in records],
             "lm_calls": usage["uncached_calls"],
             "evaluations": self.store.count("evaluations"),
         }
@@ -177,6 +163,14 @@ class Session:
         self.language_model.close()
         self.sandbox.close()
         self.store.close()
+
+
+def _improver_limits(config: RunConfig) -> Limits:
+    return Limits(
+        wall_seconds=config.limits.improver_seconds,
+        cpu_seconds=config.limits.improver_seconds,
+        memory_mb=config.limits.improver_memory_mb,
+    )
 
 
 def _instance_secret(store: RunStore) -> str:

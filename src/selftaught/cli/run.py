@@ -29,6 +29,7 @@ from selftaught.cli.common import (
     stdout,
     user_errors,
 )  # fmt: skip
+from selftaught.records import IterationRecord
 from selftaught.session import Session
 
 
@@ -165,10 +166,10 @@ def _initial_improver(config: Any) -> str:
 
 
 def _execute(session: Session, as_json: bool) -> None:
-    def work() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def work() -> tuple[list[IterationRecord], dict[str, Any]]:
         records = session.run()
         summary = session.summary(records)
-        summary["safety"] = safety.run_summary(session.store)  # issue #7
+        summary["safety"] = safety.run_summary(session.store)  # docs/safety.md
         return records, summary
 
     records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
@@ -182,7 +183,7 @@ def _execute(session: Session, as_json: bool) -> None:
         print(json.dumps(summary), flush=True)
 
 
-def _iterations_table(records: list[dict[str, Any]]) -> Table:
+def _iterations_table(records: list[IterationRecord]) -> Table:
     table = Table(title="STOP iterations (meta-utility of the improver in force after t)")
     for column in (
         "t",
@@ -199,14 +200,14 @@ def _iterations_table(records: list[dict[str, Any]]) -> Table:
         return "-" if value is None else f"{value:.3f}"
 
     for r in records:
-        adopted = {None: "-", True: "yes", False: "no"}[r["adopted"]]
+        adopted = {None: "-", True: "yes", False: "no"}[r.adopted]
         table.add_row(
-            str(r["t"]),
-            fmt(r["meta_utility_val"]),
-            fmt(r["meta_utility_test"]),
-            fmt(r["candidate_val"]),
-            fmt(r["candidate_test"]),
+            str(r.t),
+            fmt(r.meta_utility_val),
+            fmt(r.meta_utility_test),
+            fmt(r.candidate_val),
+            fmt(r.candidate_test),
             adopted,
-            r["improver_sha256"][:12],
+            r.improver_sha256[:12],
         )
     return table

@@ -131,9 +131,8 @@ def compare_command(
 
     def work() -> list[dict[str, Any]]:
         rows = compare(
-            names, session.evaluators, session.language_model.sample, session.config.budgets,
-            repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
-            limits=session.improver_limits(), seed=session.config.seed,
+            names, session.evaluators, session.invoker, repeats=repeats,
+            seed=session.config.seed, usage=lambda: session.language_model.usage.as_dict(),
             concurrency=session.concurrency, progress=_show(session),
         )  # fmt: skip
         session.store.set_meta("finished", True)

@@ -76,17 +76,14 @@ def load_improver(name_or_path: str) -> str:
 
 def _from_run(run_dir: Path) -> str:
     """The improver in force at the end of a STOP run (its last iteration record)."""
-    from selftaught.store import RunStore, StoreError
+    from selftaught.store import RunReader, StoreError
 
     try:
-        store = RunStore.open_run(run_dir)
+        with RunReader.open(run_dir) as store:
+            records = store.iterations()
+            source = store.get_program(records[-1]["improver_sha256"]) if records else None
     except StoreError as exc:
         raise ImproverError(f"{run_dir}: {exc}") from None
-    try:
-        records = store.iterations()
-        source = store.get_program(records[-1]["improver_sha256"]) if records else None
-    finally:
-        store.close()
     if source is None:
         raise ImproverError(f"{run_dir} records no finished STOP iteration; run or resume it first")
     return source

@@ -18,8 +18,6 @@ import sys
 import sysconfig
 from typing import Any
 
-import selftaught
-
 BOOT = (
     "import sys,json;sys.path[:0]=json.loads(sys.argv[1]);"
     "from selftaught.sandbox.{module} import main;main(sys.argv[2:])"
@@ -29,7 +27,8 @@ LAYERS = ("netns", "tmpfs", "landlock", "seccomp", "audit_hook")
 
 def import_paths() -> list[str]:
     """Where `selftaught`, numpy and pyseccomp are importable from, in the host."""
-    paths = [os.path.dirname(os.path.dirname(os.path.abspath(selftaught.__file__)))]
+    # This file is selftaught/sandbox/environment.py: three levels up holds `selftaught`.
+    paths = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
     for key in ("purelib", "platlib"):
         paths.append(sysconfig.get_paths()[key])
     for name in ("numpy", "pyseccomp"):

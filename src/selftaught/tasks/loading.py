@@ -42,6 +42,7 @@ from typing import Any
 
 from selftaught.tasks.base import Instance, Task, TaskError
 from selftaught.tasks.evaluator_form import EvaluatorTask
+from selftaught.tasks.registry import SUMMARIES, TASKS, get_task, task_names
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 ATTRIBUTES = ("name", "entry", "seed_solution", "description", "instance_seconds", "array_args",
@@ -63,9 +64,7 @@ def _error_text(exc: BaseException) -> str:
 
 def resolve_task(spec: str, *, check: bool = True) -> Task:
     """A task from a registry name, a file or directory path, an entry point or a module."""
-    from selftaught.tasks import _TASKS, get_task
-
-    if spec in _TASKS:
+    if spec in TASKS:
         return get_task(spec)
     path = Path(spec).expanduser()
     if spec.endswith(".py") or os.sep in spec or path.exists():
@@ -137,8 +136,6 @@ def _from_installed(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        from selftaught.tasks import task_names
-
         if getattr(exc, "name", None) == module_name.split(".")[0]:  # not there at all
             raise TaskError(
                 f"unknown task {spec!r}: not a built-in task ({', '.join(task_names())}), a .py "
@@ -399,7 +396,6 @@ def describe_tasks(specs: list[str] | tuple[str, ...] = ()) -> list[dict[str, An
     A task that fails to load is listed with an `error` (its one-line `TaskError`) instead of
     failing the listing. Loading here skips the seed check (`check=False`): listing is cheap.
     """
-    from selftaught.tasks import SUMMARIES, get_task, task_names
 
     rows = []
     for name in task_names():
