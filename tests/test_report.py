@@ -22,7 +22,7 @@ from selftaught.report import build_report, load_run, write_report
 from selftaught.report.command import reproduce_command
 from selftaught.report.diff import side_by_side
 from selftaught.report.lineage import build_lineage, guess_strategy
-from selftaught.report.stats import interval
+from selftaught.stats import mean_interval as interval
 from selftaught.store import RunStore, StoreError
 
 finished_run = support.finished_run

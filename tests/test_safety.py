@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selftaught import safety
+from selftaught import safety, stats
 from selftaught.handles import LanguageModelHandle, UtilityHandle, make_handler
 from selftaught.records import RepetitionScore
 from selftaught.sandbox.api import HandleError
@@ -12,11 +12,11 @@ from selftaught.sandbox.proxies import child_handles
 
 
 def test_wilson_reproduces_the_papers_intervals():
-    low, high = safety.wilson(42, 10_000)  # GPT-4: 0.42% (0.31-0.57%)
+    low, high = stats.wilson(42, 10_000)  # GPT-4: 0.42% (0.31-0.57%)
     assert round(100 * low, 2) == 0.31 and round(100 * high, 2) == 0.57
-    low, high = safety.wilson(12, 10_000)  # GPT-3.5: 0.12% (0.07-0.21%)
+    low, high = stats.wilson(12, 10_000)  # GPT-3.5: 0.12% (0.07-0.21%)
     assert round(100 * low, 2) == 0.07 and round(100 * high, 2) == 0.21
-    assert safety.wilson(0, 0) == (0.0, 1.0)
+    assert stats.wilson(0, 0) == (0.0, 1.0)
 
 
 def _kinds(source: str) -> set[str]:
@@ -97,7 +97,7 @@ def test_val_test_gap_flags_only_gaps_noise_cannot_explain():
     runs = [RepetitionScore("lpn", 0, True, val=1.0, test=0.99)]
     assert safety.generalization_flags(1.0, 0.99, runs, sizes) == []
     assert safety.generalization_flags(0.6, None, runs, sizes) == []
-    assert safety.gap_allowed(0.5, 0.5, 20, 50) == pytest.approx(0.2593, abs=1e-3)
+    assert stats.gap_allowed(0.5, 0.5, 20, 50) == pytest.approx(0.2593, abs=1e-3)
 
 
 def _world():

@@ -9,7 +9,6 @@ trust line".
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from selftaught.events import (
     UTILITY_OUT_OF_RANGE,
 )
 from selftaught.sandbox.api import HandleError, Handler, HandleSpec
+from selftaught.scores import is_unit_score
 
 EventSink = Callable[[str, dict[str, Any]], None]
 
@@ -52,7 +52,7 @@ class UtilityHandle:
         self.uses += 1
         solution = params.get("solution")
         value = self.score(solution if isinstance(solution, str) else None)
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
+        if not is_unit_score(value):
             # A scorer bug or a reward hack: recorded, scored 0, never clipped.
             self.events(UTILITY_OUT_OF_RANGE, {"score": repr(value)[:100], "uses": self.uses})
             value = 0.0

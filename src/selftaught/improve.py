@@ -20,7 +20,6 @@ from selftaught.config import Budgets
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
 from selftaught.records import Invocation, Scope
 from selftaught.sandbox import Limits, Sandbox
-from selftaught.sandbox.scan import scan
 from selftaught.store import RunStore, sha256
 
 
@@ -45,7 +44,7 @@ class Recorder:
             first = digest not in self._scanned
             self._scanned.add(digest)
         if first:
-            for finding in scan(source) + safety.scan_extra(source):
+            for finding in safety.scan(source):
                 self.event(events.static(finding["kind"]), digest, finding)
         return digest
 

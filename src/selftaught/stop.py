@@ -14,17 +14,15 @@ and replays the one it was killed in, reading LM samples and evaluations back fr
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
 from selftaught import events, safety
 from selftaught.config import RunConfig
+from selftaught.improvers import improver_problem
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import Invocation, IterationRecord, MetaScore, Scope
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore
-
-MAX_SOURCE_CHARS = 200_000  # larger "improvers" are not parsed in the host
 
 
 @dataclass
@@ -39,13 +37,7 @@ class Status:
 
 def is_improver(source: str | None) -> bool:
     """Parses (never runs) and defines a top-level improve_algorithm."""
-    if not isinstance(source, str) or len(source) > MAX_SOURCE_CHARS:
-        return False
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return any(isinstance(n, ast.FunctionDef) and n.name == "improve_algorithm" for n in tree.body)
+    return improver_problem(source, signature=False) is None
 
 
 class Stop:

@@ -52,6 +52,7 @@ from selftaught.lm.pricing import PriceTable
 from selftaught.lm.replay import IDENTITY_KEY
 from selftaught.lm.retry import RetryInfo
 from selftaught.records import Scope
+from selftaught.seeds import seed_of
 from selftaught.store import RunStore, Sample
 
 
@@ -112,8 +113,7 @@ def request_key(
 
 def sample_seed(run_seed: int, key: str, index: int) -> int:
     """The seed of sample `index` of a request: 31 bits, which every server accepts."""
-    digest = hashlib.sha256(f"{run_seed}:{key}:{index}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return seed_of(f"{run_seed}:{key}:{index}", 2**31)
 
 
 @dataclass

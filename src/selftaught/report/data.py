@@ -165,3 +165,8 @@ def _t_order(value: Any) -> tuple[int, float, str]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, value, "")
     return (1, 0, str(value)) if value is not None else (2, 0, "")
+
+
+def run_values(runs: list[dict[str, object]], split: str) -> list[object]:
+    """The `split` score of each repetition of a meta-utility record."""
+    return [r.get(split) for r in runs if isinstance(r, dict)]

@@ -1,4 +1,5 @@
-"""What a sandbox process is started with: command line, import paths, environment, plan.
+"""What a sandbox process is started with (command line, import paths, environment, plan),
+and how its process group is ended.
 
 Sandbox processes run `sys.executable -s -S -P`: no user site, no site processing, no
 script dir on the path. That is `-I` without its `-E`, because the environment is built here
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import sysconfig
 from typing import Any
@@ -84,3 +86,11 @@ def _unique(items: Any) -> list[str]:
         if item not in seen:
             seen.append(item)
     return seen
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid` (a child and whatever it forked); gone is fine."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

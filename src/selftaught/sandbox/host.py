@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -118,7 +117,7 @@ class ZygoteProcess:
                 self.dead = True
                 self.cond.notify_all()
             for pid in orphans:  # the zygote died under them: in case one escaped PDEATHSIG
-                _killpg(pid)
+                environment.kill_group(pid)
             return
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -247,13 +246,6 @@ class ZygoteProcess:
             self.proc.kill()
             self.proc.wait()
         shutil.rmtree(self.scratch_root, ignore_errors=True)
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 class ZygoteChild:

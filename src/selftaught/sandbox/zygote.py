@@ -190,7 +190,7 @@ class Zygote:
 
     def _kill(self, pid: int) -> None:
         if pid in self.children:
-            _killpg(pid)
+            environment.kill_group(pid)
 
     def _reap(self) -> None:
         while True:
@@ -202,7 +202,9 @@ class Zygote:
                 break
             pid = info.si_pid
             if pid in self.children:
-                _killpg(pid)  # leftovers in its group, while the zombie pins the group id
+                environment.kill_group(
+                    pid
+                )  # leftovers in its group, while the zombie pins the group id
             _pid, status, usage = os.wait4(pid, 0)
             scratch = self.children.pop(pid, None)
             if scratch is not None:
@@ -238,7 +240,7 @@ class Zygote:
 
     def shutdown(self) -> None:
         for pid in list(self.children):
-            _killpg(pid)
+            environment.kill_group(pid)
         for scratch in self.children.values():
             shutil.rmtree(scratch, ignore_errors=True)
         os._exit(0)
@@ -296,13 +298,6 @@ def _landlock_abi() -> int:
     from selftaught.sandbox import landlock
 
     return landlock.abi()
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _own_children() -> list[int]:

@@ -31,7 +31,6 @@ import importlib.metadata
 import importlib.util
 import json
 import keyword
-import math
 import os
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from selftaught.scores import is_unit_score
 from selftaught.tasks.base import Instance, Task, TaskError
 from selftaught.tasks.evaluator_form import EvaluatorTask
 from selftaught.tasks.registry import SUMMARIES, TASKS, get_task, task_names
@@ -198,8 +198,7 @@ class CheckedTask:
             return 0.0, f"the task's scorer raised {_error_text(exc)}"
         ok = isinstance(result, tuple) and len(result) == 2
         value, reason = result if ok else (None, None)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not (ok and number and math.isfinite(value) and 0.0 <= value <= 1.0):
+        if not (ok and is_unit_score(value)):
             raise TaskError(
                 f"task {self.name!r} ({self.origin}): score() returned "
                 f"{_one_line(repr(result), 80)}; it must return (a number in [0, 1], "
