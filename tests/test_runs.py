@@ -1,4 +1,4 @@
-"""`selftaught.runs.list_runs`: the run listing's data, without writing to any run."""
+"""`selftaught.listing.list_runs`: the run listing's data, without writing to any run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import test_report_support as support
 from conftest import run_cli
 from test_report_support import copy_run, killed_after_t0
 
-from selftaught.runs import list_runs
+from selftaught.listing import list_runs
 
 finished_run = support.finished_run
 

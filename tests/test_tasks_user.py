@@ -222,3 +222,9 @@ def test_nondeterministic_instances(tmp_path):
     path = write_task(tmp_path)
     path.write_text(path.read_text().replace("inputs=[seed]", "inputs=[id(object())]"))
     assert "different inputs twice" in one_line_error(path)
+
+
+def test_array_args_is_one_bool_for_all_arguments(tmp_path):
+    path = write_task(tmp_path)
+    path.write_text(path.read_text().replace("array_args = False", "array_args = [True]"))
+    assert "array_args must be a bool" in one_line_error(path)

@@ -40,7 +40,7 @@ class Budgets(BaseModel):
     max_tokens: int = Field(ge=16, le=32_768)
 
 
-class Limits(BaseModel):
+class RunLimits(BaseModel):
     """How long untrusted code may run (the child's own time, not the host's)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,7 +102,7 @@ class RunConfig(BaseModel):
     gate: Literal["better", "paper"] = "better"
     improver: str = "seed"  # a built-in name or a path; its source is stored at run start
     budgets: Budgets
-    limits: Limits = Limits()
+    limits: RunLimits = RunLimits()
     caps: Caps = Caps()
     cache_from: str | None = None  # another run directory whose LM samples are reused
     model_options: tuple[str, ...] = ()  # KEY=VALUE pairs for the backend (timeout, extra_body...)

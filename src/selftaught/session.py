@@ -27,7 +27,7 @@ from selftaught.utility import Evaluator
 INSTANCE_SECRET = "instance_secret"
 
 
-class Session:
+class RunSession:
     def __init__(self, run_dir: Path, config: RunConfig, store: RunStore):
         self.run_dir = run_dir
         self.config = config
@@ -64,7 +64,7 @@ class Session:
     @classmethod
     def start(
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str = "stop"
-    ) -> Session:
+    ) -> RunSession:
         """A new run directory for a run of `kind` (stop, transfer, compare)."""
         if (run_dir / "run.db").exists():
             raise StoreError(
@@ -87,7 +87,7 @@ class Session:
         return session
 
     @classmethod
-    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> Session:
+    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> RunSession:
         """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
         run-wide caps given (a run stopped by a cap resumes under a larger one)."""
         if not run_dir.is_dir():
@@ -109,7 +109,7 @@ class Session:
     @classmethod
     def start_or_reopen(
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str
-    ) -> Session:
+    ) -> RunSession:
         """Continue `run_dir` if it holds the same run (a resume), else start it."""
         if not (run_dir / "run.db").exists():
             return cls.start(run_dir, config, initial_improver, kind)

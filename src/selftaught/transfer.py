@@ -13,12 +13,12 @@ from typing import Any
 
 from selftaught.improvers import builtin_source
 from selftaught.records import MetaScore
-from selftaught.session import Session
+from selftaught.session import RunSession
 from selftaught.stats import bootstrap_interval
 from selftaught.utility import Evaluator
 
 
-def transfer(session: Session) -> list[dict[str, Any]]:
+def transfer(session: RunSession) -> list[dict[str, Any]]:
     """One row per task of the session's configuration, for the session's initial improver."""
     improver = session.initial_improver()
     seed_improver = builtin_source("seed")
@@ -40,7 +40,7 @@ def transfer(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def _scores(session: Session, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
+def _scores(session: RunSession, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
     """ū on one task, computed once and read back from the store afterwards."""
     task = evaluator.task.name
     meta_utility = session.meta_utility([evaluator])

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT, last_json, run_cli
 
 from selftaught import safety
+from selftaught.listing import list_runs
 from selftaught.report.data import load_run
-from selftaught.runs import list_runs
 from selftaught.store import SCHEMA_VERSION, RunReader, RunStore
 
 FIXTURE = ROOT / "tests" / "fixtures" / "v1-runs.tar.gz"

@@ -35,7 +35,7 @@ def list_runs_command(
     as_json: JsonOption = False,
 ) -> None:
     """The run directories under ROOT: status, best meta-utility, model, cost, age."""
-    from selftaught.runs import list_runs
+    from selftaught.listing import list_runs
 
     rows = list_runs(root)
     if as_json:

@@ -30,7 +30,7 @@ from selftaught.cli.common import (
     user_errors,
 )  # fmt: skip
 from selftaught.records import IterationRecord
-from selftaught.session import Session
+from selftaught.session import RunSession
 
 
 @app.command()
@@ -135,7 +135,7 @@ def run(
         source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
-        session = Session.start(run_dir, config, source)
+        session = RunSession.start(run_dir, config, source)
     _execute(session, as_json)
 
 
@@ -154,7 +154,7 @@ def resume(
     read back, nothing is paid twice."""
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        session = Session.reopen(run_dir, caps=caps)
+        session = RunSession.reopen(run_dir, caps=caps)
     _execute(session, as_json)
 
 
@@ -165,7 +165,7 @@ def _initial_improver(config: Any) -> str:
     return improvers.load_improver(config.improver)
 
 
-def _execute(session: Session, as_json: bool) -> None:
+def _execute(session: RunSession, as_json: bool) -> None:
     def work() -> tuple[list[IterationRecord], dict[str, Any]]:
         records = session.run()
         summary = session.summary(records)

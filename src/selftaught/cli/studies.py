@@ -33,16 +33,16 @@ from selftaught.cli.common import (
     user_errors,
 )  # fmt: skip
 from selftaught.config import RunConfig
-from selftaught.session import Session
+from selftaught.session import RunSession
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
 
 
-def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> Session:
+def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> RunSession:
     """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
     label = "+".join(Path(spec).stem for spec in config.tasks)
     run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
-    return Session.start_or_reopen(run_dir, config, source, kind)
+    return RunSession.start_or_reopen(run_dir, config, source, kind)
 
 
 @app.command("transfer")
@@ -152,7 +152,7 @@ def compare_command(
         print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
 
 
-def _show(session: Session) -> Callable[[str], None]:
+def _show(session: RunSession) -> Callable[[str], None]:
     """What the live display says the comparison is doing."""
 
     def show(text: str) -> None:

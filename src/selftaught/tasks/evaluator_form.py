@@ -116,12 +116,6 @@ class EvaluatorTask:
         self.score_range = (float(low), float(high))
         self.summary = f"evaluator form: {evaluator_path}"
 
-    @classmethod
-    def from_directory(cls, directory: str | Path, **options: Any) -> EvaluatorTask:
-        """OpenEvolve's layout: `evaluator.py` and `initial_program.py` side by side."""
-        directory = Path(directory)
-        return cls(directory / "evaluator.py", directory / "initial_program.py", **options)
-
     def wrap_solution(self, solution: str) -> str:
         """The harness the child loads (see `selftaught.tasks.base.child_program`)."""
         return HARNESS.format(

@@ -241,12 +241,9 @@ def _check_protocol(task: Any, origin: str) -> None:
     seconds = task.instance_seconds
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
         problems.append("instance_seconds must be a positive number")
-    flags = task.array_args
-    if not (
-        isinstance(flags, bool)
-        or (isinstance(flags, list) and all(isinstance(f, bool) for f in flags))
-    ):
-        problems.append("array_args must be a bool or a list of bools (one per argument)")
+    if not isinstance(task.array_args, bool):
+        # The sandbox converts all of an instance's list arguments or none (Sandbox.run_solution).
+        problems.append("array_args must be a bool (True: list arguments arrive as numpy arrays)")
     splits = task.splits
     if not isinstance(splits, dict) or not {"val", "test"} <= set(splits):
         problems.append("splits must be a dict with 'val' and 'test' Splits")
@@ -321,12 +318,8 @@ def _run_seed_here(task: CheckedTask, instance: Instance, where: str) -> Any:
     try:
         exec(compile(task.seed_solution, "<seed solution>", "exec"), module.__dict__)
         function = getattr(module, task.entry)
-        flags = task.array_args
-        if isinstance(flags, bool):
-            flags = [flags] * len(instance.inputs)
-        args = [numpy.array(a) if f and isinstance(a, list) else a
-                for a, f in zip(instance.inputs, flags, strict=False)]  # fmt: skip
-        args += instance.inputs[len(args) :]
+        convert = task.array_args
+        args = [numpy.array(a) if convert and isinstance(a, list) else a for a in instance.inputs]
         return _plain(function(*args))
     except Exception as exc:  # noqa: BLE001
         raise TaskError(
