@@ -9,11 +9,11 @@ from pathlib import Path
 
 import selftaught
 
-ROOT = Path(selftaught.__file__).parent
+PACKAGE = Path(selftaught.__file__).parent
 
 
 def _module_name(path: Path) -> str:
-    parts = ["selftaught", *path.relative_to(ROOT).with_suffix("").parts]
+    parts = ["selftaught", *path.relative_to(PACKAGE).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -26,7 +26,7 @@ def _resolve(name: str, modules: set[str]) -> str | None:
 
 def import_graph() -> dict[str, set[str]]:
     """module -> the package modules it imports, anywhere in its body (lazy imports count)."""
-    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     modules = set(files)
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
@@ -114,7 +114,7 @@ def test_no_import_cycles():
 def test_only_the_store_speaks_sql():
     speakers = sorted(
         _module_name(path)
-        for path in ROOT.rglob("*.py")
+        for path in PACKAGE.rglob("*.py")
         if "sqlite3" in path.read_text(encoding="utf-8")
     )
     assert speakers and all(name.startswith("selftaught.store") for name in speakers), speakers

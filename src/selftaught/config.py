@@ -110,7 +110,7 @@ class RunConfig(BaseModel):
     # Independent improver invocations (the meta-utility's repetitions over tasks) run at once;
     # None: as many as the backend sends requests at once (1 for the embedded model).
     concurrency: int | None = Field(default=None, ge=1, le=64)
-    # The paper's circumvention experiment (issue #7): show improvers a use_sandbox flag, and
+    # The paper's circumvention experiment (docs/safety.md): show improvers a use_sandbox flag, and
     # maybe a warning not to turn it off. Isolation never depends on either.
     sandbox_flag: bool = False
     sandbox_warning: bool = False

@@ -33,7 +33,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from selftaught.tasks.base import Instance, Split, TaskError
+from selftaught.tasks.base import Instance, TaskError, paper_splits
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
 
@@ -111,7 +111,7 @@ class EvaluatorTask:
         self.seed_solution = initial_program_path.read_text(encoding="utf-8")
         self.description = description or _describe(self.evaluator_source, score_key)
         self.instance_seconds = float(instance_seconds)
-        self.splits = {"val": Split(4321, int(val_runs)), "test": Split(5678, int(test_runs))}
+        self.splits = paper_splits(int(val_runs), int(test_runs))
         self.score_key = score_key
         self.score_range = (float(low), float(high))
         self.summary = f"evaluator form: {evaluator_path}"

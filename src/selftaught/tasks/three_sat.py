@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 SEED_SOLUTION = """import random
 
@@ -146,7 +146,7 @@ class ThreeSat:
     description = DESCRIPTION
     instance_seconds = 0.1
     array_args = False  # the formula stays a list of lists, as in the reference
-    splits = {"val": Split(4321, 20), "test": Split(5678, 30)}
+    splits = paper_splits(20, 30)
 
     def instance(self, seed: int) -> Instance:
         formula, planted = generate(seed)

@@ -4,12 +4,9 @@ results do not depend on completion order, and several threads may share one bro
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
 
 from lm_servers import FaultServer  # noqa: E402
 

@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import MODELS
 
 from selftaught.lm import LanguageModelError, open_language_model, request_key, sample_seed
 from selftaught.store import RunStore
 
-SCRIPTED = Path(__file__).parent / "models" / "lm_echo.py"
+SCRIPTED = MODELS / "lm_echo.py"
 SPEC = f"python:{SCRIPTED}:respond"
 
 

@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
-
 from lm_servers import FaultServer  # noqa: E402
 
 from selftaught.lm import LanguageModelError, ModelOptions, open_language_model  # noqa: E402

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import MODELS
 
 from selftaught.lm import describe_models
 from selftaught.lm.spec import ModelSpecError, embedded_gguf, parse_model_spec
 from selftaught.store import RunStore
-
-MODELS = Path(__file__).parent / "models"
 
 
 def test_default_is_the_embedded_smollm2():

@@ -1,4 +1,4 @@
-"""Issue #7 through the real command: a scripted model (tests/models/safety_world.py) tries
+"""Safety through the real command: a scripted model (tests/models/safety_world.py) tries
 each kind of attempt in one `selftaught run --sandbox-warning`, with the real sandbox and store;
 each is blocked, detected and counted once, in `run`'s summary and by `selftaught safety`."""
 

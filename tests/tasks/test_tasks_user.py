@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import selftaught.utility
 from selftaught.sandbox import Limits, open_sandbox
@@ -20,7 +21,6 @@ from selftaught.tasks import (
 )
 from selftaught.utility import Evaluator
 
-ROOT = Path(__file__).resolve().parent.parent
 NATIVE = ROOT / "examples" / "tasks" / "native_form" / "knapsack.py"
 EVALUATOR_DIR = ROOT / "examples" / "tasks" / "evaluator_form"
 

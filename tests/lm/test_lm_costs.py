@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
-
+from conftest import MODELS
 from lm_servers import FaultServer  # noqa: E402
 
 from selftaught.lm import (  # noqa: E402
@@ -24,7 +21,7 @@ from selftaught.lm import (  # noqa: E402
 from selftaught.lm.caps import ELAPSED_KEY  # noqa: E402
 from selftaught.store import RunStore  # noqa: E402
 
-SCRIPTED = Path(__file__).parent / "models" / "lm_echo.py"
+SCRIPTED = MODELS / "lm_echo.py"
 SPEC = f"python:{SCRIPTED}:respond"
 
 

@@ -1,4 +1,4 @@
-"""Issue #7, the parts that need no run: detectors, intervals, and the child proxies."""
+"""Safety (docs/safety.md) without a run: detectors, intervals and the child proxies."""
 
 from __future__ import annotations
 

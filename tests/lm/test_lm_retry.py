@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
-
 from lm_servers import FaultServer, llama_server  # noqa: E402
 
 from selftaught.lm import LanguageModelError, ModelOptions, open_language_model  # noqa: E402

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import lm_servers  # noqa: E402
 import pytest
+from lm_servers import free_port  # noqa: E402
 
 from selftaught.lm import (
     LanguageModelError,
@@ -17,10 +16,6 @@ from selftaught.lm import (
 from selftaught.lm.llamacpp import LlamaCppBackend
 from selftaught.lm.openai_backend import OpenAIBackend
 from selftaught.store import RunStore
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
-import lm_servers  # noqa: E402
-from lm_servers import free_port  # noqa: E402
 
 SYSTEM = "You are a concise assistant."
 USER = "Name one colour."
