@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import test_report_support as support
 from test_report_support import events_store
 
 from selftaught.report import build_report, load_run
+from selftaught.store import RunReader
 
 finished_run = support.finished_run
 safety_run = support.safety_run
@@ -96,10 +95,10 @@ def test_hand_made_events_are_counted_per_iteration_and_family(tmp_path: Path) -
 
 
 def test_a_run_without_events_has_no_per_iteration_table(finished_run: Path) -> None:
-    db = sqlite3.connect(f"{(finished_run / 'run.db').as_uri()}?mode=ro", uri=True)
-    recorded = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    db.close()
-    assert recorded == 0  # the scripted run is clean: the note, not an empty table
+    with RunReader.open(finished_run) as reader:
+        assert (
+            reader.count("events") == 0
+        )  # the scripted run is clean: the note, not an empty table
     data = load_run(finished_run)
     assert data.event_iterations == [] and data.event_families == []
     html = build_report(finished_run)
@@ -107,11 +106,8 @@ def test_a_run_without_events_has_no_per_iteration_table(finished_run: Path) -> 
 
 
 def test_real_events_per_iteration_match_the_recorded_rows(safety_run: Path) -> None:
-    db = sqlite3.connect(f"{(safety_run / 'run.db').as_uri()}?mode=ro", uri=True)
-    rows = [(kind, json.loads(detail).get("t")) for kind, detail in db.execute(
-        "SELECT kind, detail FROM events"
-    )]  # fmt: skip
-    db.close()
+    with RunReader.open(safety_run) as reader:
+        rows = [(event["kind"], event["detail"].get("t")) for event in reader.events()]
     per_t = Counter(t for _, t in rows)
     static = Counter(t for kind, t in rows if kind.startswith("static:"))
     flag_off = Counter(t for kind, t in rows if kind == "use_sandbox_false")
