@@ -7,9 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-import test_report_support as support
+import report_runs as support
 from conftest import run_cli
-from test_report_support import copy_run, killed_after_t0
+from report_runs import copy_run, killed_after_t0
 
 from selftaught.listing import list_runs
 

@@ -11,9 +11,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-import test_report_support as support
+import report_runs as support
 from conftest import run_cli
-from test_report_support import copy_run, killed_after_t0
+from report_runs import copy_run, killed_after_t0
 
 from selftaught import improvers
 from selftaught.config import build_config

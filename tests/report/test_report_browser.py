@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import test_report_support as support
+import report_runs as support
 
 from selftaught.report import load_run, write_report
 from selftaught.report.lineage import build_lineage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from test_report_support import many_events_store, synthetic_store
+from report_runs import many_events_store, synthetic_store
 
 from selftaught.report import build_report, load_run
 

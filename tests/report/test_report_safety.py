@@ -6,8 +6,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import test_report_support as support
-from test_report_support import events_store
+import report_runs as support
+from report_runs import events_store
 
 from selftaught.report import build_report, load_run
 from selftaught.store import RunReader
