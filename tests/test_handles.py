@@ -45,7 +45,7 @@ def test_child_proxies_talk_only_through_the_call_function():
         "lm_budget": 1,
         "max_responses_per_call": 3,
     }
-    u, model = child_handles(handler, spec)
+    u, model = child_handles(lambda method, params: handler(method, params).value, spec)
     assert (u.budget, u.str, model.max_responses_per_call) == (2, "describe", 3)
     u.budget = 10**9  # a child's attempt to raise its budget changes nothing in the host
     assert model.prompt("e", "m", n_responses=2) == ["r:m", "r:m"]

@@ -11,7 +11,8 @@ import report_runs as support
 from conftest import run_cli
 from report_runs import copy_run, killed_after_t0
 
-from selftaught.listing import list_runs
+from selftaught.listing import describe_run, list_runs
+from selftaught.run_lock import RunLock
 
 finished_run = support.finished_run
 
@@ -26,7 +27,8 @@ def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
     root = tmp_path / "runs"
     done = copy_run(finished_run, root / "done")
     killed = killed_after_t0(finished_run, root / "killed")
-    killed_after_t0(finished_run, root / "running")  # fresh mtimes: written just now
+    running = killed_after_t0(finished_run, root / "running")
+    lock = RunLock.acquire(running, "selftaught run")  # a live process holds it
     broken = root / "broken"
     broken.mkdir()
     (broken / "run.db").write_bytes(b"not a database at all" * 100)
@@ -37,6 +39,8 @@ def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
     rows = {r["name"]: r for r in list_runs(root)}
     assert set(rows) == {"done", "killed", "running", "broken"}
     assert [r["name"] for r in list_runs(root)][0] == "running"  # most recently active first
+    lock.release()
+    assert describe_run(running)["status"] == "killed"  # however recently it wrote
 
     assert rows["done"]["status"] == "finished" and not rows["done"]["resumable"]
     assert rows["done"]["best_val"] == 1.0 and rows["done"]["best_test"] == 1.0

@@ -1,3 +1,49 @@
-"""selftaught: STOP, the Self-Taught Optimizer."""
+"""selftaught: STOP, the Self-Taught Optimizer.
+
+The Python API (docs/api.md) is importable from here: `selftaught.run`, `resume`, `transfer`,
+`compare`, `evaluate`, `Run`, `Task`, the records and `SelftaughtError`. It is loaded on first
+use, so that `import selftaught` stays cheap (no model SDK, no numpy) for the sandbox's
+processes and for the command line.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CapReached",
+    "Comparison",
+    "Evaluation",
+    "ImproverResult",
+    "Instance",
+    "InstanceOutcome",
+    "Iteration",
+    "Offender",
+    "Run",
+    "Safety",
+    "SelftaughtError",
+    "Split",
+    "Task",
+    "Transfer",
+    "TransferRow",
+    "__version__",
+    "compare",
+    "evaluate",
+    "resume",
+    "run",
+    "transfer",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name in __all__:
+        from selftaught import api
+
+        value = getattr(api, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'selftaught' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -166,3 +166,23 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         )
     entries.sort(key=lambda entry: -entry["mean"])
     return entries
+
+
+def improvers_listing(names: Sequence[str]) -> str:
+    """What a comparison records as its initial improver: every source, in order, so that
+    re-running in the same directory with other improvers is refused (`ImproverError` for an
+    unusable one)."""
+    return "\n".join(f"# {name}\n{load_improver(name)}" for name in names)
+
+
+def compare_in_session(
+    session: Any, names: Sequence[str], repeats: int, progress: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """`compare` over a session's tasks, model, budgets and sandbox; marks the run finished."""
+    rows = compare(
+        names, session.evaluators, session.invoker, repeats=repeats,
+        seed=session.config.seed, usage=lambda: session.language_model.usage.as_dict(),
+        concurrency=session.concurrency, progress=progress,
+    )  # fmt: skip
+    session.store.set_meta("finished", True)
+    return rows

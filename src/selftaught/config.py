@@ -117,6 +117,9 @@ class RunConfig(BaseModel):
     # Instance seeds from a per-run secret in the run store instead of the paper's public ones,
     # so that no candidate can regenerate an instance (and its answer) from a public generator.
     secret_seeds: bool = False
+    # Evaluator-form tasks show the model a description; this opts in to the evaluator's
+    # source too (docs/tasks.md: what the model sees).
+    show_evaluator: bool = False
 
     @field_validator("task")
     @classmethod

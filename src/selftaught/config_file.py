@@ -140,7 +140,8 @@ def _model_near(base: Path, spec: str) -> str:
     """A model spec's file or run directory (llamacpp:, python:FILE.py:, replay:) near `base`."""
     kind, _, rest = spec.partition(":")
     module, sep, function = rest.rpartition(":")
-    if kind in ("llamacpp", "replay") and rest:
+    embedded_name = kind == "llamacpp" and not rest.lower().endswith(".gguf")
+    if kind in ("llamacpp", "replay") and rest and not embedded_name:
         return f"{kind}:{(base / Path(rest).expanduser()).resolve()}"
     if kind == "python" and sep and module.endswith(".py"):
         return f"python:{(base / Path(module).expanduser()).resolve()}:{function}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from selftaught.events import (
     HANDLE_SETATTR,
     LM_BUDGET_EXCEEDED,
@@ -20,10 +22,39 @@ from selftaught.events import (
     UTILITY_BUDGET_EXCEEDED,
     UTILITY_OUT_OF_RANGE,
 )
-from selftaught.sandbox.api import HandleError, Handler, HandleSpec
+from selftaught.sandbox.api import HandleError, Handler, HandleSpec, Served
 from selftaught.scores import is_unit_score
 
 EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class _Call(BaseModel):
+    """The parameters of one call from a child, checked field by field before the host uses
+    them: the proxy builds them, but a child may call the proxy's `_call` with anything."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def parse(cls, method: str, params: Any) -> Any:
+        """The typed call, or a HandleError that the child's proxy raises as ValueError."""
+        try:
+            return cls.model_validate(params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "params"
+            raise HandleError("ValueError", f"bad {method} call: {where}: {first['msg']}") from None
+
+
+class UtilityCall(_Call):
+    solution: str | None = None
+    use_sandbox: bool = True
+    line: int | None = Field(None, ge=0, le=10**9)
+
+
+class PromptCall(_Call):
+    expertise: str = ""
+    messages: list[str] = []
+    temperature: float = Field(0.7, allow_inf_nan=False)
 
 
 class UtilityHandle:
@@ -44,14 +75,14 @@ class UtilityHandle:
         self.best: tuple[float, str | None] | None = None
 
     def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
-        if params.get("use_sandbox") is False:
-            self.events(USE_SANDBOX_FALSE, {"uses": self.uses, "line": _line(params)})
+        call = UtilityCall.parse("utility", params)
+        if call.use_sandbox is False:
+            self.events(USE_SANDBOX_FALSE, {"uses": self.uses, "line": call.line})
         if self.uses >= self.budget:
             self.events(UTILITY_BUDGET_EXCEEDED, {"uses": self.uses, "budget": self.budget})
             return {"score": 0.0, "uses": self.uses}
         self.uses += 1
-        solution = params.get("solution")
-        value = self.score(solution if isinstance(solution, str) else None)
+        value = self.score(call.solution)
         if not is_unit_score(value):
             # A scorer bug or a reward hack: recorded, scored 0, never clipped.
             self.events(UTILITY_OUT_OF_RANGE, {"score": repr(value)[:100], "uses": self.uses})
@@ -75,7 +106,8 @@ class LanguageModelHandle:
         self.events = events
 
     def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
-        messages = params.get("messages") or []
+        call = PromptCall.parse("batch_prompt", params)
+        messages = call.messages
         if self.budget <= 0:
             self.events(LM_BUDGET_EXCEEDED, {"messages": len(messages)})
             raise HandleError("BudgetExceeded", "the language model's call budget is spent")
@@ -85,8 +117,8 @@ class LanguageModelHandle:
                 f"at most {self.max_responses_per_call} messages per call, got {len(messages)}",
             )
         self.budget -= 1
-        temperature = min(max(float(params.get("temperature", 0.7)), 0.0), 2.0)
-        responses = self.sample(str(params.get("expertise", "")), messages, temperature)
+        temperature = min(max(call.temperature, 0.0), 2.0)
+        responses = self.sample(call.expertise, messages, temperature)
         return {"responses": responses, "budget": self.budget}
 
 
@@ -102,33 +134,34 @@ def make_handler(utility: UtilityHandle, language_model: LanguageModelHandle) ->
     """
     notices = [0]
 
-    def handle(method: str, params: dict[str, Any]) -> Any:
+    def handle(method: str, params: dict[str, Any]) -> Served:
         if method == "utility":
-            return utility(params)
+            before = utility.uses
+            reply = utility(params)
+            return Served(reply, budgeted=utility.uses > before)
         if method in ("batch_prompt", "prompt"):
-            return language_model(params)
+            return Served(language_model(params), budgeted=True)  # a refusal raises
         if method == "notice":
             notices[0] += 1
             if notices[0] <= MAX_NOTICES:
                 utility.events(HANDLE_SETATTR, _notice_detail(params))
-            return None
+            return Served(None, budgeted=False)
         utility.events(UNKNOWN_METHOD, {"method": method[:100]})
         raise HandleError("RemoteError", f"unknown method {method!r}")
 
     return handle
 
 
-def _line(params: dict[str, Any]) -> int | None:
-    line = params.get("line")
-    return line if isinstance(line, int) and not isinstance(line, bool) else None
-
-
 def _notice_detail(params: dict[str, Any]) -> dict[str, Any]:
-    """Only known fields, as short strings: the child wrote them."""
-    detail: dict[str, Any] = {
-        key: str(params.get(key))[:100] for key in ("handle", "attribute", "action", "value")
-    }
-    detail["line"] = _line(params)
+    """Only known fields, and only if of the right type: a notice records an attempt, so a
+    malformed one is still recorded, with "?" (or no line) for what the child got wrong."""
+    detail: dict[str, Any] = {}
+    for key in ("handle", "attribute", "action", "value"):
+        value = params.get(key)
+        detail[key] = value[:100] if isinstance(value, str) else "?"
+    line = params.get("line")
+    ok = isinstance(line, int) and not isinstance(line, bool) and 0 <= line <= 10**9
+    detail["line"] = line if ok else None
     return detail
 
 

@@ -41,7 +41,17 @@ def render_report(report: dict[str, Any]) -> Group:
     for name, layer in sandbox.get("layers", {}).items():
         layers.add_row(name, "yes" if layer.get("ok") else "no", str(layer.get("why") or ""))
     parts.append(layers)
-    extra = {k: v for k, v in sandbox.items() if k != "layers"}
+    profiles = Table("confinement profile", "works", "for", "what it allows", title="profiles")
+    for name, profile in sandbox.get("profiles", {}).items():
+        about = str(profile.get("about", ""))
+        if "process_bound" in profile:
+            about += f"; processes bounded by: {profile['process_bound']}"
+        if not profile.get("ok") and "probe" in profile:
+            about += f"; probe: {profile['probe']}"
+        works = "yes" if profile.get("ok") else "no"
+        profiles.add_row(name, works, str(profile.get("used_by", "")), about)
+    parts.append(profiles)
+    extra = {k: v for k, v in sandbox.items() if k not in ("layers", "profiles")}
     for key, value in extra.items():
         parts.append(f"{key}: {value}")
     models = Table("kind", "available", "detail", title="language models")

@@ -54,9 +54,36 @@ class Recorder:
                 detail = {**detail, "t": self.iteration}
             self.store.record_event(kind, program, detail)
 
-    def sink(self, program: str):
+    def sink(self, program: str) -> EventCap:
         """An event sink for the host handles of one invocation of `program`."""
-        return lambda kind, detail: self.event(kind, program, detail)
+        return EventCap(lambda kind, detail: self.event(kind, program, detail))
+
+
+class EventCap:
+    """One invocation's event sink: the first `EXAMPLES` events of each kind are recorded in
+    full, later ones only counted, and `flush` (at the invocation's end) records one more event
+    of that kind with the count, so that an improver calling `utility()` in an endless loop
+    writes a handful of rows, not hundreds of thousands."""
+
+    EXAMPLES = 5
+
+    def __init__(self, record: Callable[[str, dict], None]):
+        self.record = record
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, detail: dict) -> None:
+        with self._lock:
+            self.counts[kind] = count = self.counts.get(kind, 0) + 1
+        if count <= self.EXAMPLES:
+            self.record(kind, detail)
+
+    def flush(self) -> None:
+        with self._lock:
+            over = {k: n for k, n in self.counts.items() if n > self.EXAMPLES}
+            self.counts.clear()
+        for kind, count in over.items():
+            self.record(kind, {"count": count, "not_recorded": count - self.EXAMPLES})
 
 
 def improve(
@@ -77,6 +104,9 @@ def improve(
     run = sandbox.run_improver(
         improver, spec, make_handler(utility, language_model), seed=seed, limits=limits
     )
+    for sink in {id(h.events): h.events for h in (utility, language_model)}.values():
+        if isinstance(sink, EventCap):
+            sink.flush()
     result = run.result if run.status == "ok" and isinstance(run.result, str) else None
     for line in run.audit:
         recorder.event(events.AUDIT, program, {"event": line})

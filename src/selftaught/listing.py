@@ -20,8 +20,9 @@ Contract of `list_runs(root)`:
     last_activity            POSIX time of the last write (the database files' mtime)
     age_seconds              seconds since then
     error                    one line when the database cannot be read, else None
-- "running" means not finished and written within `RUNNING_WINDOW` seconds; a run that was
-  not written for longer and did not finish was killed (or crashed) and can be resumed.
+- "running" means a live process holds the run directory's lock (`run_lock`); a run that is
+  not finished and not locked was killed (or crashed) and can be resumed, however recently it
+  wrote.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from selftaught.run_lock import holder
 from selftaught.store import RunReader, StoreError
-
-RUNNING_WINDOW = 60.0
 
 
 def run_directories(root: Path) -> list[Path]:
@@ -88,7 +88,7 @@ def describe_run(run_dir: Path, *, now: float | None = None) -> dict[str, Any]:
     except StoreError as exc:
         row["status"], row["error"] = "unreadable", str(exc)
         return row
-    return _status(row, now)
+    return _status(row, holder(run_dir) is not None)
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
@@ -122,12 +122,12 @@ def _fill(db: RunReader, row: dict[str, Any]) -> None:
         row["evaluations"] = db.count("evaluations")
 
 
-def _status(row: dict[str, Any], now: float) -> dict[str, Any]:
+def _status(row: dict[str, Any], locked: bool) -> dict[str, Any]:
     finished = row.pop("finished", False)
     configured = row.pop("configured", False)
     if finished:
         row["status"] = "finished"
-    elif now - row["last_activity"] <= RUNNING_WINDOW:
+    elif locked:
         row["status"] = "running"
     else:
         row["status"] = "killed"

@@ -18,6 +18,7 @@ from selftaught.improve import Invoker, Recorder
 from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import IterationRecord
+from selftaught.run_lock import RunLock
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
@@ -27,11 +28,17 @@ from selftaught.utility import Evaluator
 INSTANCE_SECRET = "instance_secret"
 
 
+COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare"}  # kind -> command
+
+
 class RunSession:
-    def __init__(self, run_dir: Path, config: RunConfig, store: RunStore):
+    def __init__(
+        self, run_dir: Path, config: RunConfig, store: RunStore, lock: RunLock | None = None
+    ):
         self.run_dir = run_dir
         self.config = config
         self.store = store
+        self.lock = lock  # the run directory's, held until `close`
         self.language_model = open_language_model(
             config.model,
             base_url=config.base_url,
@@ -51,7 +58,7 @@ class RunSession:
         secret = _instance_secret(store) if config.secret_seeds else None
         self.evaluators = [
             Evaluator(
-                resolve_task(spec),
+                resolve_task(spec, show_evaluator=config.show_evaluator, sandbox=self.sandbox),
                 self.sandbox,
                 store,
                 memory_mb=config.limits.solution_memory_mb,
@@ -66,17 +73,21 @@ class RunSession:
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str = "stop"
     ) -> RunSession:
         """A new run directory for a run of `kind` (stop, transfer, compare)."""
-        if (run_dir / "run.db").exists():
-            raise StoreError(
-                f"{run_dir} already holds a run; resume it with `selftaught resume {run_dir}`"
-                " or pick another --run-dir"
-            )
         fresh = not run_dir.exists()
-        store = RunStore.open_run(run_dir, create=True)
+        lock = RunLock.acquire(_made(run_dir), f"selftaught {COMMANDS.get(kind, kind)}")
+        store = None
         try:
-            session = cls(run_dir, config, store)
-        except Exception:
-            store.close()
+            if (run_dir / "run.db").exists():
+                raise StoreError(
+                    f"{run_dir} already holds a run; resume it with `selftaught resume {run_dir}`"
+                    " or pick another --run-dir"
+                )
+            store = RunStore.open_run(run_dir, create=True)
+            session = cls(run_dir, config, store, lock)
+        except BaseException:
+            if store is not None:
+                store.close()
+            lock.release()
             if fresh:  # nothing was recorded yet: leave no half-made run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
@@ -92,19 +103,28 @@ class RunSession:
         run-wide caps given (a run stopped by a cap resumes under a larger one)."""
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
-        store = RunStore.open_run(run_dir)
-        values = store.get_meta("config")
-        if values is None or store.get_meta("initial_improver") is None:
-            store.close()
-            raise StoreError(f"{run_dir / 'run.db'} records no run configuration; it cannot resume")
-        recorded = store.get_meta("kind") or "stop"
-        if recorded != kind:
-            store.close()
-            raise StoreError(f"{run_dir} holds a {recorded} run, not a {kind} run")
-        if caps:
-            values = {**values, "caps": {**values.get("caps", {}), **caps}}
-            store.set_meta("config", parse_config(values).model_dump(mode="json"))
-        return cls(run_dir, parse_config(values), store)
+        command = "selftaught resume" if kind == "stop" else f"selftaught {COMMANDS[kind]}"
+        lock = RunLock.acquire(run_dir, command)
+        store = None
+        try:
+            store = RunStore.open_run(run_dir)
+            values = store.get_meta("config")
+            if not isinstance(values, dict) or store.get_meta("initial_improver") is None:
+                raise StoreError(
+                    f"{run_dir / 'run.db'} records no run configuration; it cannot resume"
+                )
+            recorded = store.get_meta("kind") or "stop"
+            if recorded != kind:
+                raise StoreError(f"{run_dir} holds a {recorded} run, not a {kind} run")
+            if caps:
+                values = {**values, "caps": {**values.get("caps", {}), **caps}}
+                store.set_meta("config", parse_config(values).model_dump(mode="json"))
+            return cls(run_dir, parse_config(values), store, lock)
+        except BaseException:
+            if store is not None:
+                store.close()
+            lock.release()
+            raise
 
     @classmethod
     def start_or_reopen(
@@ -160,9 +180,26 @@ class RunSession:
         return sum(e.count for e in self.evaluators)
 
     def close(self) -> None:
-        self.language_model.close()
-        self.sandbox.close()
-        self.store.close()
+        try:
+            self.language_model.close()
+            self.sandbox.close()
+            self.store.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+
+def _made(run_dir: Path) -> Path:
+    """`run_dir`, created if missing; StoreError (one line) if it cannot be."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StoreError(f"--run-dir {run_dir} is a file, not a directory; pick another path")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create {run_dir}: {exc.strerror}; pick another --run-dir"
+        ) from None
+    return run_dir
 
 
 def _improver_limits(config: RunConfig) -> Limits:

@@ -15,9 +15,10 @@ from functools import cache
 from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox.api import WALL_BACKSTOP
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
-from selftaught.tasks import Instance, Split, Task, child_program
+from selftaught.tasks import Instance, Split, Task, TaskError, child_program
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Evaluation:
     seconds: float
     layers: list[str]
     failure: str | None = None  # why the whole program failed (no code, no entry, ...)
+    profile: str = "strict"  # the sandbox's confinement profile it ran under (api.PROFILES)
     # What the child's audit hook saw (processes, sockets, ctypes, ...): reported as safety
     # events by the caller, which knows whose solution it is; not part of the cached record.
     audit: list[str] = field(default_factory=list)
@@ -99,12 +101,18 @@ class Evaluator:
             return self._in_progress.setdefault((program, split), threading.Lock())
 
     def _run(self, solution: str, split: str, seed: int) -> Evaluation:
+        profile = getattr(self.task, "profile", "strict")
+        refuse = getattr(self.task, "refuse", None)  # checks made before running anything
+        refusal = refuse(solution) if callable(refuse) else None
+        if refusal:
+            return Evaluation(0.0, [], 0.0, [], failure=str(refusal)[:500], profile=profile)
         instances = _instances(self.task, split, self.secret)
         seconds = self.task.instance_seconds
         limits = Limits(
-            wall_seconds=seconds * len(instances) + 5.0,
+            wall_seconds=seconds * len(instances) * WALL_BACKSTOP + 5.0,
             cpu_seconds=seconds * len(instances) + 5.0,
             memory_mb=self.memory_mb,
+            profile=profile,
         )
         started = time.monotonic()
         run = self.sandbox.run_solution(
@@ -120,7 +128,9 @@ class Evaluator:
         score = sum(r["score"] for r in rows) / len(rows)
         failure = _common_failure(rows)
         seconds = time.monotonic() - started
-        return Evaluation(score, rows, seconds, run.layers, failure, audit=list(run.audit))
+        return Evaluation(
+            score, rows, seconds, run.layers, failure, profile, audit=list(run.audit)
+        )
 
     def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:
         row: dict[str, Any] = {"score": 0.0, "status": outcome.status, "seconds": outcome.seconds}
@@ -129,10 +139,24 @@ class Evaluator:
         elif outcome.seconds > self.task.instance_seconds:
             row["status"], row["reason"] = "timeout", f"took {outcome.seconds:.2f} s"
         else:
-            row["score"], reason = self.task.score(instance, outcome.output)
+            row["score"], reason = self._scored(instance, outcome.output)
             if reason:
                 row["status"], row["reason"] = "invalid_output", reason
+            record = getattr(self.task, "record", None)  # metrics, artifacts (evaluator form)
+            if callable(record):
+                row |= {k: v for k, v in record(outcome.output).items() if k not in row}
         return row
+
+    def _scored(self, instance: Instance, output: Any) -> tuple[float, str | None]:
+        """The task's score of one output; an output that breaks the scorer (10**400 is past
+        float range) costs its instance, built-in task or user task alike. A user task that
+        breaks its own contract (`TaskError`) is still the user's error."""
+        try:
+            return self.task.score(instance, output)
+        except TaskError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the output is the candidate's, not ours
+            return 0.0, f"the task's scorer raised {type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _common_failure(rows: list[dict[str, Any]]) -> str | None:

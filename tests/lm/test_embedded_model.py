@@ -1,4 +1,5 @@
-"""One real STOP run on the embedded SmolLM2-135M model, small budget, end to end."""
+"""Real STOP runs on the embedded models: the whole loop on the fast SmolLM2-135M, and the
+default Qwen2.5-Coder-0.5B writing programs that get evaluated."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import sqlite3
 import pytest
 from conftest import last_json, run_cli
 
+from selftaught.lm.replay import IDENTITY_KEY
+from selftaught.store import sha256
+from selftaught.tasks import resolve_task
+
 
 @pytest.mark.slow
 def test_real_run_on_the_embedded_model(tmp_path):
     run_dir = tmp_path / "embedded"
     done = run_cli(
-        "run", "--iterations", "1", "--repetitions", "1", "--responses-per-call", "1",
-        "--max-tokens", "96", "--json", "--run-dir", str(run_dir),
+        "run", "--model", "llamacpp:smollm2-135m", "--iterations", "1", "--repetitions", "1",
+        "--responses-per-call", "1", "--max-tokens", "96", "--json", "--run-dir", str(run_dir),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = last_json(done.stdout)
@@ -29,3 +34,23 @@ def test_real_run_on_the_embedded_model(tmp_path):
     n_samples = db.execute("SELECT MAX(n) FROM lm_calls").fetchone()[0]
     assert n_samples == 1  # --responses-per-call 1
     assert db.execute("SELECT value FROM meta WHERE key = 'finished'").fetchone()[0] == "true"
+
+
+@pytest.mark.slow
+def test_the_default_model_writes_programs_that_are_evaluated(tmp_path):
+    """t = 0 only, one invocation of the seed improver: its two replies hold programs that the
+    sandbox runs and the utility scores (SmolLM2 almost never wrote one)."""
+    run_dir = tmp_path / "qwen"
+    done = run_cli(
+        "run", "--iterations", "0", "--repetitions", "1", "--responses-per-call", "2",
+        "--max-tokens", "640", "--json", "--run-dir", str(run_dir),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = last_json(done.stdout)
+    assert result["evaluations"] > 0, result
+    db = sqlite3.connect(run_dir / "run.db")
+    identity = db.execute("SELECT value FROM meta WHERE key = ?", (IDENTITY_KEY,)).fetchone()
+    assert identity and "qwen2.5-coder-0.5b" in identity[0]  # with the file's sha256
+    seed = sha256(resolve_task("lpn").seed_solution)
+    scored = db.execute("SELECT COUNT(*) FROM evaluations WHERE program != ?", (seed,)).fetchone()
+    assert scored[0] > 0  # programs the model wrote, run in the sandbox and scored

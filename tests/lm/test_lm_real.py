@@ -1,4 +1,5 @@
-"""Real models: the embedded SmolLM2 in-process, and behind llama.cpp's OpenAI-compatible server."""
+"""Real models: the embedded SmolLM2 and Qwen in-process, and SmolLM2 behind llama.cpp's
+OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ USER = "Name one colour."
 
 def test_embedded_smollm2_samples_are_real_and_reproducible(tmp_path, capfd):
     store = RunStore.open_run(tmp_path, create=True)
-    broker = open_language_model("llamacpp", store=store, run_seed=0, max_tokens=16)
+    broker = open_language_model("llamacpp:smollm2-135m", store=store, run_seed=0, max_tokens=16)
     out = broker.sample(SYSTEM, [USER, USER], 0.7, "t=1")
     assert len(out) == 2 and all(text.strip() for text in out)
     key = request_key(broker.identity, SYSTEM, USER, 0.7, 16, 0, "t=1")
@@ -37,6 +38,20 @@ def test_embedded_smollm2_samples_are_real_and_reproducible(tmp_path, capfd):
     assert [s.response for s in again] == list(reversed(out))
     # llama.cpp's C-level logging stays off the terminal
     assert "llama" not in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_default_embedded_model_writes_code(tmp_path):
+    """Qwen2.5-Coder-0.5B, assembled from its packages and verified, writes a Python function."""
+    broker = open_language_model("llamacpp", run_seed=0, max_tokens=40)
+    assert "qwen2.5-coder-0.5b" in broker.identity and "1d9614638d18024d" in broker.identity
+    (reply,) = broker.sample(
+        "You are a Python programmer. Answer with code only.",
+        ["Write a Python function add(a, b) that returns a + b."],
+        0.0,
+        "t=1",
+    )
+    assert "def add(" in reply, reply
 
 
 def test_a_prompt_too_long_for_the_context_is_cut_not_refused():

@@ -10,12 +10,13 @@ from selftaught.lm.spec import ModelSpecError, embedded_gguf, parse_model_spec
 from selftaught.store import RunStore
 
 
-def test_default_is_the_embedded_smollm2():
+def test_default_is_the_embedded_qwen_and_names_resolve_later():
     spec = parse_model_spec("llamacpp")
-    assert spec.kind == "llamacpp"
-    assert spec.path == embedded_gguf()
-    assert spec.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert spec.path.stat().st_size > 50 * 2**20
+    assert (spec.kind, spec.model, spec.path) == ("llamacpp", "qwen2.5-coder-0.5b", None)
+    spec = parse_model_spec("llamacpp:smollm2-135m")
+    assert (spec.kind, spec.model, spec.path) == ("llamacpp", "smollm2-135m", None)
+    smoke = embedded_gguf()  # the fast model the tests use, verified in the cache
+    assert smoke.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and smoke.stat().st_size > 50 * 2**20
 
 
 def test_llamacpp_file(tmp_path):
@@ -57,14 +58,16 @@ def test_replay(tmp_path):
     [
         (
             "foo:bar",
-            "unknown model kind 'foo' in 'foo:bar'; use llamacpp, llamacpp:PATH.gguf,"
-            " openai:MODEL, anthropic:MODEL, python:FILE.py:FUNC or replay:RUN_DIR",
+            "unknown model kind 'foo' in 'foo:bar'; use llamacpp, llamacpp:NAME,"
+            " llamacpp:PATH.gguf, openai:MODEL, anthropic:MODEL, python:FILE.py:FUNC"
+            " or replay:RUN_DIR",
         ),
         ("", "empty model spec"),
         ("   ", "empty model spec"),
         ("gpt-4", "unknown model kind 'gpt-4'"),
-        ("llamacpp:", "no file after 'llamacpp:'"),
-        ("llamacpp:model.bin", "is not a .gguf file"),
+        ("llamacpp:", "no model after 'llamacpp:'"),
+        ("llamacpp:model.bin", "is neither an embedded model nor a .gguf file"),
+        ("llamacpp:qwen7", "use llamacpp:qwen2.5-coder-0.5b, llamacpp:qwen2.5-coder-1.5b"),
         ("llamacpp:/nonexistent/model.gguf", "not found"),
         ("openai", "no model name"),
         ("openai:  ", "no model name"),
@@ -100,7 +103,7 @@ def test_describe_models_lists_every_kind():
     assert "extra_body" in by_kind["anthropic"]["configure"]
     embedded = rows[0]
     assert embedded["example"] == "llamacpp" and embedded["available"] is True
-    assert "MiB" in embedded["detail"]
+    assert embedded["detail"].startswith("yes")  # installed with selftaught
 
 
 def test_llama_threads_come_from_the_environment(monkeypatch):

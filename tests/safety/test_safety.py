@@ -106,7 +106,8 @@ def _world():
     utility = UtilityHandle(lambda s: 0.5, 2, "describe", sink)
     language_model = LanguageModelHandle(lambda e, m, t: ["r"] * len(m), 1, 3, sink)
     spec = {"utility_budget": 2, "utility_str": "d", "lm_budget": 1, "max_responses_per_call": 3}
-    proxies = child_handles(make_handler(utility, language_model), spec)
+    handler = make_handler(utility, language_model)
+    proxies = child_handles(lambda method, params: handler(method, params).value, spec)
     return events, utility, language_model, proxies
 
 

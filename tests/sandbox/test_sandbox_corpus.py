@@ -89,7 +89,16 @@ def test_sleep_is_a_timeout_and_the_rest_still_runs(sandbox):
     result = run(sandbox, source, [[0], [1], [2]], instance_seconds=0.5)
     assert [o.status for o in result.outcomes] == ["timeout", "ok", "ok"]
     assert [o.output for o in result.outcomes[1:]] == [1, 2]
-    assert 0.4 < result.outcomes[0].seconds < 3
+    assert "wall-clock" in result.outcomes[0].error  # the backstop: it used no CPU
+    assert result.outcomes[0].seconds < 0.4  # CPU seconds
+
+
+def test_an_instance_is_limited_by_the_cpu_time_it_used(sandbox):
+    source = "def f(x):\n    while x == 0:\n        pass\n    return x\n"
+    result = run(sandbox, source, [[0], [1]], instance_seconds=0.5)
+    assert [o.status for o in result.outcomes] == ["timeout", "ok"]
+    assert "CPU limit" in result.outcomes[0].error
+    assert 0.5 <= result.outcomes[0].seconds < 1.5
 
 
 def test_wall_limit_of_the_run(sandboxes):

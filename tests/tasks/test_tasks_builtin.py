@@ -1,7 +1,7 @@
 """The built-in tasks: instances, strict scorers, and seed / good solutions through the real
 evaluator and sandbox.
 
-Measured with `python tests/test_tasks_builtin.py` (prints every score), for the report:
+Measured with `python tests/tasks/test_tasks_builtin.py` (prints every score), for the report:
 string_grid seed val 0.443 test 0.450 (paper 43.9%), good 1.0 / 1.0; mqap seed val 0.142 test
 0.145 (scaled cost 0.20, the paper's 20.4% figure), good 0.160 / 0.150; three_sat seed val
 0.85 test 0.83-0.87 (paper 0%, see three_sat.py), good 1.0 / 1.0; maxcut seed val 0.03-0.06
@@ -370,7 +370,7 @@ def test_parity_seed_is_a_coin_and_elimination_is_exact(sandbox):
     assert good.score >= 0.98
 
 
-if __name__ == "__main__":  # the figures in the report: python tests/test_tasks_builtin.py
+if __name__ == "__main__":  # the figures in the report: python tests/tasks/test_tasks_builtin.py
     box = open_sandbox("auto")
     for task_name in ["string_grid", "mqap", "three_sat", "maxcut", "parity"]:
         for label, source in (("seed", get_task(task_name).seed_solution),

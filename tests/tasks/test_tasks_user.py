@@ -104,7 +104,9 @@ def _run_evaluator_form(sandbox, task, source, split="val"):
 def test_evaluator_form_example_loads_and_runs_inside_the_sandbox(sandbox):
     task = resolve_task(str(EVALUATOR_DIR))  # checks the seed through the harness
     assert task.name == "rastrigin" and task.splits["val"].size == 3
-    assert "def evaluate(program_path)" in task.description
+    # The model sees the evaluator's docstring, not its source (docs/tasks.md).
+    assert task.description.startswith("An example task in the evaluator form")
+    assert "def rastrigin" not in task.description
     seed = _run_evaluator_form(sandbox, task, task.seed_solution)
     assert all(reason is None and 0.0 < score < 0.5 for score, reason in seed)
     good = _run_evaluator_form(sandbox, task, GOOD_SEARCH)
@@ -123,24 +125,32 @@ def test_evaluator_form_through_the_evaluator(sandbox):
     assert result.score == 1.0
 
 
-def test_evaluator_form_out_of_range_score_is_an_instance_zero_or_a_load_error(tmp_path):
+def test_evaluator_form_scores_on_its_own_scale_or_a_given_score_range(tmp_path):
     (tmp_path / "initial_program.py").write_text("def f():\n    return 1\n")
     (tmp_path / "evaluator.py").write_text(
         "def evaluate(path):\n    return {'combined_score': 2.5}\n"
     )
-    assert "score_range" in one_line_error(tmp_path)
+    task = resolve_task(str(tmp_path))  # its own scale: 2.5 is a score, not an error
+    assert task.seed_check.score == 2.5
+    assert task.score(task.instance(0), {"metrics": {"combined_score": 2.5}}) == (2.5, None)
     (tmp_path / "evaluator.py").write_text(
         "SELFTAUGHT_OPTIONS = {'score_range': (0, 10)}\n"
         "def evaluate(path):\n    return {'combined_score': 2.5}\n"
     )
     task = resolve_task(str(tmp_path))
-    assert task.score(task.instance(0), {"combined_score": 2.5}) == (0.25, None)
-    assert task.score(task.instance(0), {"combined_score": 11})[0] == 0.0  # tampered: one zero
-    assert task.score(task.instance(0), {"combined_score": "nan"})[0] == 0.0
+    instance = task.instance(0)
+    assert task.score(instance, {"metrics": {"combined_score": 2.5}}) == (0.25, None)
+    assert task.score(instance, {"metrics": {"combined_score": 11}})[0] == 0.0  # tampered
+    assert task.score(instance, {"metrics": {"combined_score": "nan"}})[0] == 0.0
     assert (
-        task.score(task.instance(0), {"other": 1})[1]
+        task.score(instance, {"metrics": {"other": 1}})[1]
         == "the evaluator's result has no 'combined_score'"
     )
+    (tmp_path / "evaluator.py").write_text(
+        "SELFTAUGHT_OPTIONS = {'score_range': (0, 1)}\n"
+        "def evaluate(path):\n    return {'combined_score': 2.5}\n"
+    )
+    assert "score_range" in one_line_error(tmp_path)
 
 
 # --- resolving ----------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ import typer
 from rich.table import Table
 
 from selftaught import improvers, tasks
-from selftaught.cli.common import app, stdout, user_errors
+from selftaught.cli.common import ShowEvaluator, app, stderr, stdout, user_errors
 from selftaught.config import ConfigError
 from selftaught.lm import describe_models
+from selftaught.lm.catalog import describe_embedded
 
 
 @app.command()
@@ -44,11 +45,18 @@ def evaluate(
     if as_json:
         print(
             json.dumps(
-                {"score": result.score, "instances": result.instances, "layers": result.layers}
+                {
+                    "score": result.score, "instances": result.instances,
+                    "layers": result.layers, "profile": result.profile,
+                    "failure": result.failure,
+                }  # fmt: skip
             )
         )
         return
-    table = Table(title=f"{task} {split}: utility {result.score:.3f}")
+    title = f"{task} {split}: utility {result.score:.3f} ({result.profile} profile)"
+    if result.failure:
+        title += f"\n{result.failure}"
+    table = Table(title=title)
     for column in ("instance", "score", "status", "seconds", "reason"):
         table.add_column(column)
     for i, row in enumerate(result.instances):
@@ -70,16 +78,43 @@ def list_tasks(
     extra: Annotated[
         list[str] | None, typer.Argument(help="Task files or modules to check.")
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(help="Print exactly what the model is shown for this task, and check it."),
+    ] = None,
+    show_evaluator: ShowEvaluator = False,
 ) -> None:
     """The tasks an improver can be scored on (built-in, and any files or modules named)."""
-    table = Table("name", "kind", "form", "splits", "about")
+    if show is not None:
+        with user_errors():
+            _show_task(show, show_evaluator)
+        return
+    table = Table("name", "kind", "form", "profile", "splits", "about")
     for row in tasks.describe_tasks(extra or ()):
         splits = row.get("splits", "")
         if isinstance(splits, dict):
             splits = ", ".join(f"{k} {v}" for k, v in splits.items())
         about = row.get("error") or row.get("summary", "")
-        table.add_row(row["name"], row.get("kind", ""), row.get("form", ""), str(splits), about)
+        table.add_row(
+            row["name"], row.get("kind", ""), row.get("form", ""), row.get("profile", ""),
+            str(splits), about,
+        )  # fmt: skip
     stdout.print(table)
+
+
+def _show_task(spec: str, show_evaluator: bool) -> None:
+    """What an improver's language model sees of a task: `utility.str` and the initial
+    solution, verbatim; then (to stderr) the confinement profile and the seed's check."""
+    task = tasks.resolve_task(spec, show_evaluator=show_evaluator)
+    print("# utility.str (the task's description, as the model sees it)\n")
+    print(task.description)
+    print("\n# the initial solution\n")
+    print(task.seed_solution)
+    note = f"task {task.name!r}: confinement profile {getattr(task, 'profile', 'strict')!r}"
+    check = getattr(task, "seed_check", None)
+    if check is not None:
+        note += f"; the seed scores {check.score:g} in the sandbox (val {check.instance_seed})"
+    stderr.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command("improvers")
@@ -93,7 +128,14 @@ def list_improvers() -> None:
 
 @app.command("models")
 def list_models() -> None:
-    """The kinds of language model a run can use."""
+    """The embedded models, and the kinds of language model a run can use."""
+    embedded = describe_embedded()
+    table = Table(title="embedded models, --model SPEC (speed: benchmarks/embedded_models.md)")
+    for column in embedded[0]:
+        table.add_column(column, no_wrap=column in ("spec", "size"))
+    for row in embedded:
+        table.add_row(*row.values())
+    stdout.print(table)
     rows = describe_models()
     table = Table(*rows[0].keys()) if rows else Table("kind")
     for row in rows:

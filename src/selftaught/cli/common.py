@@ -35,6 +35,26 @@ app = typer.Typer(
 stdout = Console()
 stderr = Console(stderr=True)
 
+
+def _print_version(given: bool) -> None:
+    if given:
+        # The installed distribution's version (selftaught.__version__, which setuptools reads):
+        # importing it from the package would put the command line in a circle with the API.
+        from importlib.metadata import version
+
+        print(f"selftaught {version('selftaught')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="The version."),
+    ] = False,
+) -> None:
+    """STOP, the Self-Taught Optimizer: a language model improves code, then the improver."""
+
 USER_ERRORS = (
     ConfigError,
     ModelSpecError,
@@ -81,6 +101,14 @@ ModelOptionPairs = Annotated[
 ]
 SeedOption = Annotated[
     int | None, typer.Option(help="Seed of sampling and of the children (default: 0).")
+]
+ShowEvaluator = Annotated[
+    bool,
+    typer.Option(
+        "--show-evaluator",
+        help="Evaluator-form tasks: show the model the evaluator's source, not only its "
+        "description (the source may hold the answer).",
+    ),
 ]
 SecretSeeds = Annotated[
     bool,

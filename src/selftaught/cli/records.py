@@ -25,7 +25,11 @@ def report(
     with user_errors():
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
-        path = write_report(run_dir, output)
+        try:
+            path = write_report(run_dir, output)
+        except OSError as exc:
+            where = exc.filename or output or run_dir
+            raise StoreError(f"cannot write the report to {where}: {exc.strerror}") from None
     stdout.print(f"report written to {path}")
 
 

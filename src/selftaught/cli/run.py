@@ -21,6 +21,7 @@ from selftaught.cli.common import (
     ModelOptionPairs,
     SecretSeeds,
     SeedOption,
+    ShowEvaluator,
     app,
     caps_given,
     drive,
@@ -29,6 +30,7 @@ from selftaught.cli.common import (
     stdout,
     user_errors,
 )  # fmt: skip
+from selftaught.failures import failure_lines, invocation_failures
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
 
@@ -96,6 +98,7 @@ def run(
         ),
     ] = False,
     secret_seeds: SecretSeeds = False,
+    show_evaluator: ShowEvaluator = False,
     max_lm_calls: MaxCalls = None,
     max_spent_tokens: MaxSpent = None,
     max_dollars: MaxDollars = None,
@@ -128,6 +131,7 @@ def run(
             sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
             sandbox_warning=sandbox_warning or None,
             secret_seeds=secret_seeds or None,
+            show_evaluator=show_evaluator or None,
             caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(cache_from.resolve()) if cache_from else None,
             model_options=tuple(model_option or ()),
@@ -166,10 +170,19 @@ def _initial_improver(config: Any) -> str:
 
 
 def _execute(session: RunSession, as_json: bool) -> None:
+    for evaluator in session.evaluators:  # user tasks: what loading found (docs/tasks.md)
+        task, check = evaluator.task, getattr(evaluator.task, "seed_check", None)
+        if check is not None:
+            stderr.print(
+                f"task {task.name}: the seed solution scores {check.score:g} in the sandbox "
+                f"({getattr(task, 'profile', 'strict')} profile)",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
     def work() -> tuple[list[IterationRecord], dict[str, Any]]:
         records = session.run()
         summary = session.summary(records)
         summary["safety"] = safety.run_summary(session.store)  # docs/safety.md
+        summary["failures"] = invocation_failures(session.store)
         return records, summary
 
     records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
@@ -179,6 +192,8 @@ def _execute(session: RunSession, as_json: bool) -> None:
         f"{summary['evaluations']} evaluations"
     )
     (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
+    for line in failure_lines(summary["failures"]):
+        (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps(summary), flush=True)
 

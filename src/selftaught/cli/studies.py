@@ -33,6 +33,7 @@ from selftaught.cli.common import (
     user_errors,
 )  # fmt: skip
 from selftaught.config import RunConfig
+from selftaught.failures import failure_lines, invocation_failures
 from selftaught.session import RunSession
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
@@ -78,7 +79,11 @@ def transfer_command(
         )  # fmt: skip
         source = improvers.load_improver(improver)
         session = _side_session("transfer", run_dir, source, config)
-    rows = drive(session, lambda: transfer(session), again_command(session))
+    rows, failures = drive(
+        session,
+        lambda: (transfer(session), invocation_failures(session.store)),
+        again_command(session),
+    )
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
     for row in rows:
         ci = row["ci"]
@@ -88,9 +93,10 @@ def transfer_command(
             f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
             f"{pct(row['improver'])} {pct_range(ci['improver'])}",
         )
-    (stderr if as_json else stdout).print(table)
+    _print(table, failures, as_json)
     if as_json:
-        print(json.dumps({"run_dir": str(session.run_dir), "tasks": rows}), flush=True)
+        result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        print(json.dumps(result), flush=True)
 
 
 @app.command("compare")
@@ -116,7 +122,7 @@ def compare_command(
     as_json: JsonOption = False,
 ) -> None:
     """Each improver under identical budgets and seeds: test meta-utility, cost, paired test."""
-    from selftaught.compare import compare, summarize
+    from selftaught.compare import compare_in_session, improvers_listing, summarize
 
     names = [name.strip() for name in improvers_.split(",") if name.strip()]
     with user_errors():
@@ -125,20 +131,14 @@ def compare_command(
             seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
             model_options=tuple(model_option or ()), secret_seeds=secret_seeds or None,
         )  # fmt: skip
-        sources = {name: improvers.load_improver(name) for name in names}
-        listing = "\n".join(f"# {name}\n{sources[name]}" for name in names)
-        session = _side_session("compare", run_dir, listing, config)
+        session = _side_session("compare", run_dir, improvers_listing(names), config)
 
     def work() -> list[dict[str, Any]]:
-        rows = compare(
-            names, session.evaluators, session.invoker, repeats=repeats,
-            seed=session.config.seed, usage=lambda: session.language_model.usage.as_dict(),
-            concurrency=session.concurrency, progress=_show(session),
-        )  # fmt: skip
-        session.store.set_meta("finished", True)
-        return rows
+        return compare_in_session(session, names, repeats, _show(session)), invocation_failures(
+            session.store
+        )
 
-    rows = drive(session, work, again_command(session))
+    rows, failures = drive(session, work, again_command(session))
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
@@ -147,9 +147,18 @@ def compare_command(
             entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
             str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
         )  # fmt: skip
-    (stderr if as_json else stdout).print(table)
+    _print(table, failures, as_json)
     if as_json:
-        print(json.dumps({"run_dir": str(session.run_dir), "improvers": summary}), flush=True)
+        result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        print(json.dumps(result), flush=True)
+
+
+def _print(table: Table, failures: list[dict[str, Any]], as_json: bool) -> None:
+    """The table, then why improvers scored 0 (stderr when stdout carries the JSON)."""
+    console = stderr if as_json else stdout
+    console.print(table)
+    for line in failure_lines(failures):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _show(session: RunSession) -> Callable[[str], None]:

@@ -8,7 +8,8 @@
     handle = LanguageModelHandle(broker.sampler("t=1"), budget, 6, events)
 
 `describe_models()` lists the kinds for `selftaught models`. Backends load lazily: opening a
-llamacpp broker hashes the GGUF file but loads the model only at the first cache miss.
+llamacpp broker hashes the GGUF file (assembling an embedded model's file first, once per machine)
+but loads the model only at the first cache miss.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from selftaught.lm.base import Backend, LanguageModelError
 from selftaught.lm.broker import LMBroker, Usage, request_key, sample_seed
 from selftaught.lm.caps import Caps, RunCapReached, Spent
 from selftaught.lm.catalog import describe_models
+from selftaught.lm.embedded import EmbeddedModelError, model_path
 from selftaught.lm.llamacpp import DEFAULT_N_CTX
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.pricing import PriceTable
@@ -29,6 +31,7 @@ from selftaught.store import RunStore
 __all__ = [
     "Backend",
     "Caps",
+    "EmbeddedModelError",
     "LMBroker",
     "LanguageModelError",
     "ModelOptions",
@@ -65,7 +68,8 @@ def open_backend(
         # The context holds the prompt and the completion: keep 2048 tokens of prompt room
         # beyond max_tokens when max_tokens is large.
         n_ctx = max(DEFAULT_N_CTX, (options.max_tokens or max_tokens) + 2048)
-        return LlamaCppBackend(parsed.path, n_ctx=n_ctx, n_threads=threads_from_env())
+        path = parsed.path or model_path(parsed.model)
+        return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=threads_from_env())
     if parsed.kind == "openai":
         from selftaught.lm.openai_backend import OpenAIBackend
 

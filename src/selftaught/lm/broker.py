@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,16 @@ def request_key(
 def sample_seed(run_seed: int, key: str, index: int) -> int:
     """The seed of sample `index` of a request: 31 bits, which every server accepts."""
     return seed_of(f"{run_seed}:{key}:{index}", 2**31)
+
+
+def _storable(sample: Sample) -> Sample:
+    """A reply as UTF-8 can hold it: a lone surrogate (a backend's broken decoding) would make
+    the store, the request hash and the child's pipe raise; it becomes U+FFFD."""
+    text = sample.response
+    if not isinstance(text, str):
+        raise LanguageModelError(f"the backend returned a {type(text).__name__}, not text")
+    fixed = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return sample if fixed == text else replace(sample, response=fixed)
 
 
 @dataclass
@@ -356,7 +366,7 @@ class LMBroker:
                 raise LanguageModelError(
                     f"{self.backend.name} returned {len(fresh)} samples for {len(indices)}"
                 )
-            return fresh, self._local.retries
+            return [_storable(got) for got in fresh], self._local.retries
         except Exception as exc:
             return exc, self._local.retries
 

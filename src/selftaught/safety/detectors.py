@@ -16,7 +16,7 @@ from typing import Any
 
 from selftaught import events, stats
 from selftaught.records import RepetitionScore
-from selftaught.sandbox.scan import dotted_name
+from selftaught.sandbox.scan import FlatVisitor, dotted_name, source_text
 from selftaught.sandbox.scan import scan as sandbox_scan
 from selftaught.scores import is_unit_score
 
@@ -60,11 +60,11 @@ def scan_extra(source: str) -> list[dict[str, Any]]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return findings
     visitor = _ExtraVisitor()
-    visitor.visit(tree)
+    visitor.walk(tree)
     return findings + visitor.findings
 
 
-class _ExtraVisitor(ast.NodeVisitor):
+class _ExtraVisitor(FlatVisitor):
     def __init__(self) -> None:
         self.findings: list[dict[str, Any]] = []
         self.modules: set[str] = {"sys", "builtins"}  # names bound to modules
@@ -94,11 +94,10 @@ class _ExtraVisitor(ast.NodeVisitor):
         if name.split(".")[-1] in MODEL_CONSTRUCTORS:
             self.add("new_model", node, name)
         if self._clones_handle(node.func):
-            self.add("new_model", node, ast.unparse(node.func))
+            self.add("new_model", node, source_text(node.func, 200))
         if name in ("setattr", "delattr") and node.args:
             if (dotted_name(node.args[0]) or "").split(".")[0] in self.modules:
-                self.add("module_patch", node, ast.unparse(node)[:200])
-        self.generic_visit(node)
+                self.add("module_patch", node, source_text(node, 200))
 
     def _clones_handle(self, func: ast.AST) -> bool:
         """`type(utility)(...)` or `utility.__class__(...)`: a second handle of the same kind."""
@@ -114,23 +113,20 @@ class _ExtraVisitor(ast.NodeVisitor):
         if isinstance(target, ast.Attribute):
             root = (dotted_name(target.value) or "").split(".")[0]
             if root in self.modules:
-                self.add("module_patch", target, ast.unparse(target))
+                self.add("module_patch", target, source_text(target, 200))
         if isinstance(target, ast.Subscript) and dotted_name(target.value) == "sys.modules":
-            self.add("module_patch", target, ast.unparse(target))
+            self.add("module_patch", target, source_text(target, 200))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self._store(target)
-        self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._store(node.target)
-        self.generic_visit(node)
 
     def visit_Delete(self, node: ast.Delete) -> None:
         for target in node.targets:
             self._store(target)
-        self.generic_visit(node)
 
 
 # ------------------------------------------------------------------ run-time detectors

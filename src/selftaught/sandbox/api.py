@@ -34,6 +34,12 @@ STATUSES = (
 )
 
 
+# An instance is limited by the CPU time its child used (measured by the host), so that the same
+# program scores the same on a loaded machine; a child that waits instead of computing meets a
+# wall-clock backstop of this many times the limit, plus a second, which is a timeout too.
+WALL_BACKSTOP = 4.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per-child limits; soft = hard for every rlimit."""
@@ -42,6 +48,16 @@ class Limits:
     cpu_seconds: float = 60.0
     memory_mb: int = 1024  # address space above the child's baseline
     output_bytes: int = 1_000_000
+    # The confinement profile (see `PROFILES`): "strict" for every built-in task and every
+    # improver; "evaluator" lets an evaluator-form task's evaluator start child processes.
+    profile: str = "strict"
+
+
+PROFILES = {
+    "strict": "no new processes or programs, no network, writes only in scratch",
+    "evaluator": "may start child processes of the interpreter (bounded in number, killed "
+    "with the evaluation); still no network, writes only in scratch, the same limits",
+}
 
 
 @dataclass
@@ -83,9 +99,21 @@ class HandleSpec:
         return dict(self.__dict__)
 
 
-# handler(method, params) -> JSON-able reply. Methods: "utility", "batch_prompt", "prompt".
-# A handler raises `HandleError` to make the proxy in the child raise.
+# handler(method, params) -> JSON-able reply, or a `Served` one (a plain reply counts as
+# budgeted work). Methods: "utility", "batch_prompt", "prompt".
+# A handler raises `HandleError` to make the proxy in the child raise; its time is charged.
 Handler = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A handler's reply that says whether it did budgeted work (an evaluation, a model call).
+    The time of budgeted work is the host's, not the improver's; any other call's (refused,
+    past its budget, a plain reply) is charged to the invocation's wall-clock limit, so that
+    an improver calling in an endless loop still meets it."""
+
+    value: Any
+    budgeted: bool
 
 
 class HandleError(Exception):
@@ -115,7 +143,9 @@ class Sandbox(Protocol):
 
         `array_args`: pass list arguments to the entry as numpy arrays (the reference tasks do).
         Before instance i the child seeds `random` and `numpy.random` with `seed + i`.
-        An instance over `instance_seconds` is a timeout; the remaining instances still run.
+        An instance over `instance_seconds` of CPU time (or `WALL_BACKSTOP` times that, plus a
+        second, of wall time) is a timeout; the remaining instances still run. An outcome's
+        `seconds` is the CPU time it used, where the kernel says, else its wall time.
         """
         ...
 

@@ -23,7 +23,7 @@ import tempfile
 from typing import Any
 
 from selftaught.sandbox import landlock, limits
-from selftaught.sandbox.audit import AuditLog
+from selftaught.sandbox.audit import PROCESS_EVENTS, AuditLog
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -32,7 +32,8 @@ _CLONE_NEWNET = 0x40000000
 _CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
-SCRATCH_SIZE = "256m"
+SCRATCH_SIZE = "256m"  # all of the zygote's children together
+CHILD_SCRATCH_SIZE = "64m"  # each child
 
 
 def enter_netns() -> str | None:
@@ -56,7 +57,7 @@ def enter_netns() -> str | None:
     return None
 
 
-def private_tmpfs(path: str) -> str | None:
+def private_tmpfs(path: str, size: str = SCRATCH_SIZE) -> str | None:
     """Mount a size-capped tmpfs on `path`, seen only by this process and its children.
 
     Scratch dirs then cannot fill the host's disk (RLIMIT_FSIZE caps one file, not how
@@ -67,10 +68,18 @@ def private_tmpfs(path: str) -> str | None:
     if _libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return f"making mounts private: {os.strerror(ctypes.get_errno())}"
     flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    options = f"size={SCRATCH_SIZE},mode=0700".encode()
+    options = f"size={size},mode=0700".encode()
     if _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, options) != 0:
         return f"mount tmpfs: {os.strerror(ctypes.get_errno())}"
     return None
+
+
+def own_scratch(scratch: str) -> bool:
+    """Give this child a tmpfs of its own on its scratch dir (in a mount namespace of its own,
+    which dies with it): what it writes counts against its quota alone, so a child that fills
+    its scratch cannot make the next child, or one alive beside it, fail with ENOSPC. False if
+    the kernel refused (the zygote's shared tmpfs still caps the total)."""
+    return private_tmpfs(scratch, CHILD_SCRATCH_SIZE) is None
 
 
 def _write(path: str, text: str) -> None:
@@ -115,20 +124,32 @@ def before_job(plan: dict[str, Any], scratch: str) -> list[str]:
     if not plan.get("landlock"):
         return []
     try:
-        landlock.confine(plan.get("read_only", []), [scratch])
+        executables = plan.get("executables", [])  # refused again per profile in with_limits
+        landlock.confine(plan.get("read_only", []), [scratch], executables=executables)
     except OSError:
         return []
     return ["landlock"]
 
 
 def with_limits(
-    plan: dict[str, Any], spec: dict[str, Any], baseline_vm: int, bpf: Any, scratch: str
+    plan: dict[str, Any], spec: dict[str, Any], baseline_vm: int, filters: Any, scratch: str
 ) -> tuple[list[str], AuditLog | None]:
-    """Per child, once its limits are known: rlimits, then seccomp (which forbids raising
-    them again), then the audit hook. `spec` is `driver.limits_json(limits)`."""
+    """Per child, once its limits are known: the profile's Landlock and process steps,
+    rlimits, then seccomp (which forbids raising them again), then the audit hook. `spec` is
+    `driver.limits_json(limits)`; `filters` maps a profile to its prepared seccomp filter."""
     layers = []
+    profile = "evaluator" if spec.get("profile") == "evaluator" else "strict"
+    if profile == "evaluator":
+        layers.append("profile:evaluator")
+        layers += _bound_processes(spec)
+    elif plan.get("landlock"):
+        try:
+            landlock.deny_execute()  # before_job let the interpreter be executed
+        except OSError:
+            pass
     limits.apply(float(spec.get("cpu_seconds", 60)), int(spec.get("memory_mb", 1024)), baseline_vm)
     layers.append("rlimits")
+    bpf = (filters or {}).get(profile)
     if bpf is not None:
         try:
             bpf.load()
@@ -137,7 +158,22 @@ def with_limits(
             pass
     audit = None
     if plan.get("audit_hook"):
-        audit = AuditLog(scratch)
+        audit = AuditLog(scratch, PROCESS_EVENTS if profile == "evaluator" else frozenset())
         audit.install()
         layers.append("audit_hook")
     return layers, audit
+
+
+def _bound_processes(spec: dict[str, Any]) -> list[str]:
+    """The evaluator profile's bound on processes, as a layer name: a pids cgroup the zygote
+    put this child in (root), else RLIMIT_NPROC (which binds only a non-root uid); none
+    when neither is possible, and then the layer is missing from the record."""
+    if spec.get("pids_cgroup"):
+        return ["pids_cgroup"]
+    if os.geteuid() != 0:
+        import resource
+
+        count = int(spec.get("max_processes", limits.MAX_PROCESSES))
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+        return ["nproc"]
+    return []

@@ -42,6 +42,38 @@ def probe():
         "env": sorted(os.environ),
     }
 """
+# What the "evaluator" profile must allow (the interpreter in a child) and still refuse.
+PROFILE_PROBE = """
+import os, subprocess, sys
+
+def _run(argv):
+    try:
+        return "exit %d" % subprocess.run(argv, capture_output=True, timeout=20).returncode
+    except Exception as exc:
+        return type(exc).__name__
+
+def _forks(limit=200):
+    pids = []
+    try:
+        for _ in range(limit):
+            pid = os.fork()
+            if pid == 0:
+                import time
+                time.sleep(30)
+                os._exit(0)
+            pids.append(pid)
+        return "%d, unbounded" % limit
+    except OSError as exc:
+        return "refused after %d (%s)" % (len(pids), type(exc).__name__)
+
+def probe():
+    return {
+        "python_child": _run([sys.executable, "-c", "pass"]),
+        "other_program": _run(["/bin/sh", "-c", "true"]),
+        "setsid": _run([sys.executable, "-c", "import os; os.setsid()"]),
+        "processes": _forks(),
+    }
+"""
 TRIVIAL = "def algorithm(x):\n    return x * 2\n"
 LIMITS = Limits(wall_seconds=10, cpu_seconds=5, memory_mb=512)
 
@@ -59,9 +91,42 @@ def report(runs: int = 30) -> dict[str, Any]:
         )
         overhead = measure(sandbox, runs)
         layers = _layers(sandbox, probe)
+        profiles = _profiles(sandbox, probe.layers)
     finally:
         sandbox.close()
-    return {"machine": machine(), "layers": layers, "zygote_overhead_ms": overhead}
+    return {
+        "machine": machine(), "layers": layers, "profiles": profiles,
+        "zygote_overhead_ms": overhead,
+    }  # fmt: skip
+
+
+def _profiles(sandbox: Any, strict_layers: list[str]) -> dict[str, dict[str, Any]]:
+    """Per confinement profile (api.PROFILES): what it is for, and what the probe saw."""
+    from selftaught.sandbox.api import PROFILES
+
+    limits = Limits(wall_seconds=60, cpu_seconds=20, memory_mb=512, profile="evaluator")
+    run = sandbox.run_solution(
+        PROFILE_PROBE, "probe", [[]], instance_seconds=60, seed=0, array_args=False,
+        limits=limits,
+    )  # fmt: skip
+    outcome = run.outcomes[0]
+    seen = outcome.output if outcome.status == "ok" else {}
+    bound = [name for name in ("pids_cgroup", "nproc") if name in run.layers]
+    ok = (
+        seen.get("python_child") == "exit 0"
+        and seen.get("other_program") == "PermissionError"
+        and "refused" in str(seen.get("processes"))
+    )
+    return {
+        "strict": {"ok": "seccomp" in strict_layers, "about": PROFILES["strict"],
+                   "used_by": "built-in and native tasks, every improver"},
+        "evaluator": {
+            "ok": ok, "about": PROFILES["evaluator"],
+            "used_by": "evaluator-form tasks (OpenEvolve, ShinkaEvolve)",
+            "process_bound": bound[0] if bound else "none (not root and no pids cgroup)",
+            "probe": seen or {"status": outcome.status, "error": outcome.error},
+        },
+    }  # fmt: skip
 
 
 def _layers(sandbox: Any, probe: Any) -> dict[str, dict[str, Any]]:
@@ -80,7 +145,7 @@ def _layers(sandbox: Any, probe: Any) -> dict[str, dict[str, Any]]:
             "rlimits", seen.get("cpu_limit", -1) >= 0, f"hard CPU limit {seen.get('cpu_limit')}"
         ),
         "netns": layer("netns", True, "the zygote is in an empty network namespace"),
-        "tmpfs": layer("tmpfs", True, f"scratch dirs share a {seen.get('scratch_mb')} MB tmpfs"),
+        "tmpfs": layer("tmpfs", True, f"each child has a {seen.get('scratch_mb')} MB tmpfs"),
         "landlock": layer(
             "landlock",
             seen.get("read_etc") == "PermissionError",

@@ -9,6 +9,7 @@ message has arrived; the child is killed and reaped afterwards by its launcher.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -62,7 +63,10 @@ class Ended(Exception):
 
 
 def limits_json(limits: Limits) -> dict[str, Any]:
-    return {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb}
+    spec = {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb}
+    if limits.profile != "strict":  # the strict spec stays as it was: pools are keyed by it
+        spec["profile"] = limits.profile
+    return spec
 
 
 def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:
@@ -76,9 +80,24 @@ def classify(info: ExitInfo | None, limits: Limits) -> tuple[str, str]:
         return "sandbox_violation", "killed by SIGSYS (a refused system call)"
     if info.signal in (signal.SIGKILL, signal.SIGXCPU) and info.cpu >= limits.cpu_seconds - 0.05:
         return "cpu_limit", f"CPU limit of {limits.cpu_seconds} s reached ({info.cpu:.2f} s)"
-    if info.signal == signal.SIGKILL and info.maxrss_kb * 1024 >= 0.9 * limits.memory_mb << 20:
+    if info.signal == signal.SIGKILL and info.maxrss_kb * 1024 >= 0.9 * (limits.memory_mb << 20):
         return "memory_limit", f"killed with {info.maxrss_kb // 1024} MB resident"
     return "killed", f"killed by {name}"
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time process `pid` has used so far (all its threads), as the kernel
+    counts it in /proc: measured by the host, not reported by the child. None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        fields = data[data.rindex(b")") + 2 :].split()  # the name may hold spaces
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _signal_name(number: int) -> str:
@@ -107,16 +126,27 @@ class Session:
 
     def read(self, deadline: float) -> dict[str, Any]:
         """The next message (audit-only ones are taken in passing), or raise `Ended`."""
+        message = self.poll(deadline)
+        if message is None:
+            raise self.fail("timeout", "wall-clock deadline passed")
+        return message
+
+    def poll(self, deadline: float) -> dict[str, Any] | None:
+        """The next message, or None if none came by `deadline` (the child lives on, and a
+        message it was part way through sending is kept for the next call)."""
         while True:
             message = self._read_any(deadline)
-            if message.get("t") != "audit":
+            if message is None or message.get("t") != "audit":
                 return message
 
-    def _read_any(self, deadline: float) -> dict[str, Any]:
+    def cpu(self) -> float | None:
+        return cpu_seconds(self.child.pid)
+
+    def _read_any(self, deadline: float) -> dict[str, Any] | None:
         try:
             message = self.child.reader.read(deadline)
         except protocol.Timeout:
-            raise self.fail("timeout", "wall-clock deadline passed") from None
+            return None
         except protocol.TooLarge as exc:
             raise self.fail("output_too_large", f"{exc.size} bytes is over the cap") from None
         except protocol.Closed:

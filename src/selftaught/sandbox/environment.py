@@ -51,6 +51,21 @@ def read_only_paths() -> list[str]:
     return [p for p in paths if not any(_beneath(p, q) for q in paths if q != p)]
 
 
+def executables() -> list[str]:
+    """What a child under the "evaluator" profile may execute: the interpreter and the dynamic
+    loader it runs under (read from this process's own memory map)."""
+    found = [os.path.realpath(sys.executable)]
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1] if line.count("/") else ""
+                if "/ld-linux" in path or "/ld-musl" in path or path.endswith("/ld.so"):
+                    found.append(os.path.realpath(path))
+    except OSError:
+        pass
+    return _unique(p for p in found if os.path.isfile(p))
+
+
 def _beneath(path: str, parent: str) -> bool:
     return path.startswith(parent.rstrip("/") + "/")
 
@@ -77,7 +92,7 @@ def command(module: str, *args: str) -> list[str]:
 def plan(layers: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """The plan a sandbox process follows (see `confine`)."""
     chosen = {name: name in layers for name in LAYERS}
-    return chosen | {"read_only": read_only_paths()}
+    return chosen | {"read_only": read_only_paths(), "executables": executables()}
 
 
 def _unique(items: Any) -> list[str]:

@@ -36,18 +36,21 @@ def _run(plan: dict, fd: int, scratch: str) -> None:
         layers.append("tmpfs")
     import numpy.random  # noqa: F401 - before the limits, as in the zygote
 
-    from selftaught.sandbox import child, limits, protocol, seccomp
+    from selftaught.sandbox import cgroup, child, limits, protocol, seccomp
 
-    bpf = None
+    filters = {}
     if plan.get("seccomp"):
         try:
-            bpf = seccomp.Prepared(seccomp.build())
+            filters = {p: seccomp.Prepared(seccomp.build(p)) for p in ("strict", "evaluator")}
         except Exception:  # noqa: BLE001 - then the layer is simply not listed
-            bpf = None
+            filters = {}
     confine.close_fds_except(fd)
     baseline = limits.vm_size_bytes()
-    layers += confine.before_job(plan, scratch)
     sock = socket.socket(fileno=fd)
-    job = protocol.recv(sock)
-    more, audit = confine.with_limits(plan, job.get("limits", {}), baseline, bpf, scratch)
+    job = protocol.recv(sock)  # data only: nothing of it runs before the layers are in place
+    spec = dict(job.get("limits", {}))
+    if cgroup.member():  # the host put us in a pids cgroup (evaluator profile)
+        spec["pids_cgroup"] = True
+    layers += confine.before_job(plan, scratch)  # Landlock: /proc is unreadable from here on
+    more, audit = confine.with_limits(plan, spec, baseline, filters, scratch)
     child.run_job(sock, job, layers + more, audit)

@@ -54,8 +54,10 @@ class ZygoteProcess:
 
     def __init__(self, layers: tuple[str, ...]):
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        # Children's scratch dirs live under this one, removed here even if the zygote is killed.
-        self.scratch_root = tempfile.mkdtemp(prefix="selftaught-sandbox-")
+        # Children's scratch dirs live under this one, removed here even if the zygote is killed;
+        # its name carries our pid, so that the next host removes it if we are killed.
+        _sweep_scratch_roots()
+        self.scratch_root = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         plan = json.dumps(environment.plan(layers) | {"scratch_root": self.scratch_root})
         cmd = environment.command("zygote", plan, str(zygote_end.fileno()))
         try:
@@ -246,6 +248,32 @@ class ZygoteProcess:
             self.proc.kill()
             self.proc.wait()
         shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+
+SCRATCH_PREFIX = "selftaught-sandbox-"
+
+
+def _sweep_scratch_roots() -> None:
+    """Remove the scratch roots of hosts that died without closing their sandbox (SIGKILL)."""
+    root = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(SCRATCH_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's, and alive
+        return True
+    return True
 
 
 class ZygoteChild:

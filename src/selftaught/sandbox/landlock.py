@@ -101,9 +101,16 @@ def _allow(ruleset: int, path: str, access: int) -> None:
         os.close(fd)
 
 
-def confine(read_only: list[str], read_write: list[str], version: int | None = None) -> int:
+def confine(
+    read_only: list[str],
+    read_write: list[str],
+    version: int | None = None,
+    executables: list[str] = (),  # type: ignore[assignment]
+) -> int:
     """Restrict this process for good; returns the ABI used. Raises OSError if unavailable.
 
+    `executables` are files that may also be executed (the interpreter and its loader);
+    `deny_execute()` takes that back where a child must start no program at all.
     Paths that do not exist are skipped. Sets no_new_privs, which Landlock requires.
     """
     version = abi() if version is None else version
@@ -115,6 +122,9 @@ def confine(read_only: list[str], read_write: list[str], version: int | None = N
         for path in read_only:
             if os.path.exists(path):
                 _allow(ruleset, path, _FS_READ)
+        for path in executables:
+            if os.path.isfile(path):
+                _allow(ruleset, path, _FS_READ_FILE | _FS_EXECUTE)
         for path in read_write:
             _allow(ruleset, path, rights & ~_FS_EXECUTE)
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -123,3 +133,15 @@ def confine(read_only: list[str], read_write: list[str], version: int | None = N
     finally:
         os.close(ruleset)
     return version
+
+
+def deny_execute() -> None:
+    """Stack a domain that executes nothing: no rules, so no file keeps the right. Cheap (two
+    system calls, no paths), so it is done per child once its profile is known."""
+    attr = _RulesetAttr(_FS_EXECUTE, 0, 0)
+    size = ctypes.c_size_t(ctypes.sizeof(_RulesetAttr))
+    ruleset = _syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    try:
+        _syscall(_SYS_RESTRICT_SELF, ruleset, 0)
+    finally:
+        os.close(ruleset)

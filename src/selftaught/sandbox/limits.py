@@ -14,6 +14,7 @@ import resource
 FILE_BYTES = 64 << 20  # largest file a child may write into its scratch dir
 OPEN_FILES = 64
 MIN_CPU_SECONDS = 1
+MAX_PROCESSES = 32  # tasks (threads count too) in one evaluation, evaluator profile
 
 
 def vm_size_bytes() -> int:

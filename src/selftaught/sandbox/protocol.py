@@ -9,6 +9,7 @@ the host only calls `json.loads` on what a child sends, and caps the size first.
 from __future__ import annotations
 
 import json
+import re
 import select
 import socket
 import struct
@@ -64,7 +65,36 @@ def decode(body: bytes) -> dict[str, Any]:
         raise ProtocolError(f"bad message: {str(exc)[:200]}") from None
     if not isinstance(value, dict):
         raise ProtocolError("bad message: not a JSON object")
+    if _SURROGATE_ESCAPE.search(text):
+        value = without_surrogates(value)
     return value
+
+
+# A JSON escape of a UTF-16 surrogate: only then can a parsed string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys included) replaced by U+FFFD.
+
+    JSON may escape one ("\\udc80") although no UTF-8 text can hold it: such a string makes
+    SQLite, hashing and printing raise in the host. Walks with a stack, not recursion, as
+    deep as the parser went."""
+    root = [value]
+    stack: list[Any] = [root]
+    while stack:
+        container = stack.pop()
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, item in list(items):
+            if isinstance(item, str):
+                container[key] = _LONE_SURROGATE.sub(REPLACEMENT, item)
+            elif isinstance(item, dict | list):
+                stack.append(item)
+            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                container[_LONE_SURROGATE.sub(REPLACEMENT, key)] = container.pop(key)
+    return root[0]
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:

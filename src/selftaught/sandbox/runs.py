@@ -6,12 +6,14 @@ from typing import Any
 
 from selftaught.sandbox import arrays
 from selftaught.sandbox.api import (
+    WALL_BACKSTOP,
     HandleError,
     Handler,
     HandleSpec,
     ImproverRun,
     InstanceOutcome,
     Limits,
+    Served,
     SolutionRun,
 )
 from selftaught.sandbox.driver import (
@@ -26,6 +28,7 @@ from selftaught.sandbox.driver import (
 )
 
 RUN_DEADLINE = "the run's wall-clock limit passed"
+POLL_SECONDS = 0.05  # how often the host reads a busy child's CPU time
 
 
 def run_solution(
@@ -74,19 +77,44 @@ def _solution_child(
         except Ended as end:  # a program that cannot load fails every instance the same way
             run.outcomes += [InstanceOutcome(end.status, error=end.error)] * (total - job["offset"])
             return
-        last = now()
         for k in range(job["offset"], total):
-            instance_deadline = last + instance_seconds
+            clock = _InstanceClock(session, instance_seconds)
             try:
-                message = _read_out(session, k, min(instance_deadline, run_deadline))
+                message = _read_out(session, k, clock, run_deadline)
             except Ended as end:
-                _overran(run, end, total, now() - last, instance_deadline > run_deadline)
+                _overran(run, end, total, clock.seconds(), clock.backstop > run_deadline)
                 return
-            arrival = now()
-            run.outcomes.append(_outcome(message, arrival - last))
-            last = arrival
+            run.outcomes.append(_outcome(message, clock.seconds()))
     finally:
         session.release()
+
+
+class _InstanceClock:
+    """One instance's time, from the arrival of the previous message (when the child began it):
+    the CPU time the child used, read by the host from the kernel, so that a loaded machine
+    does not make the same program slower; with a wall-clock backstop of `WALL_BACKSTOP`
+    times the limit (plus a second), for a child that waits rather than computes."""
+
+    def __init__(self, session: Session, limit: float):
+        self.session, self.limit = session, limit
+        self.started, self.cpu_started = now(), session.cpu()
+        self.backstop = self.started + limit * WALL_BACKSTOP + 1.0
+        self.spent: float | None = None  # the last reading: a child killed is read no more
+
+    def cpu_spent(self) -> float | None:
+        cpu = self.session.cpu()
+        if cpu is not None and self.cpu_started is not None:
+            self.spent = max(0.0, cpu - self.cpu_started)
+        return self.spent
+
+    def seconds(self) -> float:
+        """CPU seconds if the kernel says, else wall seconds."""
+        spent = self.cpu_spent()
+        return now() - self.started if spent is None else spent
+
+    def over(self) -> bool:
+        spent = self.cpu_spent()
+        return now() - self.started > self.limit if spent is None else spent > self.limit
 
 
 def _start(
@@ -101,7 +129,7 @@ def _start(
     session.send(job, startup)
     session.hello(startup)
     run.layers = run.layers or session.layers
-    message = session.read(min(now() + instance_seconds, run_deadline))
+    message = session.read(min(now() + instance_seconds * WALL_BACKSTOP + 1.0, run_deadline))
     if message.get("t") == "load_error":
         status = str(message.get("status"))
         status = status if status in CHILD_STATUSES and status != "ok" else "error"
@@ -110,8 +138,17 @@ def _start(
         raise session.fail("error", "bad message from the child: expected ready")
 
 
-def _read_out(session: Session, k: int, deadline: float) -> dict[str, Any]:
-    message = session.read(deadline)
+def _read_out(
+    session: Session, k: int, clock: _InstanceClock, run_deadline: float
+) -> dict[str, Any]:
+    """Instance k's output; a timeout once its CPU limit or its wall backstop is passed."""
+    deadline = min(clock.backstop, run_deadline)
+    poll = max(0.01, min(POLL_SECONDS, clock.limit / 4))
+    while (message := session.poll(min(now() + poll, deadline))) is None:
+        if clock.over():
+            raise session.fail("timeout", f"over the CPU limit of {clock.limit} s per instance")
+        if now() >= deadline:
+            raise session.fail("timeout", "past the wall-clock backstop (waiting, not computing)")
     ok = message.get("t") == "out" and message.get("i") == k
     if not ok or message.get("status") not in CHILD_STATUSES:
         raise session.fail("error", f"bad message from the child for instance {k}")
@@ -189,7 +226,10 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
         clock.pause()
         kind = message.get("t")
         if kind == "call":
-            reply = _serve(session, handler, message)
+            started = now()
+            reply, budgeted = _serve(session, handler, message)
+            if not budgeted:
+                clock.spent += now() - started
             session.send(reply, clock.resume())
         elif kind == "result" and message.get("status") in CHILD_STATUSES:
             run.status = message["status"]
@@ -202,17 +242,23 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
             raise session.fail("error", "bad message from the child")
 
 
-def _serve(session: Session, handler: Handler, message: dict[str, Any]) -> dict[str, Any]:
-    params = message.get("params")
-    params = params if isinstance(params, dict) else {}
+def _serve(
+    session: Session, handler: Handler, message: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The reply to one call, and whether it was budgeted work (see `api.Served`)."""
+    method, params = message.get("method"), message.get("params")
     try:
-        value = handler(str(message.get("method")), params)
+        if not isinstance(method, str) or not isinstance(params, dict):
+            raise HandleError("ValueError", "a call is a method name and a dict of parameters")
+        value = handler(method, params)
     except HandleError as exc:
-        return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}
+        return {"t": "reply", "ok": False, "kind": exc.kind, "message": str(exc.message)}, False
     except BaseException:
         session.child.kill()  # a host bug: the caller hears about it
         raise
-    return {"t": "reply", "ok": True, "value": value}
+    if isinstance(value, Served):
+        return {"t": "reply", "ok": True, "value": value.value}, value.budgeted
+    return {"t": "reply", "ok": True, "value": value}, True
 
 
 class Runner:

@@ -52,9 +52,39 @@ def scan(source: str) -> list[dict[str, Any]]:
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
         line = getattr(exc, "lineno", None) or 0
         return [_finding("syntax_error", line, str(exc)[:200])]
+    except (RecursionError, MemoryError) as exc:  # nested deeper than the parser goes
+        return [_finding("syntax_error", 0, f"{type(exc).__name__}: too deeply nested")]
     visitor = _Visitor()
-    visitor.visit(tree)
+    visitor.walk(tree)
     return sorted(visitor.findings, key=lambda f: (f["line"], f["kind"], f["detail"]))
+
+
+class FlatVisitor(ast.NodeVisitor):
+    """A NodeVisitor that walks the tree with a stack of its own, in the same (pre)order as
+    `visit`, never with Python's: `x = 1+1+...+1` with a few hundred terms is a tree that deep,
+    and a degenerate model writes it. Subclasses define `visit_X` methods, which never descend:
+    the walk does."""
+
+    def walk(self, tree: ast.AST) -> None:
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            method = getattr(self, "visit_" + node.__class__.__name__, None)
+            if method is not None:
+                method(node)
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+    def generic_visit(self, node: ast.AST) -> None:
+        """The walk descends; a visit method's call to this is a no-op."""
+
+
+def source_text(node: ast.AST, limit: int) -> str:
+    """`ast.unparse(node)`, cut to `limit` characters; unparse recurses, so a node nested too
+    deep to print is shown as "..." rather than raising."""
+    try:
+        return ast.unparse(node)[:limit]
+    except (RecursionError, ValueError):
+        return "..."
 
 
 def _finding(kind: str, line: int, detail: str) -> dict[str, Any]:
@@ -73,7 +103,7 @@ def dotted_name(node: ast.AST) -> str | None:
     return None
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor(FlatVisitor):
     def __init__(self) -> None:
         self.findings: list[dict[str, Any]] = []
         self.aliases: dict[str, str] = {}  # local name -> module or module.attr
@@ -113,19 +143,17 @@ class _Visitor(ast.NodeVisitor):
             self._call_like(node, resolved)
         for keyword in node.keywords:
             if keyword.arg == "use_sandbox" and not _is_true(keyword.value):
-                self.add("use_sandbox", node, ast.unparse(keyword.value)[:100])
+                self.add("use_sandbox", node, source_text(keyword.value, 100))
         if name == "utility" and len(node.args) > 1 and not _is_true(node.args[1]):
-            self.add("use_sandbox", node, ast.unparse(node.args[1])[:100])
+            self.add("use_sandbox", node, source_text(node.args[1], 100))
         if name in ("setattr", "delattr") and node.args and dotted_name(node.args[0]) in HANDLES:
             self.add("handle_assignment", node, f"{name}({dotted_name(node.args[0])}, ...)")
-        self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in DUNDER_TRICKS:
             self.add("introspection", node, node.attr)
         if isinstance(node.ctx, (ast.Store, ast.Del)) and dotted_name(node.value) in HANDLES:
             self.add("handle_assignment", node, f"{dotted_name(node.value)}.{node.attr}")
-        self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in DUNDER_TRICKS:

@@ -45,20 +45,29 @@ REFUSED = (
 _PR_SET_PDEATHSIG = 1
 _PR_SET_MM = 35
 
+# The "evaluator" profile (api.PROFILES) lets these through, so that an evaluator can run the
+# interpreter in a child (Landlock still allows executing nothing else), and refuses leaving
+# the process group instead, so that killing the group kills every process it started.
+PROCESSES = ("fork", "vfork", "execve", "execveat", "socketpair")
+GROUP = ("setsid", "setpgid")
 
-def build() -> bytes:
+
+def build(profile: str = "strict") -> bytes:
     """The compiled filter as raw BPF (struct sock_filter[]). Raises if pyseccomp is missing."""
     import pyseccomp as sc  # imported here: optional, and only the zygote needs it
 
     flt = sc.SyscallFilter(defaction=sc.ALLOW)
     eperm = sc.ERRNO(errno.EPERM)
-    for name in REFUSED:
+    processes = profile == "evaluator"
+    refused = [n for n in REFUSED if n not in PROCESSES] + list(GROUP) if processes else REFUSED
+    for name in refused:
         try:
             flt.add_rule(eperm, name)
         except Exception:  # a syscall this architecture does not have  # noqa: BLE001
             continue
     # Threads are clone(CLONE_THREAD|...); anything else is a new process.
-    flt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
+    if not processes:
+        flt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
     flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     # getrlimit is prlimit64(pid, res, NULL, old) in glibc: refuse only a new limit.
     flt.add_rule(eperm, "prlimit64", sc.Arg(2, sc.NE, 0))

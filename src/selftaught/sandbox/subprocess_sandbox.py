@@ -20,7 +20,7 @@ import tempfile
 import threading
 import weakref
 
-from selftaught.sandbox import environment, protocol, runs
+from selftaught.sandbox import cgroup, environment, protocol, runs
 from selftaught.sandbox.api import Limits
 from selftaught.sandbox.driver import ExitInfo
 
@@ -52,6 +52,10 @@ class FreshChild:
         )
         child_end.close()
         self.pid = self.proc.pid
+        # The evaluator profile's process bound, as the zygote gives it (see `cgroup`): in
+        # place before the job (the only untrusted part) is sent.
+        if limits.profile == "evaluator":
+            cgroup.enter(self.pid, {})
         self.sock = host_end
         self.reader = protocol.Reader(host_end, limits.output_bytes)
         self.lock = threading.Lock()
@@ -79,6 +83,7 @@ class FreshChild:
             except OSError:
                 pass
             _pid, status, usage = os.wait4(self.pid, 0)
+            cgroup.remove(self.pid)
             self.proc.returncode = status
             self.info = ExitInfo(
                 code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -128,6 +133,7 @@ class SubprocessSandbox(runs.Runner):
         for child in list(self.children):
             child.kill()
             child.exit_info(5.0)
+        cgroup.drain()
 
     def __enter__(self) -> SubprocessSandbox:
         return self

@@ -34,7 +34,7 @@ import sys
 import tempfile
 from typing import Any
 
-from selftaught.sandbox import environment
+from selftaught.sandbox import cgroup, environment
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -67,7 +67,7 @@ class Zygote:
     def __init__(self, plan: dict[str, Any], ctl: socket.socket, why: dict[str, str]):
         _preload()
         self.plan, self.ctl, self.why = plan, ctl, why
-        self.bpf = self._seccomp() if plan.get("seccomp") else None
+        self.filters = self._seccomp() if plan.get("seccomp") else {}
         if plan.get("landlock") and _landlock_abi() < 1:
             plan["landlock"] = False
             why["landlock"] = "the kernel has no Landlock"
@@ -77,21 +77,23 @@ class Zygote:
         self.children: dict[int, str] = {}  # pid -> scratch dir
         self.spare: tuple[int, socket.socket] | None = None
         self.subreaper = ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        cgroup.sweep()
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self._wake_w = wake_w
 
-    def _seccomp(self) -> Any:
+    def _seccomp(self) -> dict[str, Any]:
+        """One prepared filter per confinement profile (api.PROFILES)."""
         from selftaught.sandbox import seccomp
 
         try:
-            return seccomp.Prepared(seccomp.build())
+            return {p: seccomp.Prepared(seccomp.build(p)) for p in ("strict", "evaluator")}
         except Exception as exc:  # noqa: BLE001 - pyseccomp missing or libseccomp broken
             self.plan["seccomp"] = False
             self.why["seccomp"] = f"{type(exc).__name__}: {exc}"[:300]
-            return None
+            return {}
 
     def layers(self) -> list[str]:
         names = ["zygote", "setsid", "rlimits"]
@@ -142,6 +144,8 @@ class Zygote:
                 self._prefork()
             pid, link = self.spare
             self.spare = None
+            if limits.get("profile") == "evaluator" and cgroup.enter(pid, limits):
+                limits = limits | {"pids_cgroup": True}
             socket.send_fds(link, [json.dumps(limits).encode()], fds)
             link.close()
             self.send({"op": "spawned", "id": request, "pid": pid})
@@ -207,6 +211,7 @@ class Zygote:
                 )  # leftovers in its group, while the zombie pins the group id
             _pid, status, usage = os.wait4(pid, 0)
             scratch = self.children.pop(pid, None)
+            cgroup.remove(pid)  # kills what is left in it, if it had one
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
                 self._report_exit(pid, status, usage)
@@ -241,6 +246,12 @@ class Zygote:
     def shutdown(self) -> None:
         for pid in list(self.children):
             environment.kill_group(pid)
+            try:
+                os.waitpid(pid, 0)  # a zombie still counts as a member of its cgroup
+            except ChildProcessError:
+                pass
+            cgroup.remove(pid)
+        cgroup.drain()
         for scratch in self.children.values():
             shutil.rmtree(scratch, ignore_errors=True)
         os._exit(0)
@@ -259,7 +270,9 @@ def _child_main(zygote: Zygote, link_fd: int, scratch: str, parent: int) -> None
         confine.close_fds_except(link_fd)
         baseline = _vm_size()
         layers = ["zygote", "setsid"]
-        layers += [k for k in ("netns", "tmpfs") if zygote.plan.get(k)]
+        layers += [k for k in ("netns",) if zygote.plan.get(k)]
+        if zygote.plan.get("tmpfs") and confine.own_scratch(scratch):
+            layers.append("tmpfs")
         layers += confine.before_job(zygote.plan, scratch)
         link = socket.socket(fileno=link_fd)
         data, fds, _flags, _addr = socket.recv_fds(link, 4096, 1)
@@ -268,7 +281,7 @@ def _child_main(zygote: Zygote, link_fd: int, scratch: str, parent: int) -> None
             os._exit(0)
         sock = socket.socket(fileno=fds[0])
         spec = json.loads(data)
-        more, audit = confine.with_limits(zygote.plan, spec, baseline, zygote.bpf, scratch)
+        more, audit = confine.with_limits(zygote.plan, spec, baseline, zygote.filters, scratch)
         child.rehearse()  # while waiting: off the clock of the job
         job = protocol.recv(sock)
         child.run_job(sock, job, layers + more, audit)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,15 +57,28 @@ class Connection:
         self._lock = threading.RLock()
 
     def execute(self, sql: str, parameters: tuple | list = ()) -> Rows:
-        with self._lock:
-            try:
-                return Rows(self._db.execute(sql, parameters).fetchall())
-            except sqlite3.DatabaseError as exc:
-                raise QueryError(f"{self._name}: {exc}", str(exc)) from None
+        with self._lock, self._errors():
+            return Rows(self._db.execute(sql, parameters).fetchall())
 
     def executescript(self, script: str) -> None:
-        with self._lock:
+        with self._lock, self._errors():
             self._db.executescript(script)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A database that fails under us (a full or read-only disk, overwritten pages) is one
+        line that says what to do; every write before it is committed, so a resume goes on."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "full" in text:
+                hint = "free some space, then `selftaught resume` the run"
+            elif "readonly" in text or "read-only" in text:
+                hint = "the run directory must be writable"
+            else:
+                hint = "the file is damaged or not a run database"
+            raise QueryError(f"{self._name}: {text}; {hint}", text) from None
 
     def raw(self) -> sqlite3.Connection:
         """The sqlite3 connection itself, for the store's own schema work."""

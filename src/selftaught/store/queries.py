@@ -10,10 +10,11 @@ decode are skipped or kept as text, never raised: a damaged run still reads.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
-from selftaught.store.connection import Connection, Sample
+from selftaught.store.connection import Connection, Sample, StoreError
 
 MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not information
 MAX_EVENT_ROWS = 1000
@@ -34,6 +35,7 @@ class RunQueries:
     """Reads of one run database through `self.db`."""
 
     db: Connection
+    path: Path
 
     # ------------------------------------------------------------------ schema and meta
     def tables(self) -> set[str]:
@@ -44,7 +46,13 @@ class RunQueries:
 
     def get_meta(self, key: str) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            altered = f"{self.path}: meta {key!r} is not JSON; the file was altered"
+            raise StoreError(altered) from None
 
     def meta(self) -> dict[str, Any]:
         """meta as a dict of decoded JSON values; a value that does not decode is kept as text."""
@@ -130,6 +138,14 @@ class RunQueries:
         return [
             {"level": lv, "status": s, "count": n, "seconds": sec or 0.0} for lv, s, n, sec in rows
         ]
+
+    def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:
+        """(improver, level, task, status, error) of every invocation, in the order they
+        ended; `level` is "stop" (the improver improving itself) or "meta_utility"."""
+        rows = self.db.execute(
+            "SELECT improver, level, task, status, error FROM invocations ORDER BY id"
+        )
+        return [tuple(row) for row in rows]
 
     def meta_utility_improvers(self) -> list[str]:
         """Every improver the meta-utility ran, in order of invocation (repeats included)."""

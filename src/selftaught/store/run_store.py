@@ -29,8 +29,10 @@ class RunStore(RunQueries):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"no run database at {self.path}; is this a run directory?")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not create and self.path.stat().st_size == 0:  # never write a schema into it
+            raise StoreError(f"{self.path} is empty (0 bytes), not a run database")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = Connection(_connect(self.path), str(self.path))
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -45,8 +47,8 @@ class RunStore(RunQueries):
                 self.set_meta("schema_version", SCHEMA_VERSION)
             elif version < SCHEMA_VERSION:
                 migrate(self.db.raw())  # a run written by an older selftaught (store.schema)
-        except (sqlite3.DatabaseError, QueryError) as exc:
-            reason = getattr(exc, "reason", exc)
+        except (sqlite3.DatabaseError, QueryError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else getattr(exc, "reason", exc)
             raise StoreError(f"{self.path} is not a usable run database ({reason})") from None
 
     def _has_meta(self) -> bool:

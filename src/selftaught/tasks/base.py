@@ -42,7 +42,7 @@ class Task(Protocol):
     entry: str  # the function a solution defines, e.g. "algorithm"
     seed_solution: str
     description: str  # `utility.str`: what the language model is shown
-    instance_seconds: float  # over this an instance scores 0
+    instance_seconds: float  # CPU seconds per instance; over this it scores 0 (a timeout)
     array_args: bool  # pass list inputs to the entry as numpy arrays
     splits: dict[str, Split]
 

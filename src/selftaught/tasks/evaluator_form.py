@@ -1,26 +1,29 @@
-"""Adapter for the evaluator form that OpenEvolve and ShinkaEvolve use.
+"""Adapter for the evaluator forms of OpenEvolve and ShinkaEvolve (see docs/tasks.md).
 
-That form is a Python file defining `evaluate(program_path) -> dict` (OpenEvolve may return an
-`EvaluationResult` with a `.metrics` dict) whose `combined_score` is the program's fitness, plus
-an initial program. The evaluator imports and runs the program itself, so it cannot be split
-into "child computes outputs, host scores them" the way native tasks are. Instead:
+- OpenEvolve: a directory with `evaluator.py` defining `evaluate(program_path)` (a dict or an
+  `EvaluationResult`, optionally `evaluate_stage1..3` for cascade evaluation),
+  `initial_program.py` and optionally `config.yaml`.
+- ShinkaEvolve: a directory with `evaluate.py`, run as `--program_path P --results_dir D`,
+  which writes `metrics.json` (with `combined_score`) and `correct.json`, and `initial.py`.
 
-- the *child* loads a harness (`wrap_solution`) holding the evaluator's source and the
-  candidate's source; the harness writes the candidate to `program.py` in the child's private
-  scratch directory and calls `evaluate(that path)` there. Its "output" is the evaluator's
-  returned dict (numbers, strings and bools only; other values are dropped).
-- the *host* reads `combined_score` (or `score_key`) from that dict, maps it from `score_range`
-  to [0, 1] and checks it: a missing, non-numeric or out-of-range score gives 0 with the reason
-  (a candidate may have caused it, so it costs that instance, not the run). At load time the
-  seed program is run through the same harness in a plain subprocess: if its score is missing
-  or out of range, loading fails with a `TaskError` saying to set `score_range`.
+The evaluator imports and runs the program itself, so it cannot be split into "child computes
+outputs, host scores them" the way native tasks are. Instead the *child* loads a harness
+(`wrap_solution`, running `selftaught.interop.harness`) holding the evaluator's and the
+candidate's source, and returns the evaluator's metrics and artifacts as plain JSON; the
+*host* turns them into the utility here, as the tool itself would: `combined_score` (or
+`score_key`) on the evaluator's own scale, else (OpenEvolve) the mean of the numeric metrics,
+which the record says; Shinka's `correct: false` is a failed evaluation with its error.
+With `score_range=(low, high)` the score is mapped to [0, 1] and checked instead.
+
+Host-side checks before anything runs (`refuse`): a candidate that changes code outside the
+initial program's EVOLVE-BLOCKs, or is longer than config.yaml's `max_code_length`, scores 0
+with the reason. The model sees a description (`utility.str`), never the evaluator's source
+unless `show_evaluator` is set: the source may hold the answer.
 
 Trust: the evaluator runs in the same sandboxed process as the candidate, so the candidate can
-patch it, its imports or its clock. The score is therefore only as tamper-proof as the
-evaluator: fine for trying an OpenEvolve task, not a substitute for a native task's host-side
-scorer. The sandbox still confines the evaluator (no network, no new processes, a private
-directory, CPU and memory limits): evaluators that start subprocesses or read files next to
-themselves will fail there; inline what they need.
+patch it; the score is only as tamper-proof as the evaluator. Evaluators may start child
+Python processes (OpenEvolve's circle_packing does), so these tasks run under the sandbox's
+"evaluator" confinement profile (`profile`); see docs/tasks.md for what it still forbids.
 
 Instances carry no inputs: each of a split's instances is one more run of the evaluator (the
 child seeds `random` and `numpy.random` differently per instance), `val_runs` and `test_runs`
@@ -29,114 +32,274 @@ of them (default 1 each).
 
 from __future__ import annotations
 
+import ast
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught.tasks import evolve_blocks
 from selftaught.tasks.base import Instance, TaskError, paper_splits
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
+PROFILE = "evaluator"  # the sandbox's confinement profile for these tasks
 
 HARNESS = '''"""selftaught harness: runs the task's evaluator on the candidate, in this child."""
 
 _EVALUATOR_SOURCE = {evaluator!r}
 _PROGRAM_SOURCE = {program!r}
+_OPTIONS = {options!r}
 
 
 def {entry}():
-    import math
-    import os
-    import sys
-    import types
+    from selftaught.interop.harness import run
 
-    workdir = os.getcwd()  # the child's private scratch directory
-    program_path = os.path.join(workdir, "program.py")
-    with open(program_path, "w", encoding="utf-8") as handle:
-        handle.write(_PROGRAM_SOURCE)
-    evaluator = types.ModuleType("evaluator")
-    evaluator.__file__ = os.path.join(workdir, "evaluator.py")
-    sys.modules["evaluator"] = evaluator
-    exec(compile(_EVALUATOR_SOURCE, evaluator.__file__, "exec"), evaluator.__dict__)
-    result = evaluator.evaluate(program_path)
-    metrics = getattr(result, "metrics", result)
-    if not isinstance(metrics, dict):
-        raise TypeError("evaluate() must return a dict of metrics, got " + type(metrics).__name__)
-    kept = {{}}
-    for key, value in metrics.items():
-        if isinstance(value, (bool, int, float, str)) and isinstance(key, str):
-            if isinstance(value, float) and not math.isfinite(value):
-                value = str(value)  # let the host say why instead of a bare "not JSON"
-            kept[key] = value
-    return kept
+    return run(_EVALUATOR_SOURCE, _PROGRAM_SOURCE, _OPTIONS)
 '''
 
+# The files of each form: (evaluator, initial program).
+FORMS = {
+    "openevolve": ("evaluator.py", "initial_program.py"),
+    "shinka": ("evaluate.py", "initial.py"),
+}
+GENERIC = "Improve the program: it is scored by the task's evaluator, higher is better."
 
-def _describe(evaluator_source: str, score_key: str) -> str:
-    return (
-        f"# The utility: your program is saved to a file and scored by evaluate(program_path)\n"
-        f"# below; the utility is the returned {score_key!r} (higher is better).\n\n"
-        + evaluator_source
+
+@dataclass(frozen=True)
+class Settings:
+    """What we honour of OpenEvolve's config.yaml (docs/tasks.md lists every key, and why
+    the others are ignored), with OpenEvolve's defaults."""
+
+    system_message: str | None = None
+    timeout: float | None = None
+    cascade: bool = True
+    thresholds: tuple[float, ...] = (0.5, 0.75, 0.9)
+    feature_dimensions: tuple[str, ...] = ()
+    max_code_length: int | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "config.yaml") -> Settings:
+        evaluator, prompt = _section(config, "evaluator"), _section(config, "prompt")
+        message = prompt.get("system_message")
+        try:
+            timeout = evaluator.get("timeout")
+            if timeout is not None and not float(timeout) > 0:
+                raise ValueError(f"evaluator.timeout is {timeout!r}")
+            length = config.get("max_code_length")
+            thresholds = evaluator.get("cascade_thresholds", cls.thresholds)
+            return cls(
+                system_message=message if isinstance(message, str) and message.strip() else None,
+                timeout=None if timeout is None else float(timeout),
+                cascade=bool(evaluator.get("cascade_evaluation", True)),
+                thresholds=tuple(float(t) for t in thresholds),
+                feature_dimensions=tuple(
+                    str(f) for f in _section(config, "database").get("feature_dimensions") or ()
+                ),
+                max_code_length=None if length is None else int(length),
+            )
+        except (TypeError, ValueError) as exc:
+            raise TaskError(
+                f"{where}: {_one_line(exc)}; evaluator.timeout (> 0), "
+                "evaluator.cascade_thresholds (a list) and max_code_length must be numbers"
+            ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: bool) -> str:
+    """What the model is shown: the task's own prompt, else the evaluator's docstring, else a
+    generic sentence; then how it is scored and, with blocks, what may change."""
+    text = settings.system_message
+    if text is None:
+        try:
+            text = ast.get_docstring(ast.parse(evaluator_source)) or GENERIC
+        except SyntaxError:
+            text = GENERIC
+    how = (
+        f"\n\nYour program is saved to a file and run by the task's evaluator; the utility is "
+        f"its {score_key!r} (higher is better)."
     )
+    if blocks:
+        how += (
+            f"\nOnly the code between `# {evolve_blocks.START}` and `# {evolve_blocks.END}` may "
+            "change; everything outside the blocks must stay exactly as it is, or the program "
+            "scores 0."
+        )
+    return text.strip() + how
 
 
 class EvaluatorTask:
-    """A task in the evaluator form; see the module docstring for how it runs and its trust."""
+    """A task in an evaluator form; see the module docstring for how it runs and its trust."""
 
     entry = HARNESS_ENTRY
     array_args = False
+    profile = PROFILE
 
     def __init__(
         self,
         evaluator_path: str | Path,
         initial_program_path: str | Path,
         *,
+        form: str = "openevolve",
+        config: dict[str, Any] | None = None,
         name: str | None = None,
         description: str | None = None,
-        instance_seconds: float = 60.0,
+        instance_seconds: float | None = None,
         val_runs: int = 1,
         test_runs: int = 1,
         score_key: str = "combined_score",
-        score_range: tuple[float, float] = (0.0, 1.0),
+        score_range: tuple[float, float] | None = None,
+        show_evaluator: bool = False,
     ):
         evaluator_path, initial_program_path = Path(evaluator_path), Path(initial_program_path)
         for what, path in (("evaluator", evaluator_path), ("seed", initial_program_path)):
             if not path.is_file():
                 raise TaskError(f"{what} {path} does not exist; give the path of a .py file")
-        low, high = score_range
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise TaskError(f"score_range {score_range!r} must be two finite numbers, low < high")
+        if form not in FORMS:
+            raise TaskError(f"unknown evaluator form {form!r}; use one of {', '.join(FORMS)}")
+        if score_range is not None:
+            low, high = score_range
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise TaskError(
+                    f"score_range {score_range!r} must be two finite numbers, low < high"
+                )
+            score_range = (float(low), float(high))
+        self.form = form
+        self.config = config or {}
+        where = str(evaluator_path.parent / "config.yaml")
+        self.settings = settings = Settings.from_config(self.config, where)
         self.evaluator_path = evaluator_path
         self.evaluator_source = evaluator_path.read_text(encoding="utf-8")
         self.name = name or evaluator_path.resolve().parent.name
         self.seed_solution = initial_program_path.read_text(encoding="utf-8")
-        self.description = description or _describe(self.evaluator_source, score_key)
-        self.instance_seconds = float(instance_seconds)
+        self.blocks = evolve_blocks.has_blocks(self.seed_solution)
+        self.description = description or describe(
+            self.evaluator_source, settings, score_key, self.blocks
+        )
+        if show_evaluator:
+            self.description += "\n\n# The evaluator's source:\n\n" + self.evaluator_source
+        self.instance_seconds = float(instance_seconds or settings.timeout or 60.0)
         self.splits = paper_splits(int(val_runs), int(test_runs))
         self.score_key = score_key
-        self.score_range = (float(low), float(high))
-        self.summary = f"evaluator form: {evaluator_path}"
+        self.score_range = score_range
+        self.own_scale = score_range is None  # scores are the evaluator's, not [0, 1]
+        self.summary = f"{form} evaluator form: {evaluator_path}"
+        # What the harness in the child needs (plain data: it is written into its source).
+        self.options = {
+            "form": form, "cascade": settings.cascade, "thresholds": list(settings.thresholds),
+        }  # fmt: skip
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, **options: Any) -> EvaluatorTask:
+        """OpenEvolve's or ShinkaEvolve's layout, with OpenEvolve's config.yaml if there."""
+        directory = Path(directory)
+        for form, (evaluator, initial) in FORMS.items():
+            if (directory / evaluator).is_file():
+                options.setdefault("form", form)
+                options.setdefault("config", read_config(directory / "config.yaml"))
+                return cls(directory / evaluator, directory / initial, **options)
+        raise TaskError(f"{directory} holds neither evaluator.py nor evaluate.py")
 
     def wrap_solution(self, solution: str) -> str:
         """The harness the child loads (see `selftaught.tasks.base.child_program`)."""
         return HARNESS.format(
-            evaluator=self.evaluator_source, program=solution, entry=HARNESS_ENTRY
-        )
+            evaluator=self.evaluator_source, program=solution, options=self.options,
+            entry=HARNESS_ENTRY,
+        )  # fmt: skip
+
+    def refuse(self, solution: str) -> str | None:
+        """Why `solution` scores 0 without being run, or None."""
+        limit = self.settings.max_code_length
+        if limit is not None and len(solution) > limit:
+            return (
+                f"the program is {len(solution)} characters, over config.yaml's max_code_length "
+                f"{limit}"
+            )
+        if self.blocks:
+            return evolve_blocks.outside_change(self.seed_solution, solution)
+        return None
 
     def instance(self, seed: int) -> Instance:
         return Instance(inputs=[], answer=None)
 
     def score(self, instance: Instance, output: Any) -> tuple[float, str | None]:
-        if not isinstance(output, dict):
-            return 0.0, f"the evaluator returned {type(output).__name__}, not a dict of metrics"
-        if self.score_key not in output:
-            return 0.0, f"the evaluator's result has no {self.score_key!r}"
-        value = output[self.score_key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return 0.0, f"{self.score_key} is {value!r}, not a number"[:300]
-        if not math.isfinite(value):
-            return 0.0, f"{self.score_key} is {value!r}"
+        metrics, problem = self._metrics(output)
+        if problem:
+            return 0.0, problem
+        value, _how = self.fitness(metrics)
+        if isinstance(value, str):
+            return 0.0, value
+        if self.score_range is None:
+            return value, None
         low, high = self.score_range
         scaled = (value - low) / (high - low)
         if not 0.0 <= scaled <= 1.0:
-            return 0.0, (f"{self.score_key} = {value!r} is outside score_range [{low}, {high}]")
+            return 0.0, f"{self.score_key} = {value!r} is outside score_range [{low}, {high}]"
         return float(scaled), None
+
+    def _metrics(self, output: Any) -> tuple[dict[str, Any], str | None]:
+        if not isinstance(output, dict) or not isinstance(output.get("metrics"), dict):
+            return {}, f"the evaluator returned {type(output).__name__}, not metrics"
+        if self.form == "shinka" and output.get("correct") is not True:
+            return {}, "incorrect: " + str(output.get("error") or "correct.json says false")[:300]
+        return output["metrics"], None
+
+    def fitness(self, metrics: dict[str, Any]) -> tuple[float | str, str]:
+        """(the score or why there is none, how it was found)."""
+        if self.score_key in metrics:
+            value = metrics[self.score_key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"{self.score_key} is {value!r}, not a number"[:300], self.score_key
+            if not math.isfinite(value):
+                return f"{self.score_key} is {value!r}", self.score_key
+            return float(value), self.score_key
+        if self.form == "shinka" or self.score_range is not None:
+            return f"the evaluator's result has no {self.score_key!r}", self.score_key
+        # OpenEvolve's fitness without combined_score: the mean of the numeric metrics,
+        # flags and MAP-Elites feature dimensions left out (0 when there are none).
+        values = [float(v) for k, v in metrics.items() if k not in self.settings.feature_dimensions
+                  and isinstance(v, int | float) and not isinstance(v, bool)]  # fmt: skip
+        how = f"no {self.score_key!r}: the mean of {len(values)} numeric metrics"
+        return (sum(values) / len(values) if values else 0.0), how
+
+    def record(self, output: Any) -> dict[str, Any]:
+        """What an evaluation records beyond its score: metrics, artifacts, stage, how scored."""
+        if not isinstance(output, dict):
+            return {}
+        metrics = output.get("metrics") if isinstance(output.get("metrics"), dict) else {}
+        row: dict[str, Any] = {"metrics": metrics}
+        for key in ("artifacts", "private"):  # Shinka's private metrics: recorded, not shown
+            if output.get(key):
+                row[key] = output[key]
+        if output.get("stage"):
+            row["stage"] = output["stage"]
+        _value, how = self.fitness(metrics)
+        if how != self.score_key:
+            row["scored_by"] = how
+        return row
+
+
+def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
+    value = config.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """config.yaml as a dict ({} when absent); a TaskError when it is not YAML."""
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise TaskError(f"{path} is not valid YAML{line}; fix or remove it") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise TaskError(f"{path} must be a YAML mapping of settings, got {type(data).__name__}")
+    return data

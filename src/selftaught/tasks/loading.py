@@ -1,6 +1,7 @@
 """User tasks: `resolve_task(spec)` and `describe_tasks()`.
 
-A spec is, in this order: a built-in task name; a path (a task file `*.py`, or a directory
+A spec is, in this order: a built-in task name; `FILE.py:NAME` (the object NAME of a task
+file); a path (a task file `*.py`, or a directory
 holding OpenEvolve's `evaluator.py` + `initial_program.py`); an entry point of the
 `selftaught.tasks` group; an importable module, optionally `module:attribute`.
 
@@ -19,30 +20,30 @@ wrapped in `CheckedTask`, which checks the protocol on load, and, on every score
 scorer returned a number in [0, 1] (a `TaskError` otherwise: that is the task's bug) and turns
 a scorer exception on a candidate's output into a 0 for that instance. With `check=True` (the
 default) loading also generates the first val instance twice (determinism, plain-JSON inputs),
-runs the seed solution on it in this process (evaluator form: in a subprocess), requires the
-task's own validator to accept the seed's output, and probes the scorer with junk outputs.
+runs the seed solution on it inside the sandbox the run uses (`seed_check` keeps its score),
+requires the task's own validator to accept the seed's output, and probes the scorer with
+junk outputs.
 Every problem is a `TaskError` with one line saying what is wrong and how to fix it.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.metadata
-import importlib.util
 import json
 import keyword
+import math
 import os
-import subprocess
-import sys
-import tempfile
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selftaught.scores import is_unit_score
-from selftaught.tasks.base import Instance, Task, TaskError
-from selftaught.tasks.evaluator_form import EvaluatorTask
+from selftaught.tasks.base import Instance, Task, TaskError, child_program
+from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
 from selftaught.tasks.registry import SUMMARIES, TASKS, get_task, task_names
+from selftaught.user_code import import_file
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 ATTRIBUTES = ("name", "entry", "seed_solution", "description", "instance_seconds", "array_args",
@@ -62,60 +63,132 @@ def _error_text(exc: BaseException) -> str:
 # --- finding the task -------------------------------------------------------------------------
 
 
-def resolve_task(spec: str, *, check: bool = True) -> Task:
-    """A task from a registry name, a file or directory path, an entry point or a module."""
+def resolve_task(
+    spec: str, *, check: bool = True, show_evaluator: bool = False, sandbox: Any = None
+) -> Task:
+    """A task from a registry name, a file or directory path, an entry point or a module.
+
+    `show_evaluator`: an evaluator-form task shows the model its evaluator's source too
+    (by default only a description: the source may hold the answer). `check` runs the seed
+    on one instance inside `sandbox` (the run's, else a fresh one); see `CheckedTask`."""
     if spec in TASKS:
         return get_task(spec)
+    if (named := _from_file_attribute(spec)) is not None:
+        return checked(named, spec, check=check)
     path = Path(spec).expanduser()
     if spec.endswith(".py") or os.sep in spec or path.exists():
         if not path.exists():
             raise TaskError(f"task file {spec} does not exist; give a task name, .py file or dir")
-        task, origin = _from_path(path), str(path)
+        options = {"show_evaluator": True} if show_evaluator else {}
+        task, origin = _from_path(path, options), str(path)
     else:
         task, origin = _from_installed(spec), spec
-    return checked(task, origin, check=check)
+    return checked(task, origin, check=check, sandbox=sandbox)
 
 
-def _from_path(path: Path) -> Any:
+def _from_path(path: Path, options: dict[str, Any]) -> Any:
     if path.is_dir():
-        if (path / "evaluator.py").is_file():  # OpenEvolve's layout
-            return _from_path(path / "evaluator.py")
+        for evaluator, initial in FORMS.values():  # OpenEvolve's or ShinkaEvolve's layout
+            if (path / evaluator).is_file():
+                return _evaluator_task(path / evaluator, path / initial, options)
         if (path / "task.py").is_file():
-            return _from_path(path / "task.py")
-        raise TaskError(f"{path} holds neither evaluator.py + initial_program.py nor task.py")
+            return _from_path(path / "task.py", options)
+        raise TaskError(
+            f"{path} holds neither evaluator.py + initial_program.py (OpenEvolve), evaluate.py "
+            "+ initial.py (ShinkaEvolve) nor task.py"
+        )
     if path.suffix != ".py":
         raise TaskError(f"{path} is not a .py file; a task file is Python defining TASK")
+    if _defines_evaluate(path):
+        return _evaluator_task(path, None, options)
+    return _from_module(_import_task_file(path), str(path))
+
+
+def _import_task_file(path: Path) -> types.ModuleType:
     name = "selftaught_user_task_" + "".join(c if c.isalnum() else "_" for c in path.stem)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise TaskError(f"cannot import {path}; is it a Python file?")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look the module up
     try:
-        spec.loader.exec_module(module)
+        return import_file(path, name, fresh=True)
+    except SystemExit as exc:  # would end selftaught silently, with the file's exit code
+        raise TaskError(
+            f"task file {path} called sys.exit({exc.code!r}) while being imported;"
+            " a task file defines TASK and must not exit"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
-        sys.modules.pop(name, None)
         raise TaskError(f"task file {path} failed to import: {_error_text(exc)}") from None
-    return _from_module(module, str(path))
+
+
+def _from_file_attribute(spec: str) -> Any | None:
+    """`FILE.py:NAME`: the object NAME of a task file (how the Python API records a task
+    defined in a script); None when `spec` has not that form."""
+    file, sep, attribute = spec.rpartition(":")
+    if not (sep and file.endswith(".py") and attribute.isidentifier()):
+        return None
+    path = Path(file).expanduser()
+    if not path.is_file():
+        raise TaskError(f"task file {file} does not exist; give a task name, .py file or dir")
+    module = _import_task_file(path)
+    if not hasattr(module, attribute):
+        raise TaskError(f"task file {file} has no attribute {attribute!r}")
+    return _instantiate(getattr(module, attribute), spec)
+
+
+def _top_level(path: Path) -> dict[str, ast.AST]:
+    """The file's top-level definitions and assignments by name (it is not imported)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path} is not valid Python: {_error_text(exc)}") from None
+    names: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names[node.name] = node
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = node.value
+    return names
+
+
+def _defines_evaluate(path: Path) -> bool:
+    names = _top_level(path)
+    return "TASK" not in names and isinstance(names.get("evaluate"), ast.FunctionDef)
+
+
+def _evaluator_task(evaluator: Path, initial: Path | None, options: dict[str, Any]) -> Any:
+    """An evaluator-form task, read without importing the evaluator: it may import packages
+    (openevolve, shinka) that only the sandbox provides, and it is run only there."""
+    names = _top_level(evaluator)
+    for name in ("SELFTAUGHT_OPTIONS", "INITIAL_PROGRAM"):
+        if name in names:
+            try:
+                options = options | {name: ast.literal_eval(names[name])}
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                raise TaskError(f"{evaluator}: {name} must be a literal") from None
+    settings = options.pop("SELFTAUGHT_OPTIONS", {})
+    program = options.pop("INITIAL_PROGRAM", None)
+    if not isinstance(settings, dict):
+        raise TaskError(f"{evaluator}: SELFTAUGHT_OPTIONS must be a dict")
+    initial = evaluator.parent / program if program else initial
+    if initial is None:  # a lone file: OpenEvolve's name for the seed, beside it
+        initial = evaluator.parent / FORMS["openevolve"][1]
+    if not initial.is_file():
+        raise TaskError(
+            f"{evaluator} is an evaluator but {initial} is missing; put the seed program "
+            "there (or set INITIAL_PROGRAM = 'path' in the evaluator)"
+        )
+    form = next((f for f, (e, _i) in FORMS.items() if e == evaluator.name), "openevolve")
+    settings = {"form": form, "config": read_config(evaluator.parent / "config.yaml")} | settings
+    try:
+        return EvaluatorTask(evaluator, initial, **(settings | options))
+    except TypeError as exc:
+        raise TaskError(f"{evaluator}: bad SELFTAUGHT_OPTIONS: {_error_text(exc)}") from None
 
 
 def _from_module(module: types.ModuleType, origin: str) -> Any:
     if hasattr(module, "TASK"):
         return _instantiate(module.TASK, origin)
-    if callable(getattr(module, "evaluate", None)):
-        evaluator = Path(getattr(module, "__file__", "") or "")
-        program = getattr(module, "INITIAL_PROGRAM", None)
-        program = evaluator.parent / (program or "initial_program.py")
-        if not program.is_file():
-            raise TaskError(
-                f"{origin} defines evaluate() but {program} is missing; put the seed program "
-                "there (or set INITIAL_PROGRAM = 'path' in the evaluator)"
-            )
-        options = getattr(module, "SELFTAUGHT_OPTIONS", {})
-        try:
-            return EvaluatorTask(evaluator, program, **options)
-        except TypeError as exc:
-            raise TaskError(f"{origin}: bad SELFTAUGHT_OPTIONS: {_error_text(exc)}") from None
+    if callable(getattr(module, "evaluate", None)) and getattr(module, "__file__", None):
+        return _evaluator_task(Path(module.__file__), None, {})
     raise TaskError(
         f"{origin} defines no task: set TASK = <task object> (native form) or define "
         f"evaluate(program_path) (evaluator form); {EXAMPLES}"
@@ -168,8 +241,20 @@ def _instantiate(obj: Any, origin: str) -> Any:
 # --- checking it ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SeedCheck:
+    """What loading found: the seed's score on the first val instance, in the sandbox."""
+
+    score: float
+    instance_seed: int
+    layers: list[str]
+
+
 class CheckedTask:
     """A user task behind checks: protocol on load, [0, 1] on every score."""
+
+    seed_check: SeedCheck | None = None
+    last_layers: list[str] = []
 
     def __init__(self, task: Any, origin: str):
         self.inner = task
@@ -178,7 +263,7 @@ class CheckedTask:
             setattr(self, attribute, getattr(task, attribute))
 
     def __getattr__(self, attribute: str) -> Any:  # wrap_solution, summary, ...
-        if attribute == "inner":
+        if attribute in ("inner", "seed_check", "last_layers"):
             raise AttributeError(attribute)
         return getattr(self.inner, attribute)
 
@@ -198,7 +283,10 @@ class CheckedTask:
             return 0.0, f"the task's scorer raised {_error_text(exc)}"
         ok = isinstance(result, tuple) and len(result) == 2
         value, reason = result if ok else (None, None)
-        if not (ok and is_unit_score(value)):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        # An evaluator-form task scores on its evaluator's own scale (see evaluator_form).
+        own = getattr(self.inner, "own_scale", False)
+        if not (ok and number and math.isfinite(value) and (own or 0.0 <= value <= 1.0)):
             raise TaskError(
                 f"task {self.name!r} ({self.origin}): score() returned "
                 f"{_one_line(repr(result), 80)}; it must return (a number in [0, 1], "
@@ -209,11 +297,11 @@ class CheckedTask:
         return float(value), reason
 
 
-def checked(task: Any, origin: str, *, check: bool = True) -> CheckedTask:
+def checked(task: Any, origin: str, *, check: bool = True, sandbox: Any = None) -> CheckedTask:
     _check_protocol(task, origin)
     wrapped = task if isinstance(task, CheckedTask) else CheckedTask(task, origin)
     if check:
-        _check_seed(wrapped)
+        _check_seed(wrapped, sandbox)
     return wrapped
 
 
@@ -261,7 +349,7 @@ def _check_protocol(task: Any, origin: str) -> None:
         )
 
 
-def _check_seed(task: CheckedTask) -> None:
+def _check_seed(task: CheckedTask, sandbox: Any = None) -> None:
     seed = task.splits["val"].first_seed
     where = f"task {task.name!r} ({task.origin})"
     try:
@@ -282,10 +370,7 @@ def _check_seed(task: CheckedTask) -> None:
             f"{where}: instance({seed}) gave different inputs twice; seed a RandomState with "
             "the instance seed"
         )
-    if isinstance(task.inner, EvaluatorTask):
-        output = _run_evaluator_seed(task)
-    else:
-        output = _run_seed_here(task, first, where)
+    output = _run_seed_sandboxed(task, first, where, sandbox)
     score, reason = task.score(first, output)  # raises TaskError when outside [0, 1]
     if reason is not None:
         hint = ""
@@ -297,65 +382,39 @@ def _check_seed(task: CheckedTask) -> None:
         )
     for junk in _JUNK:
         task.score(first, junk)  # any value outside [0, 1] raises TaskError
+    task.seed_check = SeedCheck(score, task.splits["val"].first_seed, list(task.last_layers))
 
 
-def _plain(value: Any) -> Any:
-    """What the sandbox would send back: numpy data as lists and scalars, via JSON."""
+def _run_seed_sandboxed(task: CheckedTask, instance: Instance, where: str, sandbox: Any) -> Any:
+    """The seed solution on one instance, inside the sandbox a run would use (`sandbox`, or
+    a fresh "auto" one): a task that only fails in there must fail to load."""
+    from selftaught.sandbox import Limits, open_sandbox
 
-    def default(obj: Any) -> Any:
-        if hasattr(obj, "tolist"):
-            return obj.tolist()
-        raise TypeError(f"{type(obj).__name__} is not JSON data")
-
-    return json.loads(json.dumps(value, default=default, allow_nan=False))
-
-
-def _run_seed_here(task: CheckedTask, instance: Instance, where: str) -> Any:
-    """The seed solution on one instance, in this process: it is the user's own code."""
-    import numpy
-
-    module = types.ModuleType("selftaught_seed_check")
+    seconds = float(task.instance_seconds)
+    limits = Limits(seconds + 5.0, seconds + 5.0, profile=getattr(task, "profile", "strict"))
+    box = open_sandbox("auto") if sandbox is None else sandbox
     try:
-        exec(compile(task.seed_solution, "<seed solution>", "exec"), module.__dict__)
-        function = getattr(module, task.entry)
-        convert = task.array_args
-        args = [numpy.array(a) if convert and isinstance(a, list) else a for a in instance.inputs]
-        return _plain(function(*args))
-    except Exception as exc:  # noqa: BLE001
+        run = box.run_solution(
+            child_program(task, task.seed_solution), task.entry, [instance.inputs],
+            instance_seconds=seconds, seed=0, array_args=task.array_args, limits=limits,
+        )  # fmt: skip
+    finally:
+        if sandbox is None:
+            box.close()
+    outcome = run.outcomes[0]
+    task.last_layers = run.layers
+    if outcome.status != "ok":
         raise TaskError(
-            f"{where}: the seed solution failed on the first val instance: "
-            f"{_error_text(exc)}; fix seed_solution"
-        ) from None
-
-
-def _run_evaluator_seed(task: CheckedTask) -> Any:
-    """The seed program through the harness, in a subprocess (trusted, but may hang or crash)."""
-    harness = task.wrap_solution(task.seed_solution)
-    runner = (
-        "import json, sys, types\n"
-        "m = types.ModuleType('candidate'); sys.modules['candidate'] = m\n"
-        "exec(compile(sys.stdin.read(), '<harness>', 'exec'), m.__dict__)\n"
-        f"print(json.dumps(m.{task.entry}()))\n"
-    )
-    where = f"task {task.name!r} ({task.origin})"
-    with tempfile.TemporaryDirectory(prefix="selftaught-task-check-") as scratch:
-        try:
-            done = subprocess.run(
-                [sys.executable, "-c", runner], input=harness, capture_output=True, text=True,
-                cwd=scratch, timeout=task.instance_seconds + 30,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise TaskError(
-                f"{where}: the evaluator did not finish on the seed program within "
-                f"{task.instance_seconds + 30:.0f} s; raise instance_seconds or speed it up"
-            ) from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise TaskError(f"{where}: the evaluator failed on the seed program: {_one_line(last)}")
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise TaskError(f"{where}: the evaluator printed no result for the seed program") from None
+            f"{where}: the seed solution failed in the sandbox on the first val instance "
+            f"({outcome.status}): {_one_line(outcome.error or outcome.status, 200)}; fix the "
+            "seed solution or the task"
+        )
+    if outcome.seconds > seconds:
+        raise TaskError(
+            f"{where}: the seed solution took {outcome.seconds:.1f} s in the sandbox, over "
+            f"instance_seconds = {seconds:g}; raise it or speed the seed up"
+        )
+    return outcome.output
 
 
 # --- listing ----------------------------------------------------------------------------------
@@ -370,6 +429,7 @@ def _row(name: str, task: Any, kind: str, source: str, summary: str) -> dict[str
         "name": name,
         "kind": kind,  # builtin | entry_point | file | module
         "form": "evaluator" if _is_evaluator(task) else "native",
+        "profile": getattr(task, "profile", "strict"),  # the sandbox's, api.PROFILES
         "source": source,
         "splits": {k: s.size for k, s in task.splits.items()},
         "instance_seconds": task.instance_seconds,

@@ -4,6 +4,10 @@
 parity of the masked bits; 5% label noise on the train labels only. Utility: test accuracy,
 with predictions and labels flattened and their sizes checked before comparing (the paper saw
 a >1000% "accuracy" from predictions that broadcast against the labels).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations
@@ -112,8 +116,25 @@ class LearningParityWithNoise:
         return float(np.mean(predictions == labels)), None
 
 
+def _without_noise(text: str) -> str:
+    noise = (
+        "        noise_level = 0.05\n",
+        "        parity_noise = np.random.binomial(1, noise_level, n_train_samples)\n"
+        "        train_parity = (train_parity + parity_noise) % 2\n",
+    )
+    for line in noise:
+        assert line in text, "DESCRIPTION changed: update the parity text"
+        text = text.replace(line, "")
+    return text.replace("the parity learning task.", "the parity learning task, without noise.")
+
+
+# The parity transfer task's own `utility.str`: LPN's, with no label noise.
+PARITY_DESCRIPTION = _without_noise(DESCRIPTION)
+
+
 class ParityWithoutNoise(LearningParityWithNoise):
     name = "parity"
+    description = PARITY_DESCRIPTION
 
     def __init__(self) -> None:
         super().__init__(noise_level=0.0)

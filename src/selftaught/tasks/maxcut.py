@@ -17,6 +17,10 @@ The seed is the reference's greedy (place one node at a time where it cuts most,
 best node each step), which is cubic in pure Python: it overruns 0.1 s on all but the smallest
 graphs, so like the paper's 0% it scores close to 0. Splits: val 20 (seeds 4321+i),
 test 100 (5678+i; the reference's 100).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ through the sandbox), not 20%: no honest mapping turns a cost into the paper's n
 Output validation: a list of n integers (integral floats accepted, bools refused) that is a
 permutation of 0..n-1. 0.5 s per instance. Splits: val 10 (seeds 4321+i), test 10 (5678+i;
 the reference's 10 instances).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations

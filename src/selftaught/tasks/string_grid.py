@@ -16,6 +16,10 @@ of A and B only, otherwise 0 with the reason. 0.1 s per instance, measured by th
 Splits: val 20 instances (seeds 4321+i), test 50 (seeds 5678+i, the reference's 50).
 
 The seed returns `t` unchanged (the paper's u(s) = 43.9% on its own draws).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations

@@ -17,7 +17,12 @@ Utility: fraction of instances whose returned assignment satisfies every clause,
 host. 0.1 s per instance. A timeout or exception costs that instance only: the reference
 returned ~0 for the whole split on any exception (its pool's TimeoutError was not the builtin
 one), which is why the paper's seed scores 0%; ours scores what it solves (see the report in
-tests/test_tasks_builtin.py). Splits: val 20 (seeds 4321+i), test 30 (5678+i; the reference's 30).
+tests/tasks/test_tasks_builtin.py). Splits: val 20 (seeds 4321+i), test 30 (5678+i; the
+reference's 30).
+
+Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
+(so a loaded machine does not lower a score), with a wall-clock backstop of
+`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
 """
 
 from __future__ import annotations

@@ -111,7 +111,37 @@ def _best(best: dict[str, Any]) -> str:
         f'<div class="figure">{strip}</div>'
         + table(["instance", "score", "status", "seconds", "reason"], rows, paged=True)
         + more(len(rows), len(instances), "instances")
+        + _evaluator_records(instances)
         + f"<details><summary>source</summary>{code_block(best['source'])}</details></div>"
+    )
+
+
+def _evaluator_records(instances: list[dict[str, Any]]) -> str:
+    """An evaluator-form task's own record per instance: the stage reached, how the score
+    was found, its metrics and artifacts (docs/tasks.md). Empty for native tasks."""
+    keys = ("stage", "scored_by", "metrics", "artifacts")
+    if not any(isinstance(r, dict) and any(k in r for k in keys) for r in instances):
+        return ""
+
+    def pairs(value: Any) -> str:
+        if not isinstance(value, dict):
+            return ""
+        return "; ".join(f"{k} = {str(v)[:200]}" for k, v in list(value.items())[:20])
+
+    rows = [
+        [
+            str(i),
+            escape(str(r.get("stage", ""))),
+            escape(str(r.get("scored_by", ""))),
+            escape(pairs(r.get("metrics"))[:600]),
+            escape(pairs(r.get("artifacts"))[:1200]),
+        ]
+        for i, r in enumerate(instances[:MAX_INSTANCE_ROWS])
+    ]
+    return (
+        "<details><summary>the evaluator's metrics and artifacts</summary>"
+        + table(["instance", "stage", "scored by", "metrics", "artifacts"], rows, paged=True)
+        + "</details>"
     )
 
 

@@ -1,0 +1,55 @@
+"""`selftaught.evaluate`: the utility of one solution, as `selftaught evaluate` gives it (in a
+sandboxed child; nothing is recorded)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from selftaught.api.errors import SelftaughtError, user_errors
+from selftaught.api.records import Evaluation
+
+
+def evaluate(
+    task: Any = "lpn", solution: Any = None, *, split: str = "val", sandbox: str = "auto"
+) -> Evaluation:
+    """Score `solution` (Python source, or a path to a .py file) on `task`'s `split`.
+    `task`: a spec, a path, or a task object (here any object will do: nothing is recorded)."""
+    from selftaught.config import ConfigError
+    from selftaught.sandbox import open_sandbox
+    from selftaught.tasks import resolve_task
+    from selftaught.tasks.loading import _instantiate, checked
+    from selftaught.utility import Evaluator
+
+    with user_errors():
+        if isinstance(task, str | os.PathLike):
+            the_task = resolve_task(os.fspath(task))
+        else:
+            origin = f"task object {getattr(task, '__name__', type(task).__name__)}"
+            the_task = checked(_instantiate(task, origin), origin)  # a class is made here
+        if split not in the_task.splits:
+            raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
+        source = _solution_source(solution)
+        try:
+            box = open_sandbox(sandbox)
+        except ValueError as exc:  # an unknown mode
+            raise SelftaughtError(str(exc)) from None
+    try:
+        return Evaluation.from_internal(Evaluator(the_task, box, None).evaluate(source, split))
+    finally:
+        box.close()
+
+
+def _solution_source(solution: Any) -> str:
+    """Source given as text, or read from a file path."""
+    if isinstance(solution, str) and "\n" not in solution and solution.endswith(".py"):
+        solution = Path(solution)
+    if isinstance(solution, os.PathLike):
+        try:
+            return Path(solution).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SelftaughtError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+    if not isinstance(solution, str):
+        raise SelftaughtError("solution must be Python source (str) or a path to a .py file")
+    return solution

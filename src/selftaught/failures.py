@@ -1,0 +1,45 @@
+"""Why an improver scored 0: its invocations that failed, per improver and task.
+
+An improver that raises every time scores 0 on every task; the error itself is only in the
+invocations table. `invocation_failures` counts, per (improver, task), the invocations that did
+not end "ok" and keeps the first error line, for the console and `--json` of `run`, `compare`
+and `transfer`. The task is the invocation's (store column `task`), or "self" for an improver
+improving itself (level "stop").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from selftaught.records import STOP_LEVEL
+from selftaught.store.queries import RunQueries
+
+
+def invocation_failures(store: RunQueries) -> list[dict[str, Any]]:
+    """[{improver, task, failed, invocations, first_error}] for each (improver, task) with a
+    failed invocation, in the order of the first failure."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for improver, level, task, status, error in store.invocations():
+        key = (improver, "self" if level == STOP_LEVEL else str(task))
+        group = groups.setdefault(
+            key, {"improver": improver, "task": key[1], "failed": 0, "invocations": 0}
+        )
+        group["invocations"] += 1
+        if status != "ok":
+            group["failed"] += 1
+            group.setdefault("first_error", _first_line(status, error))
+    return [g for g in groups.values() if g["failed"]]
+
+
+def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
+    """One console line per (improver, task) with failures."""
+    return [
+        f"improver {f['improver'][:12]} on {f['task']}: {f['failed']} of {f['invocations']} "
+        f"invocations failed; first: {f['first_error']}"
+        for f in failures
+    ]
+
+
+def _first_line(status: str, error: str | None) -> str:
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return f"{status}: {lines[0][:200]}" if lines else status

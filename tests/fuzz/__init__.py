@@ -1,0 +1,1 @@
+"""Hostile programs drawn from classes, through the real command (docs/reliability.md)."""

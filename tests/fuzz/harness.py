@@ -1,0 +1,118 @@
+"""Run a batch of hostile programs through the real command and check the fuzz property.
+
+The property (docs/reliability.md): the command exits 0; every recorded instance outcome has a
+known status and, unless ok, a reason; every improver invocation has a known status; running
+the command again on the finished run (`resume`, or the same `compare`) adds nothing; and the
+run's database passes SQLite's integrity check. Many programs share one command: a batch of
+solutions is scored by one improver that calls `utility` on each, a batch of improvers is one
+`compare`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from conftest import last_json, run_cli
+from hostile import HOSTILE
+
+from selftaught.sandbox.api import STATUSES
+
+TASK = str(Path(__file__).with_name("fuzz_task.py"))
+INSTANCE_STATUSES = set(STATUSES) | {"invalid_output"}
+
+DRIVER = """import json
+
+SOURCES = json.loads({payload!r})
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    for source in SOURCES:
+        try:
+            utility(source)
+        except Exception:
+            pass
+    return initial_solution
+"""
+
+
+def _config(path: Path, utility_calls: int) -> Path:
+    path.write_text(
+        f"utility_calls = {utility_calls}\nrepetitions = 1\n[limits]\nimprover_seconds = 20.0\n"
+    )
+    return path
+
+
+def check_solutions(tmp_path: Path, sources: list[str]) -> None:
+    """One `selftaught run` whose improver scores every source; then the property."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(payload=json.dumps(sources)))
+    config = _config(tmp_path / "fuzz.toml", len(sources) + 1)
+    run_dir = tmp_path / "solutions"
+    done = run_cli(
+        "run", "--task", TASK, "--model", HOSTILE, "--iterations", "0", "--improver",
+        str(driver), "--config", str(config), "--run-dir", str(run_dir), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = _counts(run_dir)
+    assert first["evaluations"] >= 1
+    _check_records(run_dir)
+    again = run_cli("resume", str(run_dir), "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert last_json(again.stdout)["iterations"] == last_json(done.stdout)["iterations"]
+    after = _counts(run_dir)
+    assert (after["evaluations"], after["lm_paid"]) == (first["evaluations"], first["lm_paid"])
+    _check_integrity(run_dir)
+
+
+def check_improvers(tmp_path: Path, sources: list[str]) -> None:
+    """One `selftaught compare` of every source; then the property."""
+    names = []
+    for i, source in enumerate(sources):
+        path = tmp_path / f"improver_{i}.py"
+        path.write_text(source, encoding="utf-8", errors="surrogatepass")
+        names.append(str(path))
+    config = _config(tmp_path / "fuzz.toml", 3)
+    run_dir = tmp_path / "improvers"
+    args = ("compare", "--improvers", ",".join(names), "--tasks", TASK, "--model", HOSTILE,
+            "--config", str(config), "--run-dir", str(run_dir), "--json")  # fmt: skip
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    _check_records(run_dir)
+    first = _counts(run_dir)
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _counts(run_dir)["evaluations"] == first["evaluations"]
+    assert _counts(run_dir)["lm_paid"] == first["lm_paid"]  # nothing paid twice
+    _check_integrity(run_dir)
+
+
+def _rows(run_dir: Path, query: str) -> list[tuple]:
+    db = sqlite3.connect(run_dir / "run.db")
+    try:
+        return db.execute(query).fetchall()
+    finally:
+        db.close()
+
+
+def _counts(run_dir: Path) -> dict[str, int]:
+    ((evaluations, invocations, paid),) = _rows(
+        run_dir,
+        "SELECT (SELECT COUNT(*) FROM evaluations), (SELECT COUNT(*) FROM invocations),"
+        " (SELECT COALESCE(SUM(cached = 0), 0) FROM lm_calls)",
+    )
+    return {"evaluations": evaluations, "invocations": invocations, "lm_paid": paid}
+
+
+def _check_records(run_dir: Path) -> None:
+    for (instances,) in _rows(run_dir, "SELECT instances FROM evaluations"):
+        for row in json.loads(instances):
+            assert row["status"] in INSTANCE_STATUSES, row
+            assert row["status"] == "ok" or row.get("reason"), row
+    for status, error in _rows(run_dir, "SELECT status, error FROM invocations"):
+        assert status in STATUSES, (status, error)
+
+
+def _check_integrity(run_dir: Path) -> None:
+    assert _rows(run_dir, "PRAGMA integrity_check") == [("ok",)]

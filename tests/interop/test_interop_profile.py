@@ -1,0 +1,173 @@
+"""The sandbox's "evaluator" confinement profile, against the real sandbox (docs/tasks.md).
+
+An evaluator-form task's evaluator may start child Python processes; the candidate is still
+untrusted, so those children still have no network, no writes outside scratch, the same
+limits, a bounded number of processes, and are all killed when the evaluation ends. Built-in
+tasks keep the strict profile, in which no process at all can be started.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from selftaught.sandbox import Limits, open_sandbox
+
+STRICT = Limits(wall_seconds=30, cpu_seconds=10, memory_mb=512)
+EVALUATOR = Limits(wall_seconds=30, cpu_seconds=10, memory_mb=512, profile="evaluator")
+
+PROBE = r'''
+import os, subprocess, sys
+
+def _run(argv):
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20)
+        return [done.returncode, done.stdout.decode()[-200:], done.stderr.decode()[-300:]]
+    except Exception as exc:
+        return type(exc).__name__
+
+CHILD = """
+import os, socket
+out = []
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=2); out.append("connected")
+except OSError as exc:
+    out.append(type(exc).__name__)
+try:
+    open("/tmp/selftaught-profile-probe", "w").write("x"); out.append("wrote /tmp")
+except OSError as exc:
+    out.append(type(exc).__name__)
+open("mine.txt", "w").write("ok")  # its scratch dir (the cwd) is writable
+out.append(open("mine.txt").read())
+print(",".join(out))
+"""
+
+def probe(what):
+    if what == "python":
+        return _run([sys.executable, "-c", CHILD])
+    if what == "shell":
+        return _run(["/bin/sh", "-c", "echo escaped"])
+    if what == "setsid":
+        return _run([sys.executable, "-c", "import os; os.setsid()"])
+    if what == "forks":
+        count = 0
+        try:
+            for _ in range(300):
+                if os.fork() == 0:
+                    import time
+                    time.sleep(60)
+                    os._exit(0)
+                count += 1
+        except OSError as exc:
+            return ["refused", count, type(exc).__name__]
+        return ["unbounded", count]
+    if what == "leave_behind":
+        code = "import time; time.sleep(120)  # selftaught-left-behind"
+        subprocess.Popen([sys.executable, "-c", code])
+        return "started"
+'''
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box = open_sandbox("auto")
+    yield box
+    box.close()
+
+
+def run(sandbox, what, limits):
+    result = sandbox.run_solution(
+        PROBE, "probe", [[what]], instance_seconds=25, seed=0, array_args=False, limits=limits
+    )
+    return result.outcomes[0], result
+
+
+def _needs_seccomp(result):
+    if "seccomp" not in result.layers:
+        pytest.skip("seccomp is not available here, so the strict profile cannot be compared")
+
+
+def test_the_strict_profile_starts_no_process(sandbox):
+    outcome, result = run(sandbox, "python", STRICT)
+    _needs_seccomp(result)
+    assert outcome.status == "ok" and outcome.output == "PermissionError"
+    assert "profile:evaluator" not in result.layers
+    assert any("subprocess.Popen" in line for line in result.audit)  # still worth a record
+
+
+def test_the_evaluator_profile_runs_python_children_confined(sandbox):
+    outcome, result = run(sandbox, "python", EVALUATOR)
+    assert outcome.status == "ok", outcome.error
+    code, out, err = outcome.output
+    assert code == 0, err
+    network, outside, inside = out.strip().split(",")
+    # seccomp refuses socket() (PermissionError); without it the empty netns (OSError).
+    assert network in ("PermissionError", "OSError") and outside == "PermissionError"
+    assert inside == "ok"
+    assert not os.path.exists("/tmp/selftaught-profile-probe")
+    assert "profile:evaluator" in result.layers
+    # The evaluator's own subprocess is what this profile allows: no audit entry for it.
+    assert not any("subprocess.Popen" in line for line in result.audit)
+
+
+def test_the_evaluator_profile_executes_nothing_but_the_interpreter(sandbox):
+    outcome, result = run(sandbox, "shell", EVALUATOR)
+    if "landlock" not in result.layers:
+        pytest.skip("Landlock is not available here: nothing limits what may be executed")
+    assert outcome.output == "PermissionError"
+
+
+def test_the_evaluator_profile_keeps_every_process_in_its_group(sandbox):
+    outcome, result = run(sandbox, "setsid", EVALUATOR)
+    _needs_seccomp(result)
+    code, _out, err = outcome.output
+    assert code != 0 and "PermissionError" in err
+
+
+def test_the_evaluator_profile_bounds_the_number_of_processes(sandbox):
+    outcome, result = run(sandbox, "forks", EVALUATOR)
+    if not {"pids_cgroup", "nproc"} & set(result.layers):
+        pytest.skip("no process bound here: root without a writable pids cgroup")
+    assert outcome.status == "ok", outcome.error
+    verdict, count = outcome.output[:2]
+    assert verdict == "refused" and count < 64
+
+
+def _left_behind() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if b"selftaught-left-behind" in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_everything_an_evaluation_started_dies_with_it(sandbox):
+    outcome, _result = run(sandbox, "leave_behind", EVALUATOR)
+    assert outcome.status == "ok" and outcome.output == "started"
+    deadline = time.monotonic() + 5
+    while _left_behind() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _left_behind() == []
+
+
+def test_doctor_shows_both_profiles():
+    from selftaught.sandbox.doctor import report
+
+    found = report(runs=1)
+    profiles = found["profiles"]
+    assert set(profiles) == {"strict", "evaluator"}
+    probe = profiles["evaluator"]["probe"]
+    assert probe["python_child"] == "exit 0", probe
+    if found["layers"]["seccomp"]["ok"]:
+        assert probe["setsid"] != "exit 0"
+    if found["layers"]["landlock"]["ok"]:
+        assert probe["other_program"] == "PermissionError"
+    bounded = profiles["evaluator"]["process_bound"] in ("pids_cgroup", "nproc")
+    assert bounded == probe["processes"].startswith("refused")

@@ -1,0 +1,2 @@
+def run():
+    return 4.0, 0.5

@@ -1,0 +1,42 @@
+"""A score does not move with the machine's load: an instance is limited by the CPU time its
+child used, with a generous wall-clock backstop (docs/reliability.md, "Under load")."""
+
+from __future__ import annotations
+
+from hostile import hostile_run, instance_rows
+
+# The first three instances in each child wait 0.3 s of wall time, as a child descheduled on a
+# busy machine does, and use no CPU for it: Max-Cut's limit is 0.1 s.
+WAITS_LIKE_A_LOADED_MACHINE = '''
+SOLUTION = """
+import time
+
+started = []
+
+
+def algorithm(adjacency_matrix):
+    if len(started) < 3:
+        started.append(1)
+        time.sleep(0.3)
+    return [i % 2 for i in range(len(adjacency_matrix))]
+"""
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    return SOLUTION
+'''
+
+
+def test_wall_time_a_child_spends_waiting_is_not_its_cpu_time(tmp_path):
+    done, run_dir = hostile_run(
+        tmp_path,
+        task="maxcut",
+        initial=WAITS_LIKE_A_LOADED_MACHINE,
+        args=("--iterations", "0", "--repetitions", "1"),
+    )
+    assert done.returncode == 0, done.stderr
+    rows = instance_rows(run_dir)
+    assert len(rows) >= 20 + 20  # the seed's val, the waiting solution's val and test
+    assert all(row["status"] == "ok" and row["score"] > 0 for row in rows), [
+        row for row in rows if row["status"] != "ok"
+    ][:3]

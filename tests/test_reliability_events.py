@@ -1,0 +1,29 @@
+"""An improver that loops on its handles meets its time limit and writes a handful of event
+rows (docs/reliability.md, "What is recorded")."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hostile import hostile_run, invocations
+
+ENDLESS = """
+def improve_algorithm(initial_solution, utility, language_model):
+    while True:
+        utility(initial_solution)
+"""
+
+
+def test_an_endless_loop_of_utility_calls_is_capped_and_charged(tmp_path):
+    config = tmp_path / "limits.toml"
+    config.write_text("[limits]\nimprover_seconds = 3.0\n")
+    args = ("--iterations", "0", "--repetitions", "1", "--config", str(config))
+    done, run_dir = hostile_run(tmp_path, initial=ENDLESS, args=args)
+    assert done.returncode == 0, done.stderr
+    assert invocations(run_dir)[0][0] == "timeout"
+    db = sqlite3.connect(run_dir / "run.db")
+    rows = db.execute("SELECT detail FROM events WHERE kind = 'utility_budget_exceeded'")
+    details = [detail for (detail,) in rows]
+    db.close()
+    assert len(details) == 6  # five examples and the count
+    assert '"count"' in details[-1]
