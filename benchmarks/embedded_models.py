@@ -109,11 +109,13 @@ def generate(llm: Any, system: str, user: str, seed: int, max_tokens: int) -> di
 def judge(code: str | None, task: Any, evaluator: Evaluator, memo: dict) -> dict[str, Any]:
     block = bool(code) and re.search(rf"^\s*def\s+{task.entry}\s*\(", code, re.M) is not None
     if not block:
-        return {"block": False, "runs": False, "test": 0.0}
+        return {"block": False, "runs": False, "test": 0.0, "why": "no block defining the entry"}
     if code not in memo:
         evaluation = evaluator.evaluate(code, "test")
         ran = any(row["status"] in ("ok", "invalid_output") for row in evaluation.instances)
-        memo[code] = {"block": True, "runs": ran, "test": evaluation.score}
+        reasons = [row.get("reason") for row in evaluation.instances if row.get("reason")]
+        why = evaluation.failure or (reasons[0] if reasons else None)
+        memo[code] = {"block": True, "runs": ran, "test": evaluation.score, "why": why}
     return memo[code]
 
 
@@ -167,6 +169,7 @@ def measure_model(model_name, per_task, budgets, tasks, evaluators, seeds) -> li
                         "prompt_tokens": reply["prompt_tokens"],
                         "generated": len(reply["pieces"]),
                         "gain": verdict["test"] - seeds[name], **verdict,
+                        "reply_text": text,
                     })  # fmt: skip
                 print(f"{model_name} {name} reply {k}: {len(reply['pieces'])} tokens in"
                       f" {reply['seconds']:.0f} s", file=sys.stderr, flush=True)  # fmt: skip

