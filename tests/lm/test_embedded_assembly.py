@@ -195,7 +195,7 @@ def test_cli_lists_the_embedded_models():
 DRIVER = """
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
+sys.path[:0] = {tests!r}
 from test_embedded_assembly import CHUNKS, make_packages
 from selftaught.lm import embedded
 from selftaught.cli import main
@@ -214,7 +214,9 @@ def test_cli_truncated_part_is_one_line(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     script = DRIVER.format(
-        tests=str(ROOT / "tests" / "lm"), site=str(site), run_dir=str(tmp_path / "run")
+        tests=[str(ROOT / "tests" / "lm"), str(ROOT / "tests")],
+        site=str(site),
+        run_dir=str(tmp_path / "run"),
     )
     done = subprocess.run(
         [sys.executable, "-c", script],

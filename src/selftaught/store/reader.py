@@ -25,12 +25,16 @@ class RunReader(RunQueries):
         self.path = Path(db_path)
         if not self.path.is_file():
             raise StoreError(f"no run database at {self.path}; is this a run directory?")
-        if self.path.stat().st_size == 0:
-            raise StoreError(f"{self.path} is empty (0 bytes), not a run database")
         db = _connect_readonly(self.path)
-        version = stored_version(db)
-        if version is not None and version < SCHEMA_VERSION:
-            db = _migrated_copy(db)
+        try:
+            version = stored_version(db)
+            if version is not None and version < SCHEMA_VERSION:
+                db = _migrated_copy(db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreError(
+                f"{self.path} is not a usable run database ({exc}); the file is damaged"
+            ) from None
         self.version = version
         self.db = Connection(db, str(self.path))
 
