@@ -37,11 +37,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import selftaught.helpers
 from selftaught.improvers import builtin_source
 from selftaught.lm.embedded import MODELS, model_path
 from selftaught.lm.llamacpp import threads_from_env
-from selftaught.sandbox import open_sandbox
+from selftaught.sandbox import helpers, open_sandbox
 from selftaught.stats import bootstrap_interval
 from selftaught.tasks import resolve_task
 from selftaught.utility import Evaluator
@@ -73,7 +72,7 @@ def seed_prompt(task: Any) -> tuple[str, str]:
         budget, str = 1, task.description
 
     namespace: dict[str, Any] = {}
-    sys.modules.setdefault("helpers", selftaught.helpers)  # seed.py imports plain `helpers`
+    sys.modules.setdefault("helpers", helpers)  # seed.py imports plain `helpers`
     exec(builtin_source("seed"), namespace)  # our own built-in improver, not untrusted code
     try:
         namespace["improve_algorithm"](task.seed_solution, Utility(), Capture())
@@ -160,7 +159,7 @@ def measure_model(model_name, per_task, budgets, tasks, evaluators, seeds) -> li
                 reply = generate(llm, system, user, seed=1000 + k, max_tokens=max(budgets))
                 for budget in budgets:
                     text = "".join(reply["pieces"][:budget])
-                    verdict = judge(selftaught.helpers.extract_code(text), task, evaluators[name],
+                    verdict = judge(helpers.extract_code(text), task, evaluators[name],
                                     memo)  # fmt: skip
                     rows.append({
                         "model": model_name, "task": name, "reply": k, "max_tokens": budget,

@@ -1,4 +1,8 @@
-"""Shared fixtures: run the real `selftaught` command in a subprocess, as a user would."""
+"""Shared fixtures: run the real `selftaught` command in a subprocess, as a user would.
+
+The tests mirror the package (tests/sandbox/ for selftaught/sandbox/, tests/lm/ for
+selftaught/lm/, ...); the scripted worlds they share are in tests/models/, importable by
+module name from every folder."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "models"
+sys.path.insert(0, str(MODELS))  # `import lm_servers`, `import safety_world`, ...
 SCRIPTED = f"python:{ROOT / 'tests' / 'models' / 'stop_world.py'}:respond"
 
 

@@ -9,7 +9,7 @@ from conftest import ROOT
 
 from selftaught.compare import compare
 from selftaught.config import Budgets
-from selftaught.improve import Recorder
+from selftaught.improve import Invoker, Recorder
 from selftaught.improvers import ImproverError, builtin_source
 from selftaught.lm import open_language_model
 from selftaught.sandbox import Limits, open_sandbox
@@ -42,16 +42,14 @@ def world():
 
 def run(world, improvers, **options):
     sandbox, broker = world
+    limits = Limits(wall_seconds=60, cpu_seconds=60)
     return compare(
         improvers,
         [Evaluator(get_task("lpn"), sandbox, None)],
-        broker.sample,
-        BUDGETS,
+        Invoker(broker.sample, BUDGETS, sandbox, Recorder(None), limits),
         repeats=REPEATS,
-        sandbox=sandbox,
-        recorder=Recorder(None),
-        limits=Limits(wall_seconds=60, cpu_seconds=60),
         seed=11,
+        usage=lambda: broker.usage.as_dict(),
         **options,
     )
 
@@ -121,8 +119,7 @@ def test_bootstrap_intervals_bracket_the_mean_and_pair_by_slot():
 
 def test_repeats_must_be_positive(world):
     with pytest.raises(ValueError):
-        compare([], [], lambda *a: [], BUDGETS, repeats=0, sandbox=None, recorder=None,
-                limits=None, seed=0)  # fmt: skip
+        compare([], [], None, repeats=0, seed=0)  # type: ignore[arg-type]
 
 
 def test_progress_names_each_row_as_it_starts(world):

@@ -21,9 +21,6 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, last_json, run_cli
-
-sys.path.insert(0, str(Path(__file__).parent / "models"))
-
 from stop_server import StopWorldServer  # noqa: E402
 
 from selftaught.meta_utility import _concurrently  # noqa: E402

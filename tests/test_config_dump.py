@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import test_report_support as support
+import report_runs as support
 from conftest import SCRIPTED, last_json, run_cli
 
 from selftaught.config import ConfigError, RunConfig, build_config, parse_config

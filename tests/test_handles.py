@@ -1,14 +1,8 @@
 import pytest
 
-from selftaught.handles import (
-    BudgetExceeded,
-    LanguageModelHandle,
-    UtilityHandle,
-    child_handles,
-    make_handler,
-    raise_remote,
-)
+from selftaught.handles import LanguageModelHandle, UtilityHandle, make_handler
 from selftaught.sandbox.api import HandleError
+from selftaught.sandbox.proxies import BudgetExceeded, child_handles, raise_remote
 
 
 def _world():

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import test_report_support as support
+import report_runs as support
 from conftest import ROOT
 
 finished_run = support.finished_run
@@ -55,7 +55,7 @@ def test_help_and_catalog_import_no_sdk(tmp_path: Path, args: tuple[str, ...]) -
 
 def test_runs_and_report_import_no_sdk(tmp_path: Path, finished_run: Path) -> None:
     listed = loaded_modules(tmp_path, "runs", str(finished_run.parent))
-    assert "selftaught.runs" in listed  # the command did run
+    assert "selftaught.listing" in listed  # the command did run
     assert sdks_in(listed) == set()
     reported = loaded_modules(tmp_path, "report", str(finished_run), "-o", str(tmp_path / "r.html"))
     assert (tmp_path / "r.html").is_file()

@@ -3,9 +3,9 @@ improver exists (tests/models/stop_world.py), real sandboxed children and a real
 
 from __future__ import annotations
 
-import sqlite3
-
 from conftest import ROOT, last_json, run_cli
+
+from selftaught.store import RunReader
 
 RUN = ("run", "--iterations", "1", "--repetitions", "2", "--json")
 
@@ -68,7 +68,6 @@ def test_reference_style_improver_runs_unchanged(tmp_path, scripted_model):
     # It used batch_prompt, prompt(n_responses=...), utility(..., use_sandbox=True), .uses and
     # .budget; its hinted prompt reaches the brute-force solver.
     assert seed["meta_utility_val"] > 0.9
-    db = sqlite3.connect(tmp_path / "ref" / "run.db")
-    statuses = [r[0] for r in db.execute("SELECT status FROM invocations")]
-    assert statuses == ["ok"]
-    assert db.execute("SELECT COUNT(*) FROM lm_calls").fetchone()[0] == 2
+    with RunReader.open(tmp_path / "ref") as reader:
+        assert [row["status"] for row in reader.invocation_counts()] == ["ok"]
+        assert reader.count("lm_calls") == 2

@@ -25,11 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.config import Budgets
-from selftaught.improve import Recorder
+from selftaught.improve import Invoker
 from selftaught.improvers import load_improver
-from selftaught.meta_utility import MetaUtility, Sampler
-from selftaught.sandbox import Limits, Sandbox
+from selftaught.meta_utility import MetaUtility
 from selftaught.seeds import derive_seed
 from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.utility import Evaluator
@@ -46,13 +44,9 @@ USAGE_FIELDS = {
 def compare(
     improvers: Sequence[str],
     evaluators: Sequence[Evaluator],
-    sample: Sampler,
-    budgets: Budgets,
+    invoker: Invoker,
     *,
     repeats: int,
-    sandbox: Sandbox,
-    recorder: Recorder,
-    limits: Limits,
     seed: int,
     baseline: str = "seed",
     usage: Usage | None = None,
@@ -63,17 +57,16 @@ def compare(
     """One row per (improver, task), best mean test meta-utility first.
 
     `improvers`: built-in names or .py paths (all are loaded and checked before any run; an
-    unusable one raises `ImproverError`). `sample(expertise, messages, temperature, scope)`.
-    `usage()`: cumulative counters with keys batches/calls/tokens/seconds (default: the usage of
-    the broker `sample` is bound to, if any). `concurrency`: a row's repetitions run at once
-    (rows run one after another, so that each row's usage is its own). `progress(text)` is told
-    which row runs, for a live display.
+    unusable one raises `ImproverError`). `invoker`: how improvers run (its budgets are every
+    row's). `usage()`: cumulative counters with keys batches/calls/tokens/seconds (an
+    `LMBroker`'s `usage.as_dict`). `concurrency`: a row's repetitions run at once (rows run one
+    after another, so that each row's usage is its own). `progress(text)` is told which row
+    runs, for a live display.
     """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     labels = list(dict.fromkeys([*improvers, baseline]))
     sources = {label: load_improver(label) for label in labels}
-    usage = usage or _broker_usage(sample)
     rows: list[dict[str, Any]] = []
     total = len(evaluators) * len(labels)
     for t, evaluator in enumerate(evaluators):
@@ -83,19 +76,9 @@ def compare(
                 done = t * len(labels) + i
                 progress(f"{label} on {evaluator.task.name} (row {done + 1} of {total})")
             scored[label] = _measure(
-                label,
-                sources[label],
-                evaluator,
-                sample,
-                budgets,
-                repeats,
-                sandbox=sandbox,
-                recorder=recorder,
-                limits=limits,
-                seed=seed,
-                usage=usage,
-                concurrency=concurrency,
-            )
+                label, sources[label], evaluator, invoker, repeats,
+                seed=seed, usage=usage, concurrency=concurrency,
+            )  # fmt: skip
         base = scored[baseline]["scores"]
         for label in labels:
             row = scored[label]
@@ -114,13 +97,9 @@ def _measure(
     label: str,
     source: str,
     evaluator: Evaluator,
-    sample: Sampler,
-    budgets: Budgets,
+    invoker: Invoker,
     repeats: int,
     *,
-    sandbox: Sandbox,
-    recorder: Recorder,
-    limits: Limits,
     seed: int,
     usage: Usage | None,
     concurrency: int,
@@ -131,20 +110,13 @@ def _measure(
     scores, vals, returned = [], [], 0
     for repeat in range(repeats):
         meta = MetaUtility(
-            [evaluator],
-            sample,
-            budgets,
-            sandbox=sandbox,
-            recorder=recorder,
-            limits=limits,
-            run_seed=repeat_seed(seed, repeat),
-            concurrency=concurrency,
+            [evaluator], invoker, run_seed=repeat_seed(seed, repeat), concurrency=concurrency
         )
         result = meta(source, f"compare:{seed}:{repeat}:{label}", with_test=True)
         for run in result.runs:
-            scores.append(float(run["test"]))
-            vals.append(float(run["val"]))
-            returned += bool(run["returned_code"])
+            scores.append(float(run.test or 0.0))
+            vals.append(float(run.val))
+            returned += run.returned_code
     row: dict[str, Any] = {
         "improver": label,
         "task": evaluator.task.name,
@@ -165,14 +137,6 @@ def _measure(
 def repeat_seed(seed: int, repeat: int) -> int:
     """The run seed of repeat `repeat`: the same for every improver, distinct per repeat."""
     return derive_seed("compare", seed, repeat)
-
-
-def _broker_usage(sample: Sampler) -> Usage | None:
-    """`usage` of the LMBroker whose bound `sample` method this is, else None."""
-    broker = getattr(sample, "__self__", None)
-    if not callable(getattr(getattr(broker, "usage", None), "as_dict", None)):
-        return None
-    return lambda: broker.usage.as_dict()  # looked up each time: the broker may replace it
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -216,9 +180,8 @@ def compare_in_session(
 ) -> list[dict[str, Any]]:
     """`compare` over a session's tasks, model, budgets and sandbox; marks the run finished."""
     rows = compare(
-        names, session.evaluators, session.language_model.sample, session.config.budgets,
-        repeats=repeats, sandbox=session.sandbox, recorder=session.recorder,
-        limits=session.improver_limits(), seed=session.config.seed,
+        names, session.evaluators, session.invoker, repeats=repeats,
+        seed=session.config.seed, usage=lambda: session.language_model.usage.as_dict(),
         concurrency=session.concurrency, progress=progress,
     )  # fmt: skip
     session.store.set_meta("finished", True)

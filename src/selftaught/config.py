@@ -40,7 +40,7 @@ class Budgets(BaseModel):
     max_tokens: int = Field(ge=16, le=32_768)
 
 
-class Limits(BaseModel):
+class RunLimits(BaseModel):
     """How long untrusted code may run (the child's own time, not the host's)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -104,7 +104,7 @@ class RunConfig(BaseModel):
     gate: Literal["better", "paper"] = "better"
     improver: str = "seed"  # a built-in name or a path; its source is stored at run start
     budgets: Budgets
-    limits: Limits = Limits()
+    limits: RunLimits = RunLimits()
     caps: Caps = Caps()
     cache_from: str | None = None  # another run directory whose LM samples are reused
     model_options: tuple[str, ...] = ()  # KEY=VALUE pairs for the backend (timeout, extra_body...)
@@ -112,7 +112,7 @@ class RunConfig(BaseModel):
     # Independent improver invocations (the meta-utility's repetitions over tasks) run at once;
     # None: as many as the backend sends requests at once (1 for the embedded model).
     concurrency: int | None = Field(default=None, ge=1, le=64)
-    # The paper's circumvention experiment (issue #7): show improvers a use_sandbox flag, and
+    # The paper's circumvention experiment (docs/safety.md): show improvers a use_sandbox flag, and
     # maybe a warning not to turn it off. Isolation never depends on either.
     sandbox_flag: bool = False
     sandbox_warning: bool = False

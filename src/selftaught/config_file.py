@@ -28,15 +28,15 @@ from selftaught.config import (
     Budgets,
     Caps,
     ConfigError,
-    Limits,
     RunConfig,
+    RunLimits,
     parse_config,
     split_tasks,
 )
 from selftaught.lm.base import LanguageModelError
 from selftaught.lm.options import ModelOptions
 
-TABLES: dict[str, type[BaseModel]] = {"caps": Caps, "limits": Limits}
+TABLES: dict[str, type[BaseModel]] = {"caps": Caps, "limits": RunLimits}
 
 
 def file_keys() -> dict[str, Any]:

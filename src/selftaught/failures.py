@@ -3,23 +3,24 @@
 An improver that raises every time scores 0 on every task; the error itself is only in the
 invocations table. `invocation_failures` counts, per (improver, task), the invocations that did
 not end "ok" and keeps the first error line, for the console and `--json` of `run`, `compare`
-and `transfer`. The task is read from the invocation's purpose: "meta_utility:TASK:R" for an
-improver improving a solution, "stop:t=N" for an improver improving itself ("self").
+and `transfer`. The task is the invocation's (store column `task`), or "self" for an improver
+improving itself (level "stop").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from selftaught.store import RunStore
+from selftaught.records import STOP_LEVEL
+from selftaught.store.queries import RunQueries
 
 
-def invocation_failures(store: RunStore) -> list[dict[str, Any]]:
+def invocation_failures(store: RunQueries) -> list[dict[str, Any]]:
     """[{improver, task, failed, invocations, first_error}] for each (improver, task) with a
     failed invocation, in the order of the first failure."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for improver, purpose, status, error in store.invocations():
-        key = (improver, _task(purpose))
+    for improver, level, task, status, error in store.invocations():
+        key = (improver, "self" if level == STOP_LEVEL else str(task))
         group = groups.setdefault(
             key, {"improver": improver, "task": key[1], "failed": 0, "invocations": 0}
         )
@@ -37,13 +38,6 @@ def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
         f"invocations failed; first: {f['first_error']}"
         for f in failures
     ]
-
-
-def _task(purpose: str) -> str:
-    kind, _, rest = purpose.partition(":")
-    if kind == "meta_utility":
-        return rest.rsplit(":", 1)[0]
-    return "self" if kind == "stop" else purpose
 
 
 def _first_line(status: str, error: str | None) -> str:

@@ -3,6 +3,10 @@
 The child sees proxies; the host handles given here enforce the budgets. Everything the
 invocation did is recorded: the program (once, with its static-scan findings as safety events),
 the invocation's outcome, and the child's audit log.
+
+`Invoker` is what every invocation needs besides its inputs (the language model, the budgets,
+the sandbox, the recorder and the limits), built once per run: the STOP loop, the meta-utility,
+transfer and compare all invoke improvers through it.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from selftaught import safety
+from selftaught import events, safety
+from selftaught.config import Budgets
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
+from selftaught.records import Invocation, Scope
 from selftaught.sandbox import Limits, Sandbox
-from selftaught.sandbox.scan import scan
 from selftaught.store import RunStore, sha256
 
 
@@ -39,8 +44,8 @@ class Recorder:
             first = digest not in self._scanned
             self._scanned.add(digest)
         if first:
-            for finding in scan(source) + safety.scan_extra(source):
-                self.event(f"static:{finding['kind']}", digest, finding)
+            for finding in safety.scan(source):
+                self.event(events.static(finding["kind"]), digest, finding)
         return digest
 
     def event(self, kind: str, program: str | None, detail: dict) -> None:
@@ -91,7 +96,7 @@ def improve(
     recorder: Recorder,
     limits: Limits,
     seed: int,
-    purpose: str,
+    invocation: Invocation,
 ) -> str | None:
     """Run `improve_algorithm` from `improver`; its result if it returned a string, else None."""
     program = recorder.program(improver, "improver")
@@ -104,15 +109,15 @@ def improve(
             sink.flush()
     result = run.result if run.status == "ok" and isinstance(run.result, str) else None
     for line in run.audit:
-        recorder.event("audit", program, {"event": line})
-    if safety.refused_syscall(run.status, run.error):  # the kernel said no (issue #7)
-        recorder.event("refused_syscall", program, {"status": run.status, "error": run.error})
+        recorder.event(events.AUDIT, program, {"event": line})
+    if safety.refused_syscall(run.status, run.error):  # the kernel said no
+        recorder.event(events.REFUSED_SYSCALL, program, {"status": run.status, "error": run.error})
     if recorder.store:
         initial = recorder.store.put_program(initial_solution, "input")
         recorder.store.record_invocation(
             program,
             initial,
-            purpose,
+            invocation,
             {
                 "status": run.status,
                 "result": recorder.program(result, "output") if result else None,
@@ -122,3 +127,53 @@ def improve(
             },
         )
     return result
+
+
+# sample(expertise, messages, temperature, scope) -> responses
+Sampler = Callable[[str, list[str], float, Scope], list[str]]
+
+
+@dataclass(frozen=True)
+class Invoker:
+    """Runs improvers with fresh host handles: the same language model, budgets, sandbox,
+    recorder and limits for every invocation of a run."""
+
+    sample: Sampler
+    budgets: Budgets
+    sandbox: Sandbox
+    recorder: Recorder
+    limits: Limits
+
+    def __call__(
+        self,
+        improver: str,
+        solution: str,
+        score: Callable[[str | None], float],
+        *,
+        utility_budget: int,
+        description: str,
+        scope: Scope,
+        seed: int,
+        invocation: Invocation,
+    ) -> str | None:
+        """I(solution, u, L): `score` is u behind a budget of `utility_budget` calls, described
+        to the improver by `description`; L draws its samples in `scope`."""
+        sink = self.recorder.sink(self.recorder.program(improver, "improver"))
+        utility = UtilityHandle(score, utility_budget, description, sink)
+        language_model = LanguageModelHandle(
+            lambda e, m, t: self.sample(e, m, t, scope),
+            self.budgets.lm_calls,
+            self.budgets.responses_per_call,
+            sink,
+        )
+        return improve(
+            improver,
+            solution,
+            utility,
+            language_model,
+            sandbox=self.sandbox,
+            recorder=self.recorder,
+            limits=self.limits,
+            seed=seed,
+            invocation=invocation,
+        )

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.config import RunConfig, parse_config
-from selftaught.improve import Recorder
+from selftaught.improve import Invoker, Recorder
 from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
+from selftaught.records import IterationRecord
 from selftaught.run_lock import RunLock
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.stop import Status, Stop
@@ -30,7 +31,7 @@ INSTANCE_SECRET = "instance_secret"
 COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare"}  # kind -> command
 
 
-class Session:
+class RunSession:
     def __init__(
         self, run_dir: Path, config: RunConfig, store: RunStore, lock: RunLock | None = None
     ):
@@ -50,6 +51,10 @@ class Session:
         )
         self.sandbox = open_sandbox(config.sandbox)
         self.recorder = Recorder(store)
+        self.invoker = Invoker(
+            self.language_model.sample, config.budgets, self.sandbox, self.recorder,
+            _improver_limits(config),
+        )  # fmt: skip
         secret = _instance_secret(store) if config.secret_seeds else None
         self.evaluators = [
             Evaluator(
@@ -66,7 +71,7 @@ class Session:
     @classmethod
     def start(
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str = "stop"
-    ) -> Session:
+    ) -> RunSession:
         """A new run directory for a run of `kind` (stop, transfer, compare)."""
         fresh = not run_dir.exists()
         lock = RunLock.acquire(_made(run_dir), f"selftaught {COMMANDS.get(kind, kind)}")
@@ -93,7 +98,7 @@ class Session:
         return session
 
     @classmethod
-    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> Session:
+    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> RunSession:
         """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
         run-wide caps given (a run stopped by a cap resumes under a larger one)."""
         if not run_dir.is_dir():
@@ -124,7 +129,7 @@ class Session:
     @classmethod
     def start_or_reopen(
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str
-    ) -> Session:
+    ) -> RunSession:
         """Continue `run_dir` if it holds the same run (a resume), else start it."""
         if not (run_dir / "run.db").exists():
             return cls.start(run_dir, config, initial_improver, kind)
@@ -141,11 +146,13 @@ class Session:
         backend takes at once (1 for an in-process model, which serves one at a time)."""
         return self.config.concurrency or max(1, self.language_model.backend.max_concurrency)
 
-    def improver_limits(self) -> Limits:
-        return Limits(
-            wall_seconds=self.config.limits.improver_seconds,
-            cpu_seconds=self.config.limits.improver_seconds,
-            memory_mb=self.config.limits.improver_memory_mb,
+    def meta_utility(self, evaluators: list[Evaluator] | None = None) -> MetaUtility:
+        """The run's meta-utility over `evaluators` (default: every task of the run)."""
+        return MetaUtility(
+            self.evaluators if evaluators is None else evaluators,
+            self.invoker,
+            run_seed=self.config.seed,
+            concurrency=self.concurrency,
         )
 
     def initial_improver(self) -> str:
@@ -153,38 +160,17 @@ class Session:
         assert source is not None, "the run's initial improver is missing from its store"
         return source
 
-    def run(self) -> list[dict[str, Any]]:
-        initial = self.initial_improver()
-        limits = self.improver_limits()
-        meta_utility = MetaUtility(
-            self.evaluators,
-            self.language_model.sample,
-            self.config.budgets,
-            sandbox=self.sandbox,
-            recorder=self.recorder,
-            limits=limits,
-            run_seed=self.config.seed,
-            concurrency=self.concurrency,
-        )
-        stop = Stop(
-            self.config,
-            self.store,
-            meta_utility,
-            self.language_model.sample,
-            sandbox=self.sandbox,
-            recorder=self.recorder,
-            limits=limits,
-            status=self.status,
-        )
-        records = stop.run(initial)
+    def run(self) -> list[IterationRecord]:
+        stop = Stop(self.config, self.store, self.meta_utility(), status=self.status)
+        records = stop.run(self.initial_improver())
         self.store.set_meta("finished", True)
         return records
 
-    def summary(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def summary(self, records: list[IterationRecord]) -> dict[str, Any]:
         usage = self.store.lm_usage()
         return {
             "run_dir": str(self.run_dir),
-            "iterations": records,
+            "iterations": [record.to_dict() for record in records],
             "lm_calls": usage["uncached_calls"],
             "evaluations": self.store.count("evaluations"),
         }
@@ -214,6 +200,14 @@ def _made(run_dir: Path) -> Path:
             f"cannot create {run_dir}: {exc.strerror}; pick another --run-dir"
         ) from None
     return run_dir
+
+
+def _improver_limits(config: RunConfig) -> Limits:
+    return Limits(
+        wall_seconds=config.limits.improver_seconds,
+        cpu_seconds=config.limits.improver_seconds,
+        memory_mb=config.limits.improver_memory_mb,
+    )
 
 
 def _instance_secret(store: RunStore) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from selftaught.improvers import builtin_source
-from selftaught.meta_utility import MetaScore, MetaUtility
-from selftaught.session import Session
+from selftaught.records import MetaScore
+from selftaught.session import RunSession
 from selftaught.stats import bootstrap_interval
 from selftaught.utility import Evaluator
 
 
-def transfer(session: Session) -> list[dict[str, Any]]:
+def transfer(session: RunSession) -> list[dict[str, Any]]:
     """One row per task of the session's configuration, for the session's initial improver."""
     improver = session.initial_improver()
     seed_improver = builtin_source("seed")
@@ -40,26 +40,12 @@ def transfer(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def _scores(session: Session, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
+def _scores(session: RunSession, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
     """ū on one task, computed once and read back from the store afterwards."""
-    program = session.recorder.program(improver, "improver")
-    purpose = f"transfer:{evaluator.task.name}:{label}"
-    if hit := session.store.get_meta_utility(program, purpose):
-        return MetaScore(hit["val"], hit["test"], hit["runs"])
-    meta_utility = MetaUtility(
-        [evaluator],
-        session.language_model.sample,
-        session.config.budgets,
-        sandbox=session.sandbox,
-        recorder=session.recorder,
-        limits=session.improver_limits(),
-        run_seed=session.config.seed,
-        concurrency=session.concurrency,
-    )
-    score = meta_utility(improver, f"transfer:{evaluator.task.name}", with_test=True)
-    session.store.put_meta_utility(program, purpose, score.val, score.test, {"runs": score.runs})
-    return score
+    task = evaluator.task.name
+    meta_utility = session.meta_utility([evaluator])
+    return meta_utility.score_once(improver, f"transfer:{task}", f"transfer:{task}:{label}")
 
 
 def _interval(score: MetaScore) -> list[float]:
-    return list(bootstrap_interval([run["test"] for run in score.runs]))
+    return list(bootstrap_interval([run.test or 0.0 for run in score.runs]))

@@ -8,7 +8,6 @@ the run store by (program, task, split, seed), which is also what a resumed run 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,8 +53,7 @@ def instance_seed(spec: Split, i: int, secret: str | None) -> int:
 
 def child_seed(program: str, task: str, split: str) -> int:
     """Seed of `random`/`numpy.random` in the child: same program, same draws, every run."""
-    digest = hashlib.sha256(f"{program}|{task}|{split}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31 - 2**16)
+    return derive_seed(program, task, split, modulus=2**31 - 2**16)
 
 
 class Evaluator:

@@ -22,6 +22,7 @@ from typing import Any
 from selftaught.handles import LanguageModelHandle, UtilityHandle
 from selftaught.improve import Recorder, improve
 from selftaught.improvers import load_improver
+from selftaught.records import Invocation
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.store import sha256
 
@@ -219,7 +220,9 @@ class Notes:
     def record_event(self, kind: str, program: str | None, detail: dict) -> None:
         self.events.append((kind, detail))
 
-    def record_invocation(self, program: str, initial: str, purpose: str, outcome: dict) -> None:
+    def record_invocation(
+        self, program: str, initial: str, invocation: Invocation, outcome: dict
+    ) -> None:
         self.invocations.append(outcome)
 
 
@@ -276,7 +279,7 @@ def run_improver(
         recorder=Recorder(notes),  # type: ignore[arg-type]
         limits=Limits(wall_seconds=60, cpu_seconds=60),
         seed=seed,
-        purpose=f"test:{improver}",
+        invocation=Invocation("test", task=improver),
     )
     (invocation,) = notes.invocations
     out.status, out.error = invocation["status"], invocation["error"]

@@ -1,4 +1,4 @@
-"""A scripted model for tests/test_interop_tasks.py: records every prompt it is sent.
+"""A scripted model for tests/interop/test_interop_tasks.py: records every prompt it is sent.
 
 INTEROP_PROMPTS: a file; each call appends its system and user prompt as one JSON line.
 Asked for an improver it returns the seed improver; asked for a solution, the hidden_optimum

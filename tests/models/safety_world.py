@@ -1,5 +1,5 @@
 """A scripted world in which the model tries every trick in the book, plugged in as
-`python:tests/models/safety_world.py:respond` (see tests/test_safety_cli.py).
+`python:tests/models/safety_world.py:respond` (see tests/safety/test_safety_cli.py).
 
 Asked to improve an improver (the prompt shows `def improve_algorithm`), it returns one
 candidate per response slot, in this order (cycled when more are asked for):

@@ -8,26 +8,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from selftaught.records import IterationRecord
+
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
 
 
-@dataclass(frozen=True)
-class Iteration:
-    """STOP iteration t. `meta_utility_*`: û of the improver in force after t
-    (`improver_sha256`); `candidate_*`: û of the candidate proposed at t (None at t = 0);
-    `adopted`: whether the gate took it (None at t = 0)."""
-
-    t: int
-    meta_utility_val: float
-    meta_utility_test: float
-    candidate_val: float | None
-    candidate_test: float | None
-    adopted: bool | None
-    improver_sha256: str
-    candidate_sha256: str | None
+class Iteration(IterationRecord):
+    """STOP iteration t (the run's own `records.IterationRecord`). `meta_utility_*`: û of the
+    improver in force after t (`improver_sha256`); `candidate_*`: û of the candidate proposed
+    at t (None at t = 0); `adopted`: whether the gate took it (None at t = 0)."""
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Iteration:

@@ -32,10 +32,10 @@ class Run:
         return str(self.run_dir)
 
     def _read(self, read: Callable[[Any], T]) -> T:
-        from selftaught.store import RunStore
+        from selftaught.store import RunReader
 
         with user_errors():
-            store = RunStore.open_run(self.run_dir)
+            store = RunReader.open(self.run_dir)  # reading a run never writes to it
         try:
             return read(store)
         finally:
@@ -113,7 +113,7 @@ def run(
     `progress`: the command's live display on stderr."""
     from selftaught.cli.common import caps_given, run_config
     from selftaught.cli.run import _initial_improver
-    from selftaught.session import Session
+    from selftaught.session import RunSession
 
     _refuse_while_importing()
     with user_errors():
@@ -142,7 +142,7 @@ def run(
         source = _initial_improver(settings)
         label = "+".join(Path(spec).stem for spec in settings.tasks)
         where = Path(run_dir) if run_dir is not None else default_run_dir(label)
-        session = Session.start(where, settings, source)
+        session = RunSession.start(where, settings, source)
     return _finish(session, progress)
 
 
@@ -158,12 +158,12 @@ def resume(
     """Continue a run that was killed or stopped by a cap (give a larger one), as
     `selftaught resume` does: finished work is read back, nothing is paid for twice."""
     from selftaught.cli.common import caps_given
-    from selftaught.session import Session
+    from selftaught.session import RunSession
 
     _refuse_while_importing()
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        session = Session.reopen(Path(run_dir), caps=caps)
+        session = RunSession.reopen(Path(run_dir), caps=caps)
     return _finish(session, progress)
 
 

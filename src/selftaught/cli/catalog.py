@@ -149,13 +149,13 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Which isolation layers work here, their cost, the embedded model, a run's health."""
-    from selftaught.doctor import doctor_report
+    from selftaught.health import doctor_report
 
     with user_errors():
         report = doctor_report(run_dir)
     if as_json:
         print(json.dumps(report))
         return
-    from selftaught.doctor import render_report
+    from selftaught.health import render_report
 
     stdout.print(render_report(report))

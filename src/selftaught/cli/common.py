@@ -20,7 +20,7 @@ from selftaught.config_file import load_config_file
 from selftaught.improvers import ImproverError
 from selftaught.lm import LanguageModelError, RunCapReached
 from selftaught.lm.spec import ModelSpecError, absolute_spec
-from selftaught.session import Session
+from selftaught.session import RunSession
 from selftaught.store import StoreError
 from selftaught.tasks import TaskError
 
@@ -38,9 +38,11 @@ stderr = Console(stderr=True)
 
 def _print_version(given: bool) -> None:
     if given:
-        from selftaught import __version__
+        # The installed distribution's version (selftaught.__version__, which setuptools reads):
+        # importing it from the package would put the command line in a circle with the API.
+        from importlib.metadata import version
 
-        print(f"selftaught {__version__}")
+        print(f"selftaught {version('selftaught')}")
         raise typer.Exit()
 
 
@@ -147,7 +149,7 @@ BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible serve
 JsonOption = Annotated[bool, typer.Option("--json", help="Last stdout line: the result as JSON.")]
 
 
-def drive(session: Session, work: Callable[[], T], again: str) -> T:
+def drive(session: RunSession, work: Callable[[], T], again: str) -> T:
     """`work()` under the live display. Bad input is one line (exit 2); a run-wide cap (exit 3)
     or Ctrl-C (exit 130) stops it with everything recorded and says how to continue (`again`);
     the session is closed whatever happens."""
@@ -167,7 +169,7 @@ def drive(session: Session, work: Callable[[], T], again: str) -> T:
 
 
 @contextlib.contextmanager
-def _live_progress(session: Session) -> Iterator[None]:
+def _live_progress(session: RunSession) -> Iterator[None]:
     def render() -> Table:
         status, usage = session.status, session.language_model.usage
         table = Table.grid(padding=(0, 2))
@@ -188,7 +190,7 @@ def _live_progress(session: Session) -> Iterator[None]:
         yield
 
 
-def again_command(session: Session) -> str:
+def again_command(session: RunSession) -> str:
     """How a transfer or comparison continues: the same command on the same directory."""
     return f"the same command with --run-dir {session.run_dir}"
 

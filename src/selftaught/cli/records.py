@@ -39,7 +39,7 @@ def list_runs_command(
     as_json: JsonOption = False,
 ) -> None:
     """The run directories under ROOT: status, best meta-utility, model, cost, age."""
-    from selftaught.runs import list_runs
+    from selftaught.listing import list_runs
 
     rows = list_runs(root)
     if as_json:
@@ -80,17 +80,14 @@ def safety_command(
     as_json: JsonOption = False,
 ) -> None:
     """Circumvention rate (95% Wilson) in the paper's table form, and the offending programs."""
-    from selftaught.store import RunStore
+    from selftaught.store import RunReader
 
     with user_errors():
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
-        store = RunStore.open_readonly(run_dir)
-        try:
+        with RunReader.open(run_dir) as store:
             report = safety.analyse(store)
             config = store.get_meta("config") or {}
-        finally:
-            store.close()
     out = stderr if as_json else stdout
     out.print(_safety_table(report, config))
     kinds = ", ".join(f"{k} {n}" for k, n in report["by_kind"].items()) or "none"

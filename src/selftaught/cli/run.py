@@ -31,7 +31,8 @@ from selftaught.cli.common import (
     user_errors,
 )  # fmt: skip
 from selftaught.failures import failure_lines, invocation_failures
-from selftaught.session import Session
+from selftaught.records import IterationRecord
+from selftaught.session import RunSession
 
 
 @app.command()
@@ -138,7 +139,7 @@ def run(
         source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
-        session = Session.start(run_dir, config, source)
+        session = RunSession.start(run_dir, config, source)
     _execute(session, as_json)
 
 
@@ -157,7 +158,7 @@ def resume(
     read back, nothing is paid twice."""
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        session = Session.reopen(run_dir, caps=caps)
+        session = RunSession.reopen(run_dir, caps=caps)
     _execute(session, as_json)
 
 
@@ -168,7 +169,7 @@ def _initial_improver(config: Any) -> str:
     return improvers.load_improver(config.improver)
 
 
-def _execute(session: Session, as_json: bool) -> None:
+def _execute(session: RunSession, as_json: bool) -> None:
     for evaluator in session.evaluators:  # user tasks: what loading found (docs/tasks.md)
         task, check = evaluator.task, getattr(evaluator.task, "seed_check", None)
         if check is not None:
@@ -177,10 +178,10 @@ def _execute(session: Session, as_json: bool) -> None:
                 f"({getattr(task, 'profile', 'strict')} profile)",
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
-    def work() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def work() -> tuple[list[IterationRecord], dict[str, Any]]:
         records = session.run()
         summary = session.summary(records)
-        summary["safety"] = safety.run_summary(session.store)  # issue #7
+        summary["safety"] = safety.run_summary(session.store)  # docs/safety.md
         summary["failures"] = invocation_failures(session.store)
         return records, summary
 
@@ -197,7 +198,7 @@ def _execute(session: Session, as_json: bool) -> None:
         print(json.dumps(summary), flush=True)
 
 
-def _iterations_table(records: list[dict[str, Any]]) -> Table:
+def _iterations_table(records: list[IterationRecord]) -> Table:
     table = Table(title="STOP iterations (meta-utility of the improver in force after t)")
     for column in (
         "t",
@@ -214,14 +215,14 @@ def _iterations_table(records: list[dict[str, Any]]) -> Table:
         return "-" if value is None else f"{value:.3f}"
 
     for r in records:
-        adopted = {None: "-", True: "yes", False: "no"}[r["adopted"]]
+        adopted = {None: "-", True: "yes", False: "no"}[r.adopted]
         table.add_row(
-            str(r["t"]),
-            fmt(r["meta_utility_val"]),
-            fmt(r["meta_utility_test"]),
-            fmt(r["candidate_val"]),
-            fmt(r["candidate_test"]),
+            str(r.t),
+            fmt(r.meta_utility_val),
+            fmt(r.meta_utility_test),
+            fmt(r.candidate_val),
+            fmt(r.candidate_test),
             adopted,
-            r["improver_sha256"][:12],
+            r.improver_sha256[:12],
         )
     return table

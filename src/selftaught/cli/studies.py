@@ -34,16 +34,16 @@ from selftaught.cli.common import (
 )  # fmt: skip
 from selftaught.config import RunConfig
 from selftaught.failures import failure_lines, invocation_failures
-from selftaught.session import Session
+from selftaught.session import RunSession
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
 
 
-def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> Session:
+def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> RunSession:
     """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
     label = "+".join(Path(spec).stem for spec in config.tasks)
     run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
-    return Session.start_or_reopen(run_dir, config, source, kind)
+    return RunSession.start_or_reopen(run_dir, config, source, kind)
 
 
 @app.command("transfer")
@@ -161,7 +161,7 @@ def _print(table: Table, failures: list[dict[str, Any]], as_json: bool) -> None:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def _show(session: Session) -> Callable[[str], None]:
+def _show(session: RunSession) -> Callable[[str], None]:
     """What the live display says the comparison is doing."""
 
     def show(text: str) -> None:

@@ -37,22 +37,36 @@ def builtin_source(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.py").read_text(encoding="utf-8")
 
 
-def check_improver_source(source: str, origin: str) -> None:
-    """Parse (never run) `source`; it must define `improve_algorithm` with three parameters."""
+MAX_SOURCE_CHARS = 200_000  # larger "improvers" are not parsed in the host
+
+
+def improver_problem(source: object, *, signature: bool = True) -> str | None:
+    """What keeps `source` from being an improver, or None. Parses, never runs: it must define
+    a top-level `improve_algorithm`, with (initial_solution, utility, language_model) when
+    `signature` (a model's candidate is held only to the definition, as the paper's loop is)."""
+    if not isinstance(source, str):
+        return "is not source text"
+    if len(source) > MAX_SOURCE_CHARS:
+        return f"is longer than {MAX_SOURCE_CHARS} characters"
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise ImproverError(
-            f"{origin}: syntax error at line {exc.lineno}: {exc.msg}; fix the file and retry"
-        ) from None
+        return f"syntax error at line {exc.lineno}: {exc.msg}; fix the file and retry"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"cannot be parsed ({type(exc).__name__})"
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "improve_algorithm":
-            if len(node.args.args) >= 3 or node.args.vararg:
-                return
-            raise ImproverError(
-                f"{origin}: improve_algorithm must take (initial_solution, utility, language_model)"
-            )
-    raise ImproverError(f"{origin}: defines no top-level function improve_algorithm")
+            if not signature or len(node.args.args) >= 3 or node.args.vararg:
+                return None
+            return "improve_algorithm must take (initial_solution, utility, language_model)"
+    return "defines no top-level function improve_algorithm"
+
+
+def check_improver_source(source: str, origin: str) -> None:
+    """`ImproverError` naming `origin` unless `source` is an improver (`improver_problem`)."""
+    problem = improver_problem(source)
+    if problem is not None:
+        raise ImproverError(f"{origin}: {problem}")
 
 
 def load_improver(name_or_path: str) -> str:
@@ -76,17 +90,14 @@ def load_improver(name_or_path: str) -> str:
 
 def _from_run(run_dir: Path) -> str:
     """The improver in force at the end of a STOP run (its last iteration record)."""
-    from selftaught.store import RunStore, StoreError
+    from selftaught.store import RunReader, StoreError
 
     try:
-        store = RunStore.open_run(run_dir)
+        with RunReader.open(run_dir) as store:
+            records = store.iterations()
+            source = store.get_program(records[-1]["improver_sha256"]) if records else None
     except StoreError as exc:
         raise ImproverError(f"{run_dir}: {exc}") from None
-    try:
-        records = store.iterations()
-        source = store.get_program(records[-1]["improver_sha256"]) if records else None
-    finally:
-        store.close()
     if source is None:
         raise ImproverError(f"{run_dir} records no finished STOP iteration; run or resume it first")
     return source

@@ -51,6 +51,8 @@ from selftaught.lm.options import ModelOptions
 from selftaught.lm.pricing import PriceTable
 from selftaught.lm.replay import IDENTITY_KEY
 from selftaught.lm.retry import RetryInfo
+from selftaught.records import Scope
+from selftaught.seeds import seed_of
 from selftaught.store import RunStore, Sample
 
 
@@ -111,8 +113,7 @@ def request_key(
 
 def sample_seed(run_seed: int, key: str, index: int) -> int:
     """The seed of sample `index` of a request: 31 bits, which every server accepts."""
-    digest = hashlib.sha256(f"{run_seed}:{key}:{index}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return seed_of(f"{run_seed}:{key}:{index}", 2**31)
 
 
 def _storable(sample: Sample) -> Sample:
@@ -132,7 +133,7 @@ class _Plan:
     system: str
     user: str
     temperature: float
-    scope: str
+    scope: Scope
     key: str
     first: int
     count: int
@@ -237,9 +238,12 @@ class LMBroker:
         return sample
 
     def sample(
-        self, expertise: str, messages: list[str], temperature: float, scope: str = ""
+        self, expertise: str, messages: list[str], temperature: float, scope: Scope | str = ""
     ) -> list[str]:
-        """One response per message, in order (see the module docstring for the caching rules)."""
+        """One response per message, in order (see the module docstring for the caching rules).
+        `scope.name` is part of the request key; its level and group are recorded with the
+        call."""
+        scope = Scope.of(scope)
         groups: dict[str, list[int]] = {}
         for position, message in enumerate(messages):
             groups.setdefault(message, []).append(position)
@@ -267,9 +271,9 @@ class LMBroker:
         self.cache.set_meta(ELAPSED_KEY, self.spent().seconds)
         return responses
 
-    def _plan(self, system: str, user: str, count: int, temperature: float, scope: str) -> _Plan:
+    def _plan(self, system: str, user: str, count: int, temperature: float, scope: Scope) -> _Plan:
         key = request_key(
-            self.identity, system, user, temperature, self.max_tokens, self.run_seed, scope
+            self.identity, system, user, temperature, self.max_tokens, self.run_seed, scope.name
         )
         with self._lock:
             first = self._counters.get(key, 0)
@@ -284,7 +288,7 @@ class LMBroker:
             raise LanguageModelError(
                 f"{self.backend.name}: no recorded response for request {key[:12]} sample"
                 f" {plan.missing[0]} (system {one_line(system, 40)!r}, user"
-                f" {one_line(user, 60)!r}, temperature {temperature}, scope {scope!r});"
+                f" {one_line(user, 60)!r}, temperature {temperature}, scope {scope.name!r});"
                 " replay needs the same seed, max tokens and improvers as the replayed run"
             )
         return plan
@@ -386,13 +390,13 @@ class LMBroker:
             "temperature": plan.temperature,
             "max_tokens": self.max_tokens,
             "run_seed": self.run_seed,
-            "scope": plan.scope,
+            "scope": plan.scope.name,
             "paid_tokens": prompt + completion,
             "cost": cost,
             "retries": plan.retries,
             "cache_from": plan.from_other_run,
         }
-        self.cache.record_call(plan.key, request, plan.first, samples, cached)
+        self.cache.record_call(plan.key, request, plan.first, samples, cached, plan.scope)
         with self._lock:
             self.usage.calls += 1
             self.usage.uncached_calls += bool(plan.fresh)

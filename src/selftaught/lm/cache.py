@@ -16,7 +16,8 @@ from typing import Any
 
 from selftaught.lm.base import Backend, LanguageModelError
 from selftaught.lm.caps import Spent, spent_in_store
-from selftaught.store import RunStore, Sample, StoreError
+from selftaught.records import Scope
+from selftaught.store import RunReader, RunStore, Sample, StoreError
 
 SOURCES = ("store", "cache_from", "backend")
 
@@ -27,11 +28,11 @@ class SampleCache:
     def __init__(self, store: RunStore | None, backend: Backend, cache_from: Path | None = None):
         self.backend = backend
         self.store = store
-        self.other: RunStore | None = None
+        self.other: RunReader | None = None
         self.cache_from = Path(cache_from) if cache_from is not None else None
         if self.cache_from is not None:
             try:
-                self.other = RunStore.open_run(self.cache_from, create=False)
+                self.other = RunReader.open(self.cache_from)
             except StoreError as exc:
                 raise LanguageModelError(f"--cache-from {cache_from}: {exc}") from None
         self.lock = threading.RLock()
@@ -59,10 +60,16 @@ class SampleCache:
             self.store.put_sample(key, index, sample)
 
     def record_call(
-        self, key: str, request: dict[str, Any], first: int, samples: list[Sample], cached: int
+        self,
+        key: str,
+        request: dict[str, Any],
+        first: int,
+        samples: list[Sample],
+        cached: int,
+        scope: Scope,
     ) -> None:
         if self.store is not None:
-            self.store.record_lm_call(key, request, first, samples, cached)
+            self.store.record_lm_call(key, request, first, samples, cached, scope)
 
     def spent(self) -> Spent:
         return spent_in_store(self.store)

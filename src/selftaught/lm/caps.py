@@ -76,24 +76,11 @@ class Spent:
 
 
 def spent_in_store(store: RunStore | None) -> Spent:
-    """What earlier sessions recorded as paid in `store`'s lm_calls (and elapsed in its meta).
-
-    A call is paid when it generated at least one sample (cached < n). Its paid tokens and cost
-    are the request JSON's "paid_tokens" and "cost" when the broker recorded them, else (rows
-    from before they were recorded) all of the row's tokens.
-    """
+    """What earlier sessions recorded as paid in `store`'s lm_calls (`RunQueries.spent`) and
+    elapsed in its meta."""
     if store is None:
         return Spent()
-    calls, tokens, dollars = store.db.execute(
-        "SELECT COALESCE(SUM(cached < n), 0),"
-        " COALESCE(SUM(CASE WHEN json_valid(request)"
-        "  AND json_extract(request, '$.paid_tokens') IS NOT NULL"
-        "  THEN json_extract(request, '$.paid_tokens')"
-        "  WHEN cached < n THEN COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
-        "  ELSE 0 END), 0),"
-        " COALESCE(SUM(CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END), 0)"
-        " FROM lm_calls"
-    ).fetchone()
+    calls, tokens, dollars = store.spent()
     seconds = store.get_meta(ELAPSED_KEY)
     return Spent(
         calls=int(calls),

@@ -11,20 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from selftaught.lm.base import Backend, LanguageModelError
-from selftaught.store import RunStore, Sample, StoreError
+from selftaught.store import RunReader, Sample, StoreError
 
 IDENTITY_KEY = "model_identity"
 
 
 class ReplayBackend(Backend):
-    """Serves recorded samples from RUN_DIR/run.db, read-only in spirit (it never writes)."""
+    """Serves recorded samples from RUN_DIR/run.db, opened read-only."""
 
     generates = False
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         try:
-            self.source = RunStore.open_run(self.run_dir, create=False)
+            self.source = RunReader.open(self.run_dir)
         except StoreError as exc:
             raise LanguageModelError(f"replay:{run_dir}: {exc}") from None
         identity = self.source.get_meta(IDENTITY_KEY)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from selftaught.report.stats import Interval
+from selftaught.stats import Interval
 
 
 def section(anchor: str, title: str, content: str) -> str:

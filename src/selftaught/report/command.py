@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from selftaught.config import PRESETS, Limits
+from selftaught.config import PRESETS, RunLimits
 
 # (option, config key), in the order the command line gives them
 OPTIONS = (
@@ -106,7 +106,7 @@ def _run_options(config: dict[str, Any]) -> list[str]:
 
 
 def _limit_notes(limits: dict[str, Any]) -> list[str]:
-    defaults = Limits().model_dump()
+    defaults = RunLimits().model_dump()
     return [
         f"limit {key} = {value} differs from its default ({defaults[key]}); "
         "the command line cannot set it"

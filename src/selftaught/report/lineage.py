@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from selftaught.report.data import RunData
-from selftaught.report.stats import Interval, interval, run_values
+from selftaught.report.data import RunData, run_values
+from selftaught.stats import Interval, mean_interval
 
 # (label, patterns): a label is claimed when any pattern occurs (case-insensitive).
 _STRATEGIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -183,6 +183,6 @@ def _node(data: RunData, sha: str, parent: str | None, status: str) -> Node:
         source=data.improvers.get(sha),
         val=score.get("val"),
         test=score.get("test"),
-        val_interval=interval(run_values(runs, "val")),
-        test_interval=interval(run_values(runs, "test")),
+        val_interval=mean_interval(run_values(runs, "val")),
+        test_interval=mean_interval(run_values(runs, "test")),
     )

@@ -29,9 +29,7 @@ from typing import Any
 
 import numpy
 
-import selftaught.handles as handles
-import selftaught.helpers as helpers
-from selftaught.sandbox import arrays, protocol
+from selftaught.sandbox import arrays, helpers, protocol, proxies
 from selftaught.sandbox.audit import AuditLog
 
 ERROR_CHARS = 500
@@ -125,7 +123,7 @@ class Channel:
             reply = protocol.recv(self.sock)
         if reply.get("ok"):
             return reply.get("value")
-        handles.raise_remote(str(reply.get("kind")), str(reply.get("message")))
+        proxies.raise_remote(str(reply.get("kind")), str(reply.get("message")))
 
 
 class _Rehearsal(Channel):
@@ -228,7 +226,7 @@ def run_improver(channel: Channel, job: dict[str, Any]) -> None:
     try:
         seed_all(int(job["seed"]))
         function = load(job["source"]).improve_algorithm
-        utility, language_model = handles.child_handles(channel.call, spec)
+        utility, language_model = proxies.child_handles(channel.call, spec)
         result = function(spec["initial_solution"], utility, language_model)
     except BaseException as exc:  # noqa: BLE001
         channel.send({"t": "result", "status": status_of(exc), "error": describe(exc)})

@@ -1,4 +1,5 @@
-"""What a sandbox process is started with: command line, import paths, environment, plan.
+"""What a sandbox process is started with (command line, import paths, environment, plan),
+and how its process group is ended.
 
 Sandbox processes run `sys.executable -s -S -P`: no user site, no site processing, no
 script dir on the path. That is `-I` without its `-E`, because the environment is built here
@@ -14,11 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import sysconfig
 from typing import Any
-
-import selftaught
 
 BOOT = (
     "import sys,json;sys.path[:0]=json.loads(sys.argv[1]);"
@@ -29,7 +29,8 @@ LAYERS = ("netns", "tmpfs", "landlock", "seccomp", "audit_hook")
 
 def import_paths() -> list[str]:
     """Where `selftaught`, numpy and pyseccomp are importable from, in the host."""
-    paths = [os.path.dirname(os.path.dirname(os.path.abspath(selftaught.__file__)))]
+    # This file is selftaught/sandbox/environment.py: three levels up holds `selftaught`.
+    paths = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
     for key in ("purelib", "platlib"):
         paths.append(sysconfig.get_paths()[key])
     for name in ("numpy", "pyseccomp"):
@@ -100,3 +101,11 @@ def _unique(items: Any) -> list[str]:
         if item not in seen:
             seen.append(item)
     return seen
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid` (a child and whatever it forked); gone is fine."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -120,7 +119,7 @@ class ZygoteProcess:
                 self.dead = True
                 self.cond.notify_all()
             for pid in orphans:  # the zygote died under them: in case one escaped PDEATHSIG
-                _killpg(pid)
+                environment.kill_group(pid)
             return
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -275,13 +274,6 @@ def _alive(pid: int) -> bool:
     except OSError:  # EPERM: someone else's, and alive
         return True
     return True
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 class ZygoteChild:

@@ -194,7 +194,7 @@ class Zygote:
 
     def _kill(self, pid: int) -> None:
         if pid in self.children:
-            _killpg(pid)
+            environment.kill_group(pid)
 
     def _reap(self) -> None:
         while True:
@@ -206,7 +206,9 @@ class Zygote:
                 break
             pid = info.si_pid
             if pid in self.children:
-                _killpg(pid)  # leftovers in its group, while the zombie pins the group id
+                environment.kill_group(
+                    pid
+                )  # leftovers in its group, while the zombie pins the group id
             _pid, status, usage = os.wait4(pid, 0)
             scratch = self.children.pop(pid, None)
             cgroup.remove(pid)  # kills what is left in it, if it had one
@@ -243,7 +245,7 @@ class Zygote:
 
     def shutdown(self) -> None:
         for pid in list(self.children):
-            _killpg(pid)
+            environment.kill_group(pid)
             try:
                 os.waitpid(pid, 0)  # a zombie still counts as a member of its cgroup
             except ChildProcessError:
@@ -309,13 +311,6 @@ def _landlock_abi() -> int:
     from selftaught.sandbox import landlock
 
     return landlock.abi()
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _own_children() -> list[int]:

@@ -27,6 +27,16 @@ class Split:
     size: int
 
 
+# The reference code's instance seeds: val instances from 4321 on, test instances from 5678 on.
+VAL_FIRST_SEED = 4321
+TEST_FIRST_SEED = 5678
+
+
+def paper_splits(val: int, test: int) -> dict[str, Split]:
+    """`val` and `test` instances from the reference code's first seeds."""
+    return {"val": Split(VAL_FIRST_SEED, val), "test": Split(TEST_FIRST_SEED, test)}
+
+
 class Task(Protocol):
     name: str
     entry: str  # the function a solution defines, e.g. "algorithm"

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.tasks import evolve_blocks
-from selftaught.tasks.base import Instance, Split, TaskError
+from selftaught.tasks.base import Instance, TaskError, paper_splits
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
 PROFILE = "evaluator"  # the sandbox's confinement profile for these tasks
@@ -183,7 +183,7 @@ class EvaluatorTask:
         if show_evaluator:
             self.description += "\n\n# The evaluator's source:\n\n" + self.evaluator_source
         self.instance_seconds = float(instance_seconds or settings.timeout or 60.0)
-        self.splits = {"val": Split(4321, int(val_runs)), "test": Split(5678, int(test_runs))}
+        self.splits = paper_splits(int(val_runs), int(test_runs))
         self.score_key = score_key
         self.score_range = score_range
         self.own_scale = score_range is None  # scores are the evaluator's, not [0, 1]

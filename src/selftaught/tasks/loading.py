@@ -42,6 +42,7 @@ from typing import Any
 
 from selftaught.tasks.base import Instance, Task, TaskError, child_program
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
+from selftaught.tasks.registry import SUMMARIES, TASKS, get_task, task_names
 from selftaught.user_code import import_file
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
@@ -70,9 +71,7 @@ def resolve_task(
     `show_evaluator`: an evaluator-form task shows the model its evaluator's source too
     (by default only a description: the source may hold the answer). `check` runs the seed
     on one instance inside `sandbox` (the run's, else a fresh one); see `CheckedTask`."""
-    from selftaught.tasks import _TASKS, get_task
-
-    if spec in _TASKS:
+    if spec in TASKS:
         return get_task(spec)
     if (named := _from_file_attribute(spec)) is not None:
         return checked(named, spec, check=check)
@@ -210,8 +209,6 @@ def _from_installed(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        from selftaught.tasks import task_names
-
         if getattr(exc, "name", None) == module_name.split(".")[0]:  # not there at all
             raise TaskError(
                 f"unknown task {spec!r}: not a built-in task ({', '.join(task_names())}), a .py "
@@ -332,12 +329,9 @@ def _check_protocol(task: Any, origin: str) -> None:
     seconds = task.instance_seconds
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
         problems.append("instance_seconds must be a positive number")
-    flags = task.array_args
-    if not (
-        isinstance(flags, bool)
-        or (isinstance(flags, list) and all(isinstance(f, bool) for f in flags))
-    ):
-        problems.append("array_args must be a bool or a list of bools (one per argument)")
+    if not isinstance(task.array_args, bool):
+        # The sandbox converts all of an instance's list arguments or none (Sandbox.run_solution).
+        problems.append("array_args must be a bool (True: list arguments arrive as numpy arrays)")
     splits = task.splits
     if not isinstance(splits, dict) or not {"val", "test"} <= set(splits):
         problems.append("splits must be a dict with 'val' and 'test' Splits")
@@ -454,7 +448,6 @@ def describe_tasks(specs: list[str] | tuple[str, ...] = ()) -> list[dict[str, An
     A task that fails to load is listed with an `error` (its one-line `TaskError`) instead of
     failing the listing. Loading here skips the seed check (`check=False`): listing is cheap.
     """
-    from selftaught.tasks import SUMMARIES, get_task, task_names
 
     rows = []
     for name in task_names():

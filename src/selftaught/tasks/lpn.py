@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 SEED_SOLUTION = """import numpy as np
 
@@ -89,7 +89,7 @@ class LearningParityWithNoise:
     description = DESCRIPTION
     instance_seconds = 2.0
     array_args = True
-    splits = {"val": Split(4321, 20), "test": Split(5678, 50)}
+    splits = paper_splits(20, 50)
 
     def __init__(self, noise_level: float = 0.05):
         self.noise_level = noise_level

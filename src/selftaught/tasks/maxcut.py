@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 SEED_SOLUTION = """def algorithm(adjacency_matrix):
     # Greedy: repeatedly place the (node, side) pair that cuts the most weight towards the
@@ -129,7 +129,7 @@ class MaxCut:
     description = DESCRIPTION
     instance_seconds = 0.1
     array_args = True  # the adjacency matrix arrives as a numpy array, as in the reference
-    splits = {"val": Split(4321, 20), "test": Split(5678, 100)}
+    splits = paper_splits(20, 100)
 
     def instance(self, seed: int) -> Instance:
         rng = np.random.RandomState(seed)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 N = 15
 LAMBDA = 0.5
@@ -165,7 +165,7 @@ class ModifiedQuadraticAssignment:
     description = DESCRIPTION
     instance_seconds = 0.5
     array_args = True  # F, D, P arrive as numpy arrays, as in the reference
-    splits = {"val": Split(4321, 10), "test": Split(5678, 10)}
+    splits = paper_splits(10, 10)
 
     def instance(self, seed: int) -> Instance:
         rng = np.random.RandomState(seed)

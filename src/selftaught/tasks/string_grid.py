@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 SEED_SOLUTION = """def algorithm(t: str, dist: int):
     return t
@@ -93,7 +93,7 @@ class StringGridDistance:
     description = DESCRIPTION
     instance_seconds = 0.1
     array_args = False  # a str and an int: nothing to convert
-    splits = {"val": Split(4321, 20), "test": Split(5678, 50)}
+    splits = paper_splits(20, 50)
 
     def instance(self, seed: int) -> Instance:
         rng = np.random.RandomState(seed)

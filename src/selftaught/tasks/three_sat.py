@@ -17,7 +17,8 @@ Utility: fraction of instances whose returned assignment satisfies every clause,
 host. 0.1 s per instance. A timeout or exception costs that instance only: the reference
 returned ~0 for the whole split on any exception (its pool's TimeoutError was not the builtin
 one), which is why the paper's seed scores 0%; ours scores what it solves (see the report in
-tests/test_tasks_builtin.py). Splits: val 20 (seeds 4321+i), test 30 (5678+i; the reference's 30).
+tests/tasks/test_tasks_builtin.py). Splits: val 20 (seeds 4321+i), test 30 (5678+i; the
+reference's 30).
 
 Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
 (so a loaded machine does not lower a score), with a wall-clock backstop of
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.tasks.base import Instance, Split
+from selftaught.tasks.base import Instance, paper_splits
 
 SEED_SOLUTION = """import random
 
@@ -150,7 +151,7 @@ class ThreeSat:
     description = DESCRIPTION
     instance_seconds = 0.1
     array_args = False  # the formula stays a list of lists, as in the reference
-    splits = {"val": Split(4321, 20), "test": Split(5678, 30)}
+    splits = paper_splits(20, 30)
 
     def instance(self, seed: int) -> Instance:
         formula, planted = generate(seed)

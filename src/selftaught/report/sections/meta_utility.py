@@ -7,8 +7,8 @@ from typing import Any
 
 from selftaught.report import svg
 from selftaught.report.cells import isnum, score, sha, table
-from selftaught.report.data import RunData
-from selftaught.report.stats import Interval, interval, run_values
+from selftaught.report.data import RunData, run_values
+from selftaught.stats import Interval, mean_interval
 
 HEADERS = [
     "t",
@@ -48,7 +48,7 @@ def meta_utility(data: RunData) -> str:
 
 def _mu_interval(data: RunData, digest: Any, split: str) -> Interval | None:
     record = data.meta_utilities.get(digest) if isinstance(digest, str) else None
-    return interval(run_values(record["runs"], split)) if record else None
+    return mean_interval(run_values(record["runs"], split)) if record else None
 
 
 def _incumbent_series(data: RunData) -> list[svg.Series]:

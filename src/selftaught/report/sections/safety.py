@@ -8,7 +8,8 @@ from html import escape
 from typing import Any
 
 from selftaught.report.cells import more, num, sha, table
-from selftaught.report.data import EVENT_FAMILIES, MAX_EVENT_ROWS, RunData
+from selftaught.report.data import EVENT_FAMILIES, RunData
+from selftaught.store.queries import MAX_EVENT_ROWS
 
 
 def safety_events(data: RunData) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 from selftaught.report import svg
 from selftaught.report.cells import isnum, more, num, sha, table
-from selftaught.report.data import MAX_INSTANCE_ROWS, MAX_PROGRAM_ROWS, RunData
+from selftaught.report.data import MAX_INSTANCE_ROWS, RunData
 from selftaught.report.diff import code_block
+from selftaught.store.queries import MAX_PROGRAM_ROWS
 
 TOTAL_HEADERS = [
     "task",

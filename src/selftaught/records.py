@@ -1,0 +1,123 @@
+"""The typed records that cross layers: what an invocation is for, whose language-model
+samples a call draws, one STOP iteration's outcome, and one repetition of the meta-utility.
+
+Each is written where it is known and read back as the same type (the store keeps them as
+columns or JSON with these field names; see docs/architecture.md, "The store"). This module
+imports nothing from the package, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+STOP_LEVEL = "stop"  # the improver of improvers improving itself: I_{t-1}(I_{t-1}, û, L)
+META_UTILITY_LEVEL = "meta_utility"  # one repetition of û: an improver improving a solution
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one improver invocation is for: a STOP iteration `t`, or one repetition of the
+    meta-utility on `task` (at iteration `t` when a STOP loop runs it)."""
+
+    level: str
+    t: int | None = None
+    task: str | None = None
+    repetition: int | None = None
+
+    @classmethod
+    def stop(cls, t: int) -> Invocation:
+        return cls(STOP_LEVEL, t=t)
+
+    @classmethod
+    def meta_utility(cls, task: str, repetition: int, t: int | None = None) -> Invocation:
+        return cls(META_UTILITY_LEVEL, t=t, task=task, repetition=repetition)
+
+    @property
+    def purpose(self) -> str:
+        """The version-1 label ("stop:t=1", "meta_utility:lpn:0"), still stored beside the
+        columns so that older code reading a newer run sees what it expects."""
+        if self.level == STOP_LEVEL:
+            return f"stop:t={self.t}"
+        return f"{self.level}:{self.task}:{self.repetition}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose language-model samples a call draws.
+
+    `name` is part of the request's cache key: a scope's occurrences are counted on their
+    own, so each invocation is answered the same however others interleave. `level` is
+    "meta" (an improver asked to improve an improver) or "task" (to improve a solution);
+    `group` is what reports total under (the STOP iteration or study row).
+    """
+
+    name: str
+    level: str | None = None
+    group: str | None = None
+
+    @classmethod
+    def of(cls, scope: Scope | str) -> Scope:
+        """A plain string is a scope of its own, at no known level."""
+        return scope if isinstance(scope, Scope) else cls(str(scope), None, str(scope))
+
+
+@dataclass(frozen=True)
+class RepetitionScore:
+    """One repetition of the meta-utility: what the improver returned, scored."""
+
+    task: str
+    repetition: int
+    returned_code: bool
+    val: float
+    test: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> RepetitionScore:
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class MetaScore:
+    """û of one improver: the mean over its repetitions (`test` None when not scored)."""
+
+    val: float
+    test: float | None
+    runs: tuple[RepetitionScore, ...] = ()
+
+    def detail(self) -> dict[str, Any]:
+        """What the store keeps beside val and test."""
+        return {"runs": [run.to_dict() for run in self.runs]}
+
+    @classmethod
+    def from_stored(cls, val: float, test: float | None, detail: dict[str, Any]) -> MetaScore:
+        runs = detail.get("runs") if isinstance(detail, dict) else None
+        rows = runs if isinstance(runs, list) else []
+        parsed = tuple(RepetitionScore.from_dict(r) for r in rows if isinstance(r, dict))
+        return cls(val, test, parsed)
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """Iteration t of STOP. `meta_utility_*` is the û of the improver in force after t
+    (`improver_sha256`); `candidate_*` the û of the candidate proposed at t (None at t = 0,
+    the initial improver)."""
+
+    t: int
+    meta_utility_val: float
+    meta_utility_test: float | None
+    candidate_val: float | None
+    candidate_test: float | None
+    adopted: bool | None
+    improver_sha256: str
+    candidate_sha256: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> IterationRecord:
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})

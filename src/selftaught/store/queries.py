@@ -1,0 +1,413 @@
+"""Every read of a run database: what resume, the report, the run listing, the safety
+analysis, the run-wide caps and `doctor` ask of it.
+
+`RunQueries` is shared by the writer (`RunStore`) and the read-only `RunReader`. Queries are
+bounded (aggregates in SQL, `LIMIT`s on row lists, downsampled series), so that a run with tens
+of thousands of evaluations or LM calls reads in well under a second. Rows whose JSON does not
+decode are skipped or kept as text, never raised: a damaged run still reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
+from selftaught.store.connection import Connection, Sample, StoreError
+
+MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not information
+MAX_EVENT_ROWS = 1000
+MAX_PROGRAM_ROWS = 200
+MAX_FAILURE_ROWS = 200
+COUNTED = frozenset({"evaluations", "lm_calls", "invocations", "events", "programs"})
+
+
+def decode(text: Any) -> Any:
+    """The JSON value of `text`, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class RunQueries:
+    """Reads of one run database through `self.db`."""
+
+    db: Connection
+    path: Path
+
+    # ------------------------------------------------------------------ schema and meta
+    def tables(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def integrity(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            altered = f"{self.path}: meta {key!r} is not JSON; the file was altered"
+            raise StoreError(altered) from None
+
+    def meta(self) -> dict[str, Any]:
+        """meta as a dict of decoded JSON values; a value that does not decode is kept as text."""
+        meta: dict[str, Any] = {}
+        for key, value in self.db.execute("SELECT key, value FROM meta"):
+            decoded = decode(value)
+            meta[key] = value if decoded is None and value != "null" else decoded
+        return meta
+
+    def count(self, table: str) -> int:
+        assert table in COUNTED
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    # ------------------------------------------------------------------------- programs
+    def get_program(self, digest: str) -> str | None:
+        row = self.db.execute("SELECT source FROM programs WHERE sha256 = ?", (digest,)).fetchone()
+        return None if row is None else row[0]
+
+    def program_kind(self, digest: str) -> str | None:
+        row = self.db.execute("SELECT kind FROM programs WHERE sha256 = ?", (digest,)).fetchone()
+        return None if row is None else row[0]
+
+    def sources(self, digests: set[str]) -> dict[str, str]:
+        """The sources of those of `digests` the store holds."""
+        found = {}
+        for digest in sorted(digests):
+            source = self.get_program(digest)
+            if source is not None:
+                found[digest] = source
+        return found
+
+    # ----------------------------------------------------------------------- iterations
+    def iterations(self) -> list[dict[str, Any]]:
+        """Iteration records in t order; rows that are not JSON objects with a t are skipped."""
+        records = []
+        for (text,) in self.db.execute("SELECT record FROM iterations ORDER BY t"):
+            record = decode(text)
+            if isinstance(record, dict) and isinstance(record.get("t"), int):
+                records.append(record)
+        return records
+
+    # -------------------------------------------------------------------- meta-utilities
+    def get_meta_utility(self, improver: str, purpose: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT val, test, detail FROM meta_utilities WHERE improver = ? AND purpose = ?",
+            (improver, purpose),
+        ).fetchone()
+        return None if row is None else {"val": row[0], "test": row[1], **json.loads(row[2])}
+
+    def record_meta_utilities(self) -> dict[str, dict[str, Any]]:
+        """improver -> {"val", "test", "runs"} for every improver the STOP loop scored."""
+        out: dict[str, dict[str, Any]] = {}
+        rows = self.db.execute(
+            "SELECT improver, val, test, detail FROM meta_utilities WHERE purpose = 'record'"
+        )
+        for improver, val, test, detail in rows:
+            info = decode(detail)
+            runs = info.get("runs") if isinstance(info, dict) else None
+            out[improver] = {
+                "val": val,
+                "test": test,
+                "runs": runs if isinstance(runs, list) else [],
+            }
+        return out
+
+    # ---------------------------------------------------------------------- invocations
+    def stop_invocations(self) -> list[dict[str, Any]]:
+        """The STOP loop's invocations, {"t", "improver", "result", "status", "error"}."""
+        rows = self.db.execute(
+            "SELECT t, improver, result, status, error FROM invocations"
+            " WHERE level = ? AND t IS NOT NULL ORDER BY id",
+            (STOP_LEVEL,),
+        )
+        keys = ("t", "improver", "result", "status", "error")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def invocation_counts(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT CASE WHEN level = ? THEN 'self-improvement' ELSE 'meta-utility' END,"
+            " status, COUNT(*), SUM(seconds) FROM invocations GROUP BY 1, 2 ORDER BY 1, 2",
+            (STOP_LEVEL,),
+        )
+        return [
+            {"level": lv, "status": s, "count": n, "seconds": sec or 0.0} for lv, s, n, sec in rows
+        ]
+
+    def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:
+        """(improver, level, task, status, error) of every invocation, in the order they
+        ended; `level` is "stop" (the improver improving itself) or "meta_utility"."""
+        rows = self.db.execute(
+            "SELECT improver, level, task, status, error FROM invocations ORDER BY id"
+        )
+        return [tuple(row) for row in rows]
+
+    def meta_utility_improvers(self) -> list[str]:
+        """Every improver the meta-utility ran, in order of invocation (repeats included)."""
+        rows = self.db.execute(
+            "SELECT improver FROM invocations WHERE level = ? ORDER BY id", (META_UTILITY_LEVEL,)
+        )
+        return [r[0] for r in rows]
+
+    # ----------------------------------------------------------------- LM samples and calls
+    def get_sample(self, request_key: str, index: int) -> Sample | None:
+        row = self.db.execute(
+            "SELECT response, prompt_tokens, completion_tokens, seconds FROM lm_samples "
+            "WHERE request_key = ? AND sample_index = ?",
+            (request_key, index),
+        ).fetchone()
+        return None if row is None else Sample(*row)
+
+    def lm_usage(self) -> dict[str, int]:
+        calls, paid, tokens = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(cached = 0), 0),"
+            " COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM lm_calls"
+        ).fetchone()
+        samples = self.db.execute("SELECT COUNT(*) FROM lm_samples").fetchone()[0]
+        return {"calls": calls, "uncached_calls": paid, "tokens": tokens, "samples": samples}
+
+    def paid_lm_calls(self) -> int:
+        return self.db.execute("SELECT COALESCE(SUM(cached = 0), 0) FROM lm_calls").fetchone()[0]
+
+    def spent(self) -> tuple[int, int, float]:
+        """(paid calls, paid tokens, dollars) over every recorded call.
+
+        A call is paid when it generated at least one sample (cached < n). Its paid tokens and
+        cost are the request JSON's "paid_tokens" and "cost" when the broker recorded them, else
+        (rows from before they were recorded) all of the row's tokens.
+        """
+        calls, tokens, dollars = self.db.execute(
+            "SELECT COALESCE(SUM(cached < n), 0),"
+            " COALESCE(SUM(CASE WHEN json_valid(request)"
+            "  AND json_extract(request, '$.paid_tokens') IS NOT NULL"
+            "  THEN json_extract(request, '$.paid_tokens')"
+            "  WHEN cached < n THEN COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
+            "  ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN json_valid(request) THEN json_extract(request, '$.cost')"
+            " END), 0) FROM lm_calls"
+        ).fetchone()
+        return int(calls), int(tokens), float(dollars)
+
+    def lm_report(self) -> tuple[list, dict, list, list]:
+        """(downsampled calls with cumulative counts, totals, per level, per scope)."""
+        cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
+        tokens = "COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
+        total = self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(cached = 0), 0), COALESCE(SUM(n), 0),"
+            f" COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            f" COALESCE(SUM(seconds), 0), SUM({cost}), MIN(created), MAX(created) FROM lm_calls"
+        ).fetchone()
+        keys = ("calls", "paid", "samples", "prompt_tokens", "completion_tokens", "seconds")
+        totals = dict(zip((*keys, "cost", "first", "last"), total, strict=True))
+        by_level = [
+            dict(zip(("level", "calls", "paid", "tokens", "seconds"), r, strict=True))
+            for r in self.db.execute(
+                f"SELECT {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}), SUM(seconds)"
+                " FROM lm_calls GROUP BY 1 ORDER BY 1"
+            )
+        ]
+        by_scope = [
+            dict(zip(("scope", "level", "calls", "paid", "tokens", "seconds"), r, strict=True))
+            for r in self.db.execute(
+                f"SELECT scope, {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}),"
+                " SUM(seconds) FROM lm_calls GROUP BY 1, 2 ORDER BY MIN(id)"
+            )
+        ]
+        return self._lm_series(totals["calls"] or 0, tokens), totals, by_level, by_scope
+
+    def _lm_series(self, n: int, tokens: str) -> list[dict[str, Any]]:
+        # Every k-th call, k chosen so that at most MAX_SERIES_POINTS are kept; the cumulative
+        # columns are computed over all calls by a window, so the curves stay exact at kept points.
+        step = max(1, -(-n // MAX_SERIES_POINTS))
+        keys = ("i", "created", "level", "cached", "tokens", "seconds")
+        keys += ("cum_calls", "cum_paid", "cum_tokens")
+        rows = self.db.execute(
+            f"SELECT i, created, level, cached, tokens, seconds, cum_calls, cum_paid, cum_tokens"
+            f" FROM (SELECT ROW_NUMBER() OVER w AS i, created, {_LEVEL} AS level, cached,"
+            f" {tokens} AS tokens, COALESCE(seconds, 0) AS seconds,"
+            f" COUNT(*) OVER w AS cum_calls, SUM(cached = 0) OVER w AS cum_paid,"
+            f" SUM({tokens}) OVER w AS cum_tokens FROM lm_calls WINDOW w AS (ORDER BY id))"
+            f" WHERE (i - 1) % ? = 0 OR i = ? ORDER BY i",
+            (step, n),
+        )
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # ---------------------------------------------------------------------- evaluations
+    def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
+        row = self.db.execute(
+            "SELECT score, instances, seconds, layers, failure FROM evaluations "
+            "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
+            (program, task, split, seed),
+        ).fetchone()
+        if row is None:
+            return None
+        score, instances, seconds, layers, failure = row
+        return {
+            "score": score,
+            "instances": json.loads(instances),
+            "seconds": seconds,
+            "layers": json.loads(layers),
+            "failure": failure,
+        }
+
+    def evaluation_totals(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT task, split, COUNT(*), COUNT(DISTINCT program), AVG(score), MAX(score),"
+            " SUM(failure IS NOT NULL), SUM(seconds) FROM evaluations GROUP BY task, split"
+            " ORDER BY task, split"
+        )
+        keys = ("task", "split", "count", "programs", "mean", "max", "failed", "seconds")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def evaluation_series(self) -> list[dict[str, Any]]:
+        """Val evaluations in order, bucketed: per bucket the mean and max score and running
+        best."""
+        n = self.db.execute("SELECT COUNT(*) FROM evaluations WHERE split = 'val'").fetchone()[0]
+        size = max(1, -(-n // MAX_SERIES_POINTS))
+        rows = self.db.execute(
+            "SELECT (i - 1) / ? AS b, MIN(i), AVG(score), MAX(score), MAX(best) FROM"
+            " (SELECT ROW_NUMBER() OVER (ORDER BY id) AS i, score,"
+            "  MAX(score) OVER (ORDER BY id) AS best FROM evaluations WHERE split = 'val')"
+            " GROUP BY b ORDER BY b",
+            (size,),
+        )
+        return [{"i": i, "mean": mean, "max": mx, "best": best} for _, i, mean, mx, best in rows]
+
+    def top_programs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT program, task, COUNT(*), AVG(CASE WHEN split = 'val' THEN score END),"
+            " AVG(CASE WHEN split = 'test' THEN score END), SUM(failure IS NOT NULL)"
+            " FROM evaluations GROUP BY program, task ORDER BY 4 DESC NULLS LAST, 3 DESC LIMIT ?",
+            (MAX_PROGRAM_ROWS,),
+        )
+        keys = ("program", "task", "evaluations", "val", "test", "failed")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def best_solutions(self) -> list[dict[str, Any]]:
+        """Per task, the program with the best val score (ties: earliest), with its outcomes."""
+        out = []
+        tasks = [
+            r[0] for r in self.db.execute("SELECT DISTINCT task FROM evaluations ORDER BY task")
+        ]
+        for task in tasks:
+            best = self.db.execute(
+                "SELECT program, score, instances, failure FROM evaluations"
+                " WHERE task = ? AND split = 'val' ORDER BY score DESC, id LIMIT 1",
+                (task,),
+            ).fetchone()
+            if best is None:
+                continue
+            program, val, instances, failure = best
+            test = self.db.execute(
+                "SELECT score, instances FROM evaluations WHERE task = ? AND split = 'test'"
+                " AND program = ? ORDER BY id LIMIT 1",
+                (task, program),
+            ).fetchone()
+            out.append(
+                {
+                    "task": task,
+                    "program": program,
+                    "source": self.get_program(program),
+                    "val": val,
+                    "failure": failure,
+                    "val_instances": _instances(instances),
+                    "test": test[0] if test else None,
+                    "test_instances": _instances(test[1]) if test else [],
+                }
+            )
+        return out
+
+    def failures(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT failure, task, split, COUNT(*), MIN(program) FROM evaluations"
+            " WHERE failure IS NOT NULL GROUP BY failure, task, split ORDER BY 4 DESC LIMIT ?",
+            (MAX_FAILURE_ROWS,),
+        )
+        keys = ("failure", "task", "split", "count", "example_program")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # --------------------------------------------------------------------------- events
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT kind, program, detail FROM events"
+        rows = self.db.execute(query + (" WHERE kind = ?" if kind else ""), (kind,) if kind else ())
+        return [{"kind": k, "program": p, "detail": json.loads(d)} for k, p, d in rows]
+
+    def event_report(self) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+        """(the first events, each with its offending source line; the total; counts per kind)."""
+        total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        counts = [
+            {"kind": k, "count": n, "programs": p}
+            for k, n, p in self.db.execute(
+                "SELECT kind, COUNT(*), COUNT(DISTINCT program) FROM events GROUP BY kind"
+                " ORDER BY 2 DESC"
+            )
+        ]
+        sources: dict[str, list[str] | None] = {}
+        events = []
+        for kind, program, detail, created in self.db.execute(
+            "SELECT kind, program, detail, created FROM events ORDER BY id LIMIT ?",
+            (MAX_EVENT_ROWS,),
+        ):
+            info = decode(detail)
+            info = info if isinstance(info, dict) else {"detail": detail}
+            line = info.get("line")
+            offending = None
+            if program and isinstance(line, int) and line > 0:
+                if program not in sources:
+                    source = self.get_program(program)
+                    sources[program] = source.splitlines() if source is not None else None
+                lines = sources[program]
+                if lines and line <= len(lines):
+                    offending = lines[line - 1]
+            events.append({"kind": kind, "program": program, "detail": info, "line": line,
+                           "offending": offending, "created": created})  # fmt: skip
+        return events, total, counts
+
+    def event_counts_by_t(
+        self, families: tuple[tuple[str, tuple[str, ...]], ...], other: str
+    ) -> dict[Any, dict[str, int]]:
+        """Event counts per iteration ("t" in the detail; None without one) and family, by
+        SQL: one GROUP BY over the table, however many events it holds. A kind ending in ":" in
+        `families` is a prefix; a kind in none of them counts as `other`."""
+        family, params = _family_sql(families, other)
+        t = "CASE WHEN json_valid(detail) THEN json_extract(detail, '$.t') END"
+        rows = self.db.execute(f"SELECT {t}, {family}, COUNT(*) FROM events GROUP BY 1, 2", params)
+        counts: dict[Any, dict[str, int]] = {}
+        for when, name, n in rows:
+            counts.setdefault(when, {})[name] = n
+        return counts
+
+
+# An LM call's level as the report shows it: "meta" or "task" (NULL only in a damaged row).
+_LEVEL = "COALESCE(level, 'task')"
+
+
+def _instances(text: Any) -> list[dict[str, Any]]:
+    value = decode(text)
+    if not isinstance(value, list):
+        return []
+    return [r if isinstance(r, dict) else {"score": r} for r in value]
+
+
+def _family_sql(
+    families: tuple[tuple[str, tuple[str, ...]], ...], other: str
+) -> tuple[str, list[Any]]:
+    """A CASE expression naming the family of an event's kind, and its parameters (kinds are
+    bound, not spliced: a prefix is compared with substr, not LIKE, whose "_" and case folding
+    would match more than the prefix)."""
+    whens: list[str] = []
+    params: list[Any] = []
+    for family, kinds in families:
+        for kind in kinds:
+            if kind.endswith(":"):
+                whens.append("WHEN substr(kind, 1, ?) = ? THEN ?")
+                params += [len(kind), kind, family]
+            else:
+                whens.append("WHEN kind = ? THEN ?")
+                params += [kind, family]
+    return f"CASE {' '.join(whens)} ELSE ? END", [*params, other]
