@@ -1,0 +1,218 @@
+"""What the model wrote in a `selftaught compare` run: per improver, its replies and programs.
+
+    python benchmarks/compare_programs.py RUN_DIR [--task string_grid] [--markdown]
+
+Reads the run's store (read-only, so a live run can be read) and prints one JSON object. For
+each improver (the LM scope `compare:SEED:REPEAT:IMPROVER` names it):
+
+- `replies`: the model's replies to it, `cut_off` those that reached max_tokens;
+- `block`: replies whose largest fenced block (`helpers.extract_code`, what the improvers use)
+  defines the task's entry function; `evaluated`: those blocks the improver scored on val;
+  `ran`: evaluated blocks that returned an answer on at least one val instance; `positive`:
+  those that scored above 0 on val, `seed_score` those whose val score equals the seed
+  solution's (the seed's algorithm kept); shares of replies with 95% Wilson intervals;
+- `scored`: every distinct program other than the seed solution that was first scored on val
+  during the improver's invocations (its candidates, whether a reply's block or code the
+  improver built), and `scored_positive` those above 0; rows run one after another, so an
+  invocation's window runs from the previous invocation's end to its own;
+- per invocation: whether it returned the seed solution, a program of its own, or nothing, and
+  the returned program's val and test scores.
+
+Evaluations are cached by program, so a program that an earlier row already scored is not
+scored again and does not count in a later row's `scored` (it does in `evaluated`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from selftaught.sandbox.helpers import extract_code
+from selftaught.stats import wilson
+from selftaught.store import sha256
+from selftaught.store.reader import RunReader
+from selftaught.tasks import resolve_task
+
+RAN = ("ok", "invalid_output")  # the program returned something on that instance
+
+
+def val_evaluations(reader: RunReader, task: str) -> dict[str, dict[str, Any]]:
+    rows = reader.db.execute(
+        "SELECT program, score, instances, created FROM evaluations"
+        " WHERE task = ? AND split = 'val'",
+        (task,),
+    )
+    return {
+        program: {
+            "score": score,
+            "ran": any(i.get("status") in RAN for i in json.loads(instances)),
+            "created": created,
+        }
+        for program, score, instances, created in rows
+    }
+
+
+def replies(
+    reader: RunReader, entry: str, max_tokens: int, evals: dict, seed_val: float | None
+) -> dict[str, list]:
+    """Per improver, one record per reply of the model, in call order."""
+    out: dict[str, list] = {}
+    calls = reader.db.execute(
+        "SELECT request_key, first_sample, n, scope FROM lm_calls"
+        " WHERE scope LIKE 'compare:%' ORDER BY id"
+    ).fetchall()
+    seen = set()
+    for key, first, n, scope in calls:
+        if (key, first) in seen:  # a resumed run replays its calls from the store
+            continue
+        seen.add((key, first))
+        label = scope.rsplit(":", 1)[-1]
+        for index in range(first, first + n):
+            sample = reader.get_sample(key, index)
+            if sample is None:
+                continue
+            code = extract_code(sample.response)
+            block = bool(code) and re.search(rf"^\s*def\s+{entry}\s*\(", code, re.M) is not None
+            evaluation = evals.get(sha256(code)) if block else None
+            out.setdefault(label, []).append({
+                "tokens": sample.completion_tokens,
+                "cut_off": (sample.completion_tokens or 0) >= max_tokens,
+                "block": block,
+                "evaluated": evaluation is not None,
+                "ran": bool(evaluation and evaluation["ran"]),
+                "positive": bool(evaluation and evaluation["score"] > 0),
+                # the seed's algorithm kept (often with the utility pasted after it)
+                "seed_score": bool(evaluation and evaluation["score"] == seed_val),
+                "val": evaluation["score"] if evaluation else None,
+            })  # fmt: skip
+    return out
+
+
+def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dict[str, list]:
+    """Per improver, its invocations: window, returned program and its scores."""
+    out: dict[str, list] = {}
+    sources = {}
+    rows = reader.db.execute(
+        "SELECT improver, result, status, seconds, created, repetition FROM invocations"
+        " WHERE task = ? ORDER BY id",
+        (task,),
+    ).fetchall()
+    names = _improver_names(reader)
+    seen = set()
+    previous_end = 0.0  # rows run one after another: an invocation's window starts at the last end
+    for improver, result, status, seconds, created, repetition in rows:
+        returned = reader.get_program(result) if result else None
+        digest = sha256(returned) if returned else None
+        test = reader.db.execute(
+            "SELECT score FROM evaluations WHERE program = ? AND task = ? AND split = 'test'",
+            (digest, task),
+        ).fetchone()
+        sources.setdefault(improver, names.get(improver, improver[:12]))
+        if (improver, repetition, digest) in seen:  # replayed by a resumed run
+            previous_end = created
+            continue
+        seen.add((improver, repetition, digest))
+        out.setdefault(sources[improver], []).append({
+            "repetition": repetition, "status": status, "seconds": seconds,
+            "window": (previous_end, created), "result": digest,
+            "returned": "nothing" if digest is None else (
+                "seed solution" if digest == seed_sha else "its own program"),
+            "val": evals[digest]["score"] if digest in evals else None,
+            "test": test[0] if test else None,
+        })  # fmt: skip
+        previous_end = created
+    return out
+
+
+def _improver_names(reader: RunReader) -> dict[str, str]:
+    """Improver program sha256 -> built-in name, from the listing compare records."""
+    from selftaught.improvers import load_improver
+
+    names = {}
+    for (scope,) in reader.db.execute("SELECT DISTINCT scope FROM lm_calls"):
+        label = str(scope).rsplit(":", 1)[-1]
+        try:
+            names[sha256(load_improver(label))] = label
+        except Exception:  # noqa: BLE001 - a name that is not a built-in stays a hash
+            continue
+    return names
+
+
+def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
+    task = resolve_task(task_name)
+    seed_sha = sha256(task.seed_solution)
+    with RunReader.open(run_dir) as reader:
+        max_tokens = reader.get_meta("config")["budgets"]["max_tokens"]
+        evals = val_evaluations(reader, task_name)
+        seed_val = evals.get(seed_sha, {}).get("score")
+        per_reply = replies(reader, task.entry, max_tokens, evals, seed_val)
+        per_call = invocations(reader, task_name, seed_sha, evals)
+    improvers = {}
+    for label in dict.fromkeys([*per_reply, *per_call]):
+        own, calls = per_reply.get(label, []), per_call.get(label, [])
+        windows = [c["window"] for c in calls]
+        returned_before = {c["result"] for other in per_call.values() for c in other} - {
+            c["result"] for c in calls
+        }  # scored after the invocation that returned it, in the next one's window
+        scored = [
+            e for p, e in evals.items()
+            if p != seed_sha and p not in returned_before
+            and any(lo < e["created"] <= hi for lo, hi in windows)
+        ]  # fmt: skip
+        n = len(own)
+        shares = {
+            key: {"count": sum(r[key] for r in own), "share": _share(own, key),
+                  "wilson95": list(wilson(sum(r[key] for r in own), n))}
+            for key in ("cut_off", "block", "evaluated", "ran", "positive", "seed_score")
+        }  # fmt: skip
+        improvers[label] = {
+            "replies": n,
+            **shares,
+            "scored": len(scored),
+            "scored_positive": sum(e["score"] > 0 for e in scored),
+            "best_val": max((r["val"] or 0.0 for r in own), default=None),
+            "invocations": calls,
+            "reply_rows": own,
+        }
+    return {"run_dir": str(run_dir), "task": task_name, "max_tokens": max_tokens,
+            "improvers": improvers}  # fmt: skip
+
+
+def _share(rows: list[dict], key: str) -> float | None:
+    return sum(r[key] for r in rows) / len(rows) if rows else None
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "| improver | replies | cut off | block | ran | > 0 on val | of which the seed's score"
+        " | programs it scored (> 0) | returned (seed / own / nothing) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, s in result["improvers"].items():
+        kinds = [c["returned"] for c in s["invocations"]]
+        returned = " / ".join(
+            str(kinds.count(k)) for k in ("seed solution", "its own program", "nothing")
+        )
+        lines.append(
+            f"| {label} | {s['replies']} | {s['cut_off']['count']} | {s['block']['count']}"
+            f" | {s['ran']['count']} | {s['positive']['count']} | {s['seed_score']['count']}"
+            f" | {s['scored']} ({s['scored_positive']}) | {returned} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--task", default="string_grid")
+    parser.add_argument("--markdown", action="store_true", help="print the table instead")
+    args = parser.parse_args()
+    result = summarise(args.run_dir, args.task)
+    print(markdown(result) if args.markdown else json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
