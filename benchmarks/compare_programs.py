@@ -6,9 +6,11 @@ Reads the run's store (read-only, so a live run can be read) and prints one JSON
 each improver (the LM scope `compare:SEED:REPEAT:IMPROVER` names it):
 
 - `replies`: the model's replies to it, `cut_off` those that reached max_tokens;
-- `block`: replies whose largest fenced block (`helpers.extract_code`, what the improvers use)
-  defines the task's entry function; `evaluated`: those blocks the improver scored on val;
-  `ran`: evaluated blocks that returned an answer on at least one val instance; `positive`:
+- `code`: replies with a complete fenced block (the largest, `helpers.extract_code`, is what
+  the improvers take); `block`: those whose block defines the task's entry function with a
+  `def` (a program can also define it otherwise, e.g. by exec'ing a string); `evaluated`: blocks
+  the improver scored on val; `ran`: evaluated blocks that returned an answer on at least one
+  val instance; `positive`:
   those that scored above 0 on val, `seed_score` those whose val score equals the seed
   solution's (the seed's algorithm kept); shares of replies with 95% Wilson intervals;
 - `scored`: every distinct program other than the seed solution that was first scored on val
@@ -56,30 +58,42 @@ def val_evaluations(reader: RunReader, task: str) -> dict[str, dict[str, Any]]:
 
 
 def replies(
-    reader: RunReader, entry: str, max_tokens: int, evals: dict, seed_val: float | None
+    reader: RunReader,
+    entry: str,
+    max_tokens: int,
+    evals: dict,
+    seed_val: float | None,
+    usage: dict[str, dict[str, int]],
 ) -> dict[str, list]:
-    """Per improver, one record per reply of the model, in call order."""
+    """Per improver, one record per reply of the model, in call order; `usage` gets each
+    improver's LM calls (those answered from a cache among them) and their tokens."""
     out: dict[str, list] = {}
     calls = reader.db.execute(
-        "SELECT request_key, first_sample, n, scope FROM lm_calls"
+        "SELECT request_key, first_sample, n, scope, cached,"
+        " COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0) FROM lm_calls"
         " WHERE scope LIKE 'compare:%' ORDER BY id"
     ).fetchall()
     seen = set()
-    for key, first, n, scope in calls:
+    for key, first, n, scope, cached, tokens in calls:
         if (key, first) in seen:  # a resumed run replays its calls from the store
             continue
         seen.add((key, first))
         label = scope.rsplit(":", 1)[-1]
+        usage[label] = usage.get(label, {"lm_calls": 0, "cached": 0, "tokens": 0})
+        usage[label]["lm_calls"] += 1
+        usage[label]["cached"] += bool(cached)
+        usage[label]["tokens"] += tokens
         for index in range(first, first + n):
             sample = reader.get_sample(key, index)
             if sample is None:
                 continue
             code = extract_code(sample.response)
             block = bool(code) and re.search(rf"^\s*def\s+{entry}\s*\(", code, re.M) is not None
-            evaluation = evals.get(sha256(code)) if block else None
+            evaluation = evals.get(sha256(code)) if code else None
             out.setdefault(label, []).append({
                 "tokens": sample.completion_tokens,
                 "cut_off": (sample.completion_tokens or 0) >= max_tokens,
+                "code": code is not None,
                 "block": block,
                 "evaluated": evaluation is not None,
                 "ran": bool(evaluation and evaluation["ran"]),
@@ -102,7 +116,9 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
     ).fetchall()
     names = _improver_names(reader)
     seen = set()
-    previous_end = 0.0  # rows run one after another: an invocation's window starts at the last end
+    # Rows run one after another: an invocation's window starts where the last one ended (the
+    # first where the run started, when its first program was stored).
+    previous_end = reader.db.execute("SELECT MIN(created) FROM programs").fetchone()[0] or 0.0
     for improver, result, status, seconds, created, repetition in rows:
         returned = reader.get_program(result) if result else None
         digest = sha256(returned) if returned else None
@@ -148,7 +164,8 @@ def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
         max_tokens = reader.get_meta("config")["budgets"]["max_tokens"]
         evals = val_evaluations(reader, task_name)
         seed_val = evals.get(seed_sha, {}).get("score")
-        per_reply = replies(reader, task.entry, max_tokens, evals, seed_val)
+        usage: dict[str, dict[str, int]] = {}
+        per_reply = replies(reader, task.entry, max_tokens, evals, seed_val, usage)
         per_call = invocations(reader, task_name, seed_sha, evals)
     improvers = {}
     for label in dict.fromkeys([*per_reply, *per_call]):
@@ -166,9 +183,10 @@ def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
         shares = {
             key: {"count": sum(r[key] for r in own), "share": _share(own, key),
                   "wilson95": list(wilson(sum(r[key] for r in own), n))}
-            for key in ("cut_off", "block", "evaluated", "ran", "positive", "seed_score")
+            for key in ("cut_off", "code", "block", "evaluated", "ran", "positive", "seed_score")
         }  # fmt: skip
         improvers[label] = {
+            **usage.get(label, {"lm_calls": 0, "cached": 0, "tokens": 0}),
             "replies": n,
             **shares,
             "scored": len(scored),
@@ -181,15 +199,44 @@ def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
             "improvers": improvers}  # fmt: skip
 
 
+def compare_table(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """`compare.summarize` of the improvers whose every invocation ended: the table
+    `selftaught compare` prints at its end, for a run stopped before it (same statistics, same
+    seeds). Test scores are those of each invocation's returned program (0 for none)."""
+    from selftaught.compare import summarize
+    from selftaught.stats import bootstrap_interval, paired_comparison
+
+    improvers = result["improvers"]
+    slots = len(improvers["seed"]["invocations"])
+    scores = {
+        label: [c["test"] or 0.0 for c in s["invocations"]]
+        for label, s in improvers.items()
+        if len(s["invocations"]) == slots
+    }
+    rows = []
+    for label, own in scores.items():
+        calls = improvers[label]["invocations"]
+        rows.append({
+            "improver": label, "task": result["task"], "scores": own,
+            "mean": sum(own) / len(own), "ci95": list(bootstrap_interval(own, seed=0)),
+            "vs_baseline": None if label == "seed"
+            else paired_comparison(own, scores["seed"], "seed", 2000, 0),
+            "lm_requests": improvers[label]["lm_calls"], "tokens": improvers[label]["tokens"],
+            "seconds": sum(c["window"][1] - c["window"][0] for c in calls),
+        })  # fmt: skip
+    return summarize(rows)
+
+
 def _share(rows: list[dict], key: str) -> float | None:
     return sum(r[key] for r in rows) / len(rows) if rows else None
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        "| improver | replies | cut off | block | ran | > 0 on val | of which the seed's score"
-        " | programs it scored (> 0) | returned (seed / own / nothing) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| improver | replies | cut off | code block | `def algorithm` | scored | ran | > 0 on val"
+        " | of which the seed's score | programs it scored (> 0) | returned (seed / own /"
+        " nothing) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, s in result["improvers"].items():
         kinds = [c["returned"] for c in s["invocations"]]
@@ -197,7 +244,8 @@ def markdown(result: dict[str, Any]) -> str:
             str(kinds.count(k)) for k in ("seed solution", "its own program", "nothing")
         )
         lines.append(
-            f"| {label} | {s['replies']} | {s['cut_off']['count']} | {s['block']['count']}"
+            f"| {label} | {s['replies']} | {s['cut_off']['count']} | {s['code']['count']}"
+            f" | {s['block']['count']} | {s['evaluated']['count']}"
             f" | {s['ran']['count']} | {s['positive']['count']} | {s['seed_score']['count']}"
             f" | {s['scored']} ({s['scored_positive']}) | {returned} |"
         )
@@ -209,9 +257,15 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--task", default="string_grid")
     parser.add_argument("--markdown", action="store_true", help="print the table instead")
+    parser.add_argument(
+        "--table", action="store_true", help="print compare's summary of the finished improvers"
+    )
     args = parser.parse_args()
     result = summarise(args.run_dir, args.task)
-    print(markdown(result) if args.markdown else json.dumps(result))
+    if args.table:
+        print(json.dumps(compare_table(result)))
+    else:
+        print(markdown(result) if args.markdown else json.dumps(result))
 
 
 if __name__ == "__main__":
