@@ -43,7 +43,7 @@ RAN = ("ok", "invalid_output")  # the program returned something on that instanc
 
 def val_evaluations(reader: RunReader, task: str) -> dict[str, dict[str, Any]]:
     rows = reader.db.execute(
-        "SELECT program, score, instances, created FROM evaluations"
+        "SELECT program, score, instances, created, failure FROM evaluations"
         " WHERE task = ? AND split = 'val'",
         (task,),
     )
@@ -52,9 +52,14 @@ def val_evaluations(reader: RunReader, task: str) -> dict[str, dict[str, Any]]:
             "score": score,
             "ran": any(i.get("status") in RAN for i in json.loads(instances)),
             "created": created,
+            "why": failure or _first_reason(json.loads(instances)),
         }
-        for program, score, instances, created in rows
+        for program, score, instances, created, failure in rows
     }
+
+
+def _first_reason(instances: list[dict[str, Any]]) -> str | None:
+    return next((i["reason"] for i in instances if i.get("reason")), None)
 
 
 def replies(
@@ -101,6 +106,7 @@ def replies(
                 # the seed's algorithm kept (often with the utility pasted after it)
                 "seed_score": bool(evaluation and evaluation["score"] == seed_val),
                 "val": evaluation["score"] if evaluation else None,
+                "why": evaluation["why"] if evaluation else None,
             })  # fmt: skip
     return out
 
