@@ -12,7 +12,9 @@ each improver (the LM scope `compare:SEED:REPEAT:IMPROVER` names it):
   the improver scored on val; `ran`: evaluated blocks that returned an answer on at least one
   val instance; `positive`:
   those that scored above 0 on val, `seed_score` those whose val score equals the seed
-  solution's (the seed's algorithm kept); shares of replies with 95% Wilson intervals;
+  solution's (the seed's algorithm kept; when no improver in the run measured the seed
+  solution, it is scored here once, in the sandbox); shares of replies with 95% Wilson
+  intervals;
 - `scored`: every distinct program other than the seed solution that was first scored on val
   during the improver's invocations (its candidates, whether a reply's block or code the
   improver built), and `scored_positive` those above 0; rows run one after another, so an
@@ -32,6 +34,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import selftaught
 from selftaught.sandbox.helpers import extract_code
 from selftaught.stats import wilson
 from selftaught.store import sha256
@@ -170,6 +173,8 @@ def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
         max_tokens = reader.get_meta("config")["budgets"]["max_tokens"]
         evals = val_evaluations(reader, task_name)
         seed_val = evals.get(seed_sha, {}).get("score")
+        if seed_val is None:  # no improver measured it (the seed improver never does)
+            seed_val = selftaught.evaluate(task_name, task.seed_solution, split="val").score
         usage: dict[str, dict[str, int]] = {}
         per_reply = replies(reader, task.entry, max_tokens, evals, seed_val, usage)
         per_call = invocations(reader, task_name, seed_sha, evals)
