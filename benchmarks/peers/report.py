@@ -4,6 +4,7 @@ keeps the page whole."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,8 @@ SETUP = """## Setup, and what is the same for both
   systems send one request at a time (OpenEvolve: one worker, `parallel_evaluations: 1`;
   selftaught: `concurrency = 1`), so the server never queues and the proxy's seconds are the
   model's.
-- **One thread.** The brief asked for 2 llama.cpp threads when measuring; on this machine,
-  shared with other engineers' model runs and tests (load 6 to 8 on 2 cores), two threads
+- **One thread.** Two llama.cpp threads would suit 2 cores; on this machine, shared with
+  other engineers' model runs and tests (load 6 to 8 on 2 cores), two threads
   decoded 1.1 to 1.3 tokens/s and one thread 10 tokens/s on the same prompt (measured with
   this server before the run: 256 tokens in 203 and 255 s with two threads, 64 in 6.2 s with
   one; prompts were read at ~30 tokens/s with one thread, ~13 with `n_threads_batch` 2). The
@@ -140,10 +141,13 @@ READING = """## What the differences mean
   reply with no usable program scores 0). Differences between systems of a few points on one
   solution per row are within what one more reply changes, and are not evidence that either
   system searches better.
-- **STOP within the same budget spends most calls on improving the improver.** At T = 0 the
-  improver gets the whole budget for the task; after STOP, the final improver's one call has
-  what was left after the iterations, per invocation one response. With a model that cannot
-  write an improver (the 0.5B's candidates fail to run), STOP rows cannot beat T = 0 rows.
+- **T = 0 against STOP.** T = 0 is the improver as given: one call of it per repetition,
+  with one invocation's budget (here one response), on the task's seed solution. STOP spends
+  the rest of the row's budget on the improver improving itself, then scores the improver it
+  ends with in the same way. So a STOP row above its T = 0 row is what self-improvement bought
+  with the remaining calls; with a model that cannot write a working improver (the 0.5B's
+  candidates do not run), the gate keeps the initial improver and the two rows are equal, the
+  STOP row costing more. OpenEvolve spends all of its calls on the task itself.
 - **Wall and scaffold seconds.** `scaffold_seconds` is wall time minus the seconds the server
   spent answering this row's requests: process start-up (OpenEvolve's Python and worker pool;
   selftaught's CLI, sandbox zygote and one child per evaluation), evaluation and bookkeeping.
@@ -154,7 +158,33 @@ READING = """## What the differences mean
 
 def write(results: dict[str, Any], path: Path, details: dict[str, Any] | None = None) -> None:
     details = details or {}
-    path.write_text(render(results, details))
+    text = render(results, details)
+    others = sorted(p.parent for p in path.parent.glob("*/results.json"))
+    if others:
+        text += "\n" + "\n".join(other_run(path.parent, other) for other in others)
+    path.write_text(text)
+
+
+def other_run(here: Path, directory: Path) -> str:
+    """A shorter table of a run recorded in a subdirectory (other settings), with its link."""
+    results = json.loads((directory / "results.json").read_text())
+    budget, machine = results["budget"], results["machine"]
+    name = directory.relative_to(here)
+    lines = [
+        f"## Another run: {', '.join(sorted({r['task'] for r in results['systems']}))} at "
+        f"max_tokens {budget['max_tokens']}, {budget['model_calls_per_row']} calls per row\n",
+        f"`{budget['command']}`; {machine['run_seconds'] / 60:.1f} minutes, load average "
+        f"{', '.join(str(x) for x in machine['load_average_1min'])}. The whole page, with every "
+        f"row's details: [{name}/RESULTS.md]({name}/RESULTS.md).\n",
+        "| task | system | test utility | LM calls | tokens | wall s | scaffold s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results["systems"]:
+        lines.append(
+            f"| {r['task']} | `{r['system']}` | {r['best_test_utility']:.3f} | {r['lm_calls']} | "
+            f"{r['tokens']} | {r['wall_seconds']:.0f} | {r['scaffold_seconds']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(results: dict[str, Any], details: dict[str, Any]) -> str:
@@ -195,15 +225,24 @@ def intro(results: dict[str, Any], quick: bool) -> str:
         "evaluator-form loader). Every row's final solution is scored on the task's test split "
         "by `selftaught evaluate`, so the same scorer and split judge every system.\n"
     )
+    full = budget["model_calls_per_row"] == 24 and budget["max_tokens"] == 1024
     if quick:
         text += (
             "\n**These are quick-mode figures** (`--quick`: "
             f"{budget['model_calls_per_row']} calls, {budget['max_tokens']} tokens): they show "
             "that both systems run end to end on one server and what each costs, not which "
-            "searches better. The full mode (`run.py` without `--quick`: 24 calls and 1024 "
-            "tokens per row, about 200 replies of up to 1024 tokens: roughly ten hours "
-            "on this machine at the speeds measured here) was not run for lack of machine "
-            "time.\n"
+            "searches better."
+        )
+    elif not full:
+        text += (
+            f"\n**A reduced run**: {budget['model_calls_per_row']} calls and "
+            f"{budget['max_tokens']} tokens per reply, on the tasks below only."
+        )
+    if not full:
+        text += (
+            " The full mode (`run.py` without `--quick`: 24 calls and 1024 tokens per row, "
+            "about 200 replies of up to 1024 tokens: roughly ten hours on this machine at the "
+            "speeds measured here) was not run for lack of machine time.\n"
         )
     return text
 

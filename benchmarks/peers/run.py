@@ -35,7 +35,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
     p.add_argument("--improver", default=LIBRARY_IMPROVER, help="the library improver")
     p.add_argument("--work", type=Path, default=HERE / "work", help="run directories (ignored)")
-    p.add_argument("--out", type=Path, default=HERE / "results.json")
+    p.add_argument("--out", type=Path, default=HERE / "results.json", help="details.json and "
+                   "RESULTS.md are written beside it")  # fmt: skip
     p.add_argument("--render", action="store_true", help="only RESULTS.md from --out")
     args = p.parse_args()
     # Quick: what fits 20 minutes on 2 shared cores, where prompts are read at ~25 tokens/s
@@ -82,8 +83,8 @@ def parse() -> argparse.Namespace:
 def main() -> int:
     args = parse()
     if args.render:
-        details = json.loads((HERE / "details.json").read_text())
-        report.write(json.loads(args.out.read_text()), HERE / "RESULTS.md", details)
+        details = json.loads((args.out.parent / "details.json").read_text())
+        report.write(json.loads(args.out.read_text()), args.out.parent / "RESULTS.md", details)
         return 0
     started = time.time()
     loads = [os.getloadavg()]
@@ -123,9 +124,9 @@ def main() -> int:
         print("results do not match the schema: " + "; ".join(problems), file=sys.stderr)
         return 1
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    (HERE / "details.json").write_text(json.dumps(extra, indent=2) + "\n")
-    report.write(results, HERE / "RESULTS.md", extra)
-    print(f"wrote {args.out} and {HERE / 'RESULTS.md'} in {time.time() - started:.0f} s")
+    (args.out.parent / "details.json").write_text(json.dumps(extra, indent=2) + "\n")
+    report.write(results, args.out.parent / "RESULTS.md", extra)
+    print(f"wrote {args.out} and RESULTS.md beside it in {time.time() - started:.0f} s")
     return 0
 
 
@@ -202,6 +203,19 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:
 # ------------------------------------------------------------------------ one task
 
 
+@dataclass
+class TaskRun:
+    """What every row of one task shares: the task, where its runs go, the settings, the
+    proxy, and the notes the report reads."""
+
+    task: str
+    spec: str  # what `selftaught` is given: a built-in name or k_module_problem's directory
+    where: Path
+    args: argparse.Namespace
+    proxy: CountingProxy
+    notes: dict[str, Any]
+
+
 def run_task(
     task: str, args: argparse.Namespace, proxy: CountingProxy, oe_python: Path
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -211,9 +225,10 @@ def run_task(
     spec = str(K_MODULE) if task == "k_module_problem" else task
     seed = evaluate(where / "seed", seed_solution(task), spec)
     notes: dict[str, Any] = {"seed_test_utility": seed["score"], "seed_evaluation": seed}
-    rows = [run_openevolve(task, spec, where, args, proxy, oe_python, notes)]
+    run = TaskRun(task, spec, where, args, proxy, notes)
+    rows = [run_openevolve(run, oe_python)]
     for system, shape in adapters.shapes(args.budget, args.improver).items():
-        rows += run_selftaught(system, shape, task, spec, where, args, proxy, notes)
+        rows += run_selftaught(run, system, shape)
     return rows, notes
 
 
@@ -245,15 +260,9 @@ def evaluate(where: Path, solution: str | None, spec: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_openevolve(
-    task: str,
-    spec: str,
-    where: Path,
-    args: argparse.Namespace,
-    proxy: CountingProxy,
-    oe_python: Path,
-    notes: dict[str, Any],
-) -> dict[str, Any]:
+def run_openevolve(run: TaskRun, oe_python: Path) -> dict[str, Any]:
+    task, spec, where = run.task, run.spec, run.where
+    args, proxy, notes = run.args, run.proxy, run.notes
     directory = where / "openevolve-task"
     counter = directory / "evaluations.log"
     if task == "k_module_problem":
@@ -305,22 +314,13 @@ def run_openevolve(
                isolation_openevolve(task))  # fmt: skip
 
 
-def run_selftaught(
-    system: str,
-    shape: adapters.Shape,
-    task: str,
-    spec: str,
-    where: Path,
-    args: argparse.Namespace,
-    proxy: CountingProxy,
-    notes: dict[str, Any],
-) -> list[dict[str, Any]]:
+def run_selftaught(run: TaskRun, system: str, shape: adapters.Shape) -> list[dict[str, Any]]:
     """The T = 0 row (a run with --iterations 0) and the STOP row (a run of `shape.iterations`
     that reads its t = 0 back from the first run's cache, so it pays for it once: the STOP
     row's calls, tokens and seconds are both runs' sums)."""
-    first = replace(shape, iterations=0)
-    zero = run_once(f"{system}-t0", first, task, spec, where, args, proxy, notes, None)
-    stop = run_once(system, shape, task, spec, where, args, proxy, notes, where / f"{system}-t0")
+    task, notes = run.task, run.notes
+    zero = run_once(run, f"{system}-t0", replace(shape, iterations=0), None)
+    stop = run_once(run, system, shape, run.where / f"{system}-t0")
     isolation = isolation_selftaught(notes["seed_evaluation"])
     t0_row = row(f"{system}-t0", task, zero["score"], zero["spent"], zero["wall"],
                  zero["executions"], isolation)  # fmt: skip
@@ -333,20 +333,13 @@ def run_selftaught(
 
 
 def run_once(
-    name: str,
-    shape: adapters.Shape,
-    task: str,
-    spec: str,
-    where: Path,
-    args: argparse.Namespace,
-    proxy: CountingProxy,
-    notes: dict[str, Any],
-    cache_from: Path | None,
+    run: TaskRun, name: str, shape: adapters.Shape, cache_from: Path | None
 ) -> dict[str, Any]:
     """One `selftaught run`: its final test meta-utility, spend, wall and evaluations."""
+    where, args, proxy = run.where, run.args, run.proxy
     config = where / f"{name}.toml"
-    config.write_text(selftaught_toml(shape, spec, proxy.base_url, args, cache_from))
-    label = f"{name}/{task}"
+    config.write_text(selftaught_toml(shape, run.spec, proxy.base_url, args, cache_from))
+    label = f"{name}/{run.task}"
     log = where / f"{name}.log"
     command = selftaught_command("run", "--config", str(config), "--run-dir", str(where / name),
                                  "--json")  # fmt: skip
@@ -354,7 +347,7 @@ def run_once(
     summary = last_json(log)
     iterations = summary.get("iterations") or [{}]
     spent = proxy.spent(label)
-    notes[name] = {
+    run.notes[name] = {
         "exit": done, "shape": shape.__dict__, "most_calls": shape.most_calls,
         "iterations": iterations, "selftaught_lm_calls": summary.get("lm_calls"),
         "spent": spent, "cache_from": None if cache_from is None else cache_from.name,
