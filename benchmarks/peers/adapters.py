@@ -262,12 +262,14 @@ class Shape:
     @property
     def most_calls(self) -> int:
         """Completions the run can pay for at most: the t = 0 meta-utility, then per iteration
-        the incumbent improving itself plus a meta-utility per candidate it measures. Each
-        invocation may spend its whole budget (lm_calls x responses_per_call); the record
-        scoring of a candidate already measured reads its samples from the run's cache."""
+        the incumbent improving itself, a meta-utility per candidate it measures (each a fresh
+        draw: the same improver measured twice samples twice), and the record meta-utility of
+        the candidate it returns. Each invocation may spend its whole budget (lm_calls x
+        responses_per_call)."""
         invocation = self.lm_calls * self.responses_per_call
-        per_iteration = invocation + self.meta_utility_calls * self.repetitions * invocation
-        return self.repetitions * invocation + self.iterations * per_iteration
+        meta = self.repetitions * invocation
+        per_iteration = invocation + self.meta_utility_calls * meta + meta
+        return meta + self.iterations * per_iteration
 
 
 def shapes(budget: int, library: str) -> dict[str, Shape]:

@@ -33,10 +33,10 @@ ISOLATION_ROWS = [
         "utility",
         "wherever the user's `evaluate(program_path)` puts it. OpenEvolve writes the candidate "
         "to a `NamedTemporaryFile` and calls `evaluate` in a thread of a worker process (a "
-        "`ProcessPoolExecutor` that also makes the LLM calls). k_module_problem's evaluator "
-        "exec's the candidate in that worker (`importlib` `exec_module`); the adapters made here "
-        "for lpn and string_grid run it in a plain child process and score its outputs in the "
-        "worker",
+        "`ProcessPoolExecutor` that also makes the LLM calls; the initial program is evaluated "
+        "in the main process). k_module_problem's evaluator exec's the candidate in that "
+        "process (`importlib` `exec_module`); the adapters made here for lpn and string_grid run "
+        "it in a plain child process and score its outputs in the evaluating process",
     ),
     (
         "network",
@@ -129,8 +129,10 @@ READING = """## What the differences mean
 - **Calls are equal by construction, and counted at the server.** Every row's `lm_calls` is the
   number of HTTP requests the counting proxy passed to llama.cpp's server, `tokens` the prompt
   plus completion tokens the server reported for them. llama.cpp's server ignores `n`, so each
-  request is one completion for both systems. No row may pass the budget; rows that spend less
-  (the seed improver asks once; an improver that fails early asks nothing more) say so.
+  request is one completion for both systems. No row may pass the budget (OpenEvolve:
+  `max_iterations`, no retries; selftaught: the worst case above, and a run-wide cap in the
+  host); rows that spend less (the seed improver asks once; an improver whose candidate has no
+  code measures nothing) say so.
 - **The model decides the scores here, not the systems.** Qwen2.5-Coder-0.5B at this budget
   rarely writes a program that runs and beats the seed solution
   (`benchmarks/embedded_models.md`): it pastes the utility it is shown, renames the entry
@@ -148,6 +150,14 @@ READING = """## What the differences mean
   with the remaining calls; with a model that cannot write a working improver (the 0.5B's
   candidates do not run), the gate keeps the initial improver and the two rows are equal, the
   STOP row costing more. OpenEvolve spends all of its calls on the task itself.
+- **OpenEvolve repeats itself on a seeded server.** OpenEvolve derives one LLM seed from its
+  `random_seed` (`controller.py`) and sends it with every request. While its parent program
+  does not change, neither does its prompt, and llama.cpp's server, given the same prompt and
+  seed, samples the same reply: in the string_grid run at 1024 tokens below, iterations 2 and
+  3 sent the same 870-token prompt and got replies of the same 883 tokens, both refused by
+  OpenEvolve ("No valid diffs found"; its log), so one call of three bought nothing new.
+  selftaught sends each sample its own seed. On a hosted API with sampling noise this costs
+  less; on a local seeded server it is a call spent twice.
 - **Wall and scaffold seconds.** `scaffold_seconds` is wall time minus the seconds the server
   spent answering this row's requests: process start-up (OpenEvolve's Python and worker pool;
   selftaught's CLI, sandbox zygote and one child per evaluation), evaluation and bookkeeping.
@@ -179,11 +189,25 @@ def other_run(here: Path, directory: Path) -> str:
         "| task | system | test utility | LM calls | tokens | wall s | scaffold s |",
         "|---|---|---|---|---|---|---|",
     ]
+    over = [r for r in results["systems"] if r["lm_calls"] > budget["model_calls_per_row"]]
+    if over:
+        lines.insert(
+            2,
+            "**Over budget:** "
+            + ", ".join(f"`{r['system']}` spent {r['lm_calls']}" for r in over)
+            + f" of {budget['model_calls_per_row']} calls. This run was made before the bound "
+            "on selftaught's calls counted the record meta-utility of each STOP candidate (a "
+            "fresh draw, not a cache hit); run.py now caps each STOP run at what its T = 0 run "
+            "left of the budget. Its other rows are within budget.\n",
+        )
     for r in results["systems"]:
         lines.append(
             f"| {r['task']} | `{r['system']}` | {r['best_test_utility']:.3f} | {r['lm_calls']} | "
             f"{r['tokens']} | {r['wall_seconds']:.0f} | {r['scaffold_seconds']:.0f} |"
         )
+    notes = directory / "notes.md"  # what was read from the run's records, written by hand
+    if notes.is_file():
+        lines.append("\n" + notes.read_text().strip())
     return "\n".join(lines) + "\n"
 
 
@@ -307,9 +331,11 @@ def shapes(budget: dict[str, Any]) -> str:
             f"{s['meta_utility_calls']} | {s['most_calls']} |"
         )
     lines.append(
-        "\n'most calls' counts, for STOP rows, the t = 0 meta-utility, then per iteration the "
-        "incumbent improving itself plus one meta-utility per candidate measured; every "
-        "invocation may spend its whole budget.\n"
+        "\n'most calls' is the worst case of both runs together: the t = 0 meta-utility, then "
+        "per iteration the incumbent improving itself, one meta-utility per candidate it "
+        "measures and the record meta-utility of the candidate it returns (each a fresh draw), "
+        "every invocation spending its whole budget. The host also caps each STOP run at what "
+        "its T = 0 run left of the budget (`[caps] calls`), so no row can pass it.\n"
     )
     return "\n".join(lines)
 
@@ -409,12 +435,15 @@ def this_run(results: dict[str, Any], details: dict[str, Any]) -> str:
     ]
     if initial:
         lines.append(
-            f"- OpenEvolve's best program was its initial program (generation 0) on "
-            f"{', '.join(initial)}. Its programs carry the EVOLVE-BLOCK marker lines, and our "
-            "sandbox seeds a program's randomness from its text, so on LPN, whose seed solution "
-            "guesses at random, the initial program draws other guesses than the seed without "
-            "markers: the gap between OpenEvolve's LPN figure and u(s) at generation 0 is that "
-            "alone."
+            "- OpenEvolve's best program was its initial program (generation 0) on "
+            f"{', '.join(initial)}."
+        )
+    if "lpn" in initial:
+        lines[-1] += (
+            " Its programs carry the EVOLVE-BLOCK marker lines, and our sandbox seeds a "
+            "program's randomness from its text, so on LPN, whose seed solution guesses at "
+            "random, the initial program draws other guesses than the seed without markers: "
+            "the gap between OpenEvolve's LPN figure and u(s) at generation 0 is that alone."
         )
     per_system: dict[str, list[int]] = {}
     for _task, system, s in spent:

@@ -60,7 +60,7 @@ OE_SYSTEM = (
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="3 calls per row, 64 tokens per reply")
+    p.add_argument("--quick", action="store_true", help="4 calls per row, 64 tokens per reply")
     p.add_argument("--budget", type=int, help="model calls per (system, task); default 24")
     p.add_argument("--max-tokens", type=int, help="per reply, both systems; default 1024")
     p.add_argument("--tasks", default="lpn,string_grid,k_module_problem")
@@ -75,7 +75,7 @@ def parse() -> argparse.Namespace:
     args = p.parse_args()
     # Quick: what fits 20 minutes on 2 shared cores, where prompts are read at ~25 tokens/s
     # and replies written at ~5 (measured at load 6-8): a check that everything runs.
-    args.budget = args.budget or (3 if args.quick else 24)
+    args.budget = args.budget or (4 if args.quick else 24)
     args.max_tokens = args.max_tokens or (64 if args.quick else 1024)
     return args
 
@@ -319,8 +319,11 @@ def run_selftaught(run: TaskRun, system: str, shape: adapters.Shape) -> list[dic
     that reads its t = 0 back from the first run's cache, so it pays for it once: the STOP
     row's calls, tokens and seconds are both runs' sums)."""
     task, notes = run.task, run.notes
-    zero = run_once(run, f"{system}-t0", replace(shape, iterations=0), None)
-    stop = run_once(run, system, shape, run.where / f"{system}-t0")
+    zero = run_once(run, f"{system}-t0", replace(shape, iterations=0), None, run.args.budget)
+    # The STOP run replays t = 0 from the first run's cache; what it may still pay for is
+    # what the first run left of the row's budget (the host enforces it: a run-wide cap).
+    left = run.args.budget - zero["spent"]["requests"]
+    stop = run_once(run, system, shape, run.where / f"{system}-t0", left)
     isolation = isolation_selftaught(notes["seed_evaluation"])
     t0_row = row(f"{system}-t0", task, zero["score"], zero["spent"], zero["wall"],
                  zero["executions"], isolation)  # fmt: skip
@@ -333,18 +336,18 @@ def run_selftaught(run: TaskRun, system: str, shape: adapters.Shape) -> list[dic
 
 
 def run_once(
-    run: TaskRun, name: str, shape: adapters.Shape, cache_from: Path | None
+    run: TaskRun, name: str, shape: adapters.Shape, cache_from: Path | None, cap: int
 ) -> dict[str, Any]:
     """One `selftaught run`: its final test meta-utility, spend, wall and evaluations."""
     where, args, proxy = run.where, run.args, run.proxy
     config = where / f"{name}.toml"
-    config.write_text(selftaught_toml(shape, run.spec, proxy.base_url, args, cache_from))
+    config.write_text(selftaught_toml(shape, run.spec, proxy.base_url, args, cache_from, cap))
     label = f"{name}/{run.task}"
     log = where / f"{name}.log"
     command = selftaught_command("run", "--config", str(config), "--run-dir", str(where / name),
                                  "--json")  # fmt: skip
     wall, done = timed(label, proxy, command, log, selftaught_env())
-    summary = last_json(log)
+    summary = last_json(log) or recorded(where / name)  # exit 3 (the cap) prints no summary
     iterations = summary.get("iterations") or [{}]
     spent = proxy.spent(label)
     run.notes[name] = {
@@ -365,7 +368,12 @@ def selftaught_env() -> dict[str, str]:
 
 
 def selftaught_toml(
-    shape: adapters.Shape, spec: str, base_url: str, args: argparse.Namespace, cache: Path | None
+    shape: adapters.Shape,
+    spec: str,
+    base_url: str,
+    args: argparse.Namespace,
+    cache: Path | None,
+    cap: int,
 ) -> str:
     cache_line = "" if cache is None else f"cache_from = {json.dumps(str(cache))}"
     return adapters.dedent(f"""
@@ -387,7 +395,7 @@ def selftaught_toml(
         max_tokens = {args.max_tokens}
 
         [caps]
-        calls = {args.budget}
+        calls = {cap}
 
         [model_options]
         timeout = 3600.0
@@ -411,6 +419,17 @@ def timed(
     print(f"    {wall:.0f} s, exit {done.returncode}, {spent['requests']} requests, "
           f"{spent['completion_tokens']} completion tokens", flush=True)  # fmt: skip
     return wall, done.returncode
+
+
+def recorded(run_dir: Path) -> dict[str, Any]:
+    """What a run stopped by its cap recorded: the iterations it finished, its evaluations."""
+    from selftaught.store import RunReader, StoreError
+
+    try:
+        reader = RunReader(run_dir / "run.db")
+        return {"iterations": reader.iterations(), "evaluations": reader.count("evaluations")}
+    except StoreError:
+        return {}
 
 
 def last_json(log: Path) -> dict[str, Any]:
@@ -470,11 +489,12 @@ def isolation_selftaught(evaluated: dict[str, Any]) -> dict[str, Any]:
 def isolation_openevolve(task: str) -> dict[str, Any]:
     """What OpenEvolve 0.4.0 isolates, from its source (evaluator.py, process_parallel.py)."""
     runs = (
-        "in the worker process itself: the example's evaluator exec's the candidate "
-        "(importlib exec_module) in the thread that evaluates it"
+        "in the evaluating process itself (a worker; the initial program: the main process): "
+        "the example's evaluator exec's the candidate (importlib exec_module) in the thread "
+        "that evaluates it"
         if task == "k_module_problem"
         else "a plain child Python process started by our generated evaluator (no namespace, "
-        "no rlimits); outputs scored by our scorer in the worker"
+        "no rlimits); outputs scored by our scorer in the evaluating process"
     )
     return {
         "where_candidates_run": runs,

@@ -37,7 +37,7 @@ adapters = _load("adapters")
 proxy = _load("proxy")
 
 
-@pytest.mark.parametrize("budget", range(3, 41))
+@pytest.mark.parametrize("budget", range(4, 41))
 def test_no_selftaught_row_can_spend_more_calls_than_the_budget(budget):
     shapes = adapters.shapes(budget, "ucb")
     assert set(shapes) == {"selftaught-seed", "selftaught"}
@@ -49,10 +49,17 @@ def test_no_selftaught_row_can_spend_more_calls_than_the_budget(budget):
 
 
 def test_the_library_improver_measures_its_candidate_once_the_budget_allows():
-    assert adapters.shapes(3, "ucb")["selftaught"].meta_utility_calls == 1
-    assert adapters.shapes(4, "ucb")["selftaught"].meta_utility_calls == 2
+    assert adapters.shapes(4, "ucb")["selftaught"].meta_utility_calls == 1
+    assert adapters.shapes(5, "ucb")["selftaught"].meta_utility_calls == 2
     with pytest.raises(ValueError, match="too small"):
-        adapters.shapes(2, "ucb")
+        adapters.shapes(3, "ucb")  # t = 0, the proposal, one measurement, the record: 4
+
+
+def test_the_bound_counts_every_meta_utility_of_an_iteration():
+    # t = 0 (2 repetitions x 2 calls x 3 responses = 12); per iteration: the proposal (6),
+    # two measurements (2 x 12) and the candidate's record meta-utility (12).
+    shape = adapters.Shape("ucb", 2, 2, 2, 3, 9, 2)
+    assert shape.most_calls == 12 + 2 * (6 + 24 + 12)
 
 
 def _generated_evaluate(tmp_path: Path, task_name: str):
