@@ -1,5 +1,5 @@
 """The package's layering, checked from its source (docs/architecture.md, "Layers"):
-nothing in `sandbox/` imports a layer above it, no module imports one that imports it back,
+nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, no module imports one that imports it back,
 and only the store speaks SQL."""
 
 from __future__ import annotations
@@ -103,6 +103,18 @@ def test_nothing_in_the_sandbox_imports_a_layer_above_it():
         if name.startswith("selftaught.sandbox")
         for target in targets
         if not target.startswith("selftaught.sandbox")
+    }
+    assert upward == set()
+
+
+def test_the_executors_import_only_the_sandbox():
+    """What a cluster node runs (executors/) needs the sandbox and nothing of the host."""
+    upward = {
+        (name, target)
+        for name, targets in import_graph().items()
+        if name.startswith("selftaught.executors")
+        for target in targets
+        if not target.startswith(("selftaught.executors", "selftaught.sandbox"))
     }
     assert upward == set()
 

@@ -240,20 +240,42 @@ class RunQueries:
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
         row = self.db.execute(
-            "SELECT score, instances, seconds, layers, failure FROM evaluations "
+            "SELECT score, instances, seconds, layers, failure, node FROM evaluations "
             "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
             (program, task, split, seed),
         ).fetchone()
         if row is None:
             return None
-        score, instances, seconds, layers, failure = row
+        score, instances, seconds, layers, failure, node = row
         return {
             "score": score,
             "instances": json.loads(instances),
             "seconds": seconds,
             "layers": json.loads(layers),
             "failure": failure,
+            "node": node,
         }
+
+    def evaluation_nodes(self) -> dict[str, int]:
+        """Evaluations per node they ran on ("local" for the local pool; "" for those an
+        older selftaught recorded without one)."""
+        rows = self.db.execute("SELECT COALESCE(node, ''), COUNT(*) FROM evaluations GROUP BY 1")
+        return {node: count for node, count in rows}
+
+    def evaluation_records(self, limit: int = 10_000) -> list[dict[str, Any]]:
+        """The first `limit` evaluations in id order, with where each ran (for comparing two
+        runs' records: the benchmark's, the cluster tests')."""
+        rows = self.db.execute(
+            "SELECT program, task, split, seed, score, instances, layers, failure, node"
+            " FROM evaluations ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        keys = ("program", "task", "split", "seed", "score", "instances", "layers", "failure")
+        return [
+            dict(zip(keys, r[:8], strict=True))
+            | {"instances": _instances(r[5]), "layers": decode(r[6]), "node": r[8]}
+            for r in rows
+        ]
 
     def evaluation_totals(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
