@@ -1,6 +1,6 @@
 """The package's layering, checked from its source (docs/architecture.md, "Layers"):
-nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, no module imports one that imports it back,
-and only the store speaks SQL."""
+nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, no module
+imports one that imports it back, and only the store speaks SQL."""
 
 from __future__ import annotations
 

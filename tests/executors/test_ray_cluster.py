@@ -12,6 +12,7 @@ Skipped where Ray is not installed, except under CI=true, where that fails: CI i
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -100,6 +101,24 @@ def test_doctor_reports_the_layers_of_every_node(cluster):
     for node in report["nodes"].values():
         assert node["layers"]["seccomp"]["ok"] and node["layers"]["landlock"]["ok"], node
         assert node["layers"]["seccomp"] == report["sandbox"]["layers"]["seccomp"]
+
+
+def test_a_driver_killed_mid_run_resumes_on_the_cluster(cluster, local_run, tmp_path):
+    """SIGKILL of the driver (the model kills it as its 4th call begins); Ray ends its actors,
+    and `selftaught resume` joins the cluster again and ends with the local run's records."""
+    local, local_dir = local_run
+    run_dir, count = tmp_path / "driver", str(tmp_path / "calls")
+    kill = {"CLUSTER_COUNT_FILE": count, "CLUSTER_KILL_AFTER": "3"}
+    killed = run_cli(*RUN, "--executor", "ray", "--ray-address", cluster.address,
+                     "--run-dir", str(run_dir), env=ENV | kill)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert 0 < sum(nodes(run_dir).values()) < local["evaluations"]
+    resumed = run_cli("resume", str(run_dir), "--json", env=ENV | {"CLUSTER_COUNT_FILE": count})
+    assert resumed.returncode == 0, resumed.stderr
+    got = last_json(resumed.stdout)
+    assert got["executor"]["kind"] == "ray" and got["executor"]["nodes"] == 2
+    assert got["iterations"] == local["iterations"]
+    assert records(run_dir) == records(local_dir)
 
 
 def test_a_node_killed_mid_run_has_its_work_redone_and_recorded_once(cluster, local_run, tmp_path):

@@ -7,6 +7,10 @@ ones (some right, some not), each burning CLUSTER_BURN seconds of CPU per instan
 0), so that a node can be killed while it runs one; asked for an improver, the seed improver.
 Every reply is a function of the prompt and of how many calls came before it, so that each call
 brings new programs to evaluate and runs that call in the same order (concurrency 1) match.
+
+CLUSTER_COUNT_FILE: count the calls in this file (one line per call) instead of in memory, so
+that a resumed run goes on counting where the killed one stopped; CLUSTER_KILL_AFTER=N:
+SIGKILL this process when call N+1 begins (every call before it is recorded by then).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import signal
 from importlib import resources
 from typing import Any
 
@@ -61,7 +66,7 @@ def respond(system: str, user: str, n: int, temperature: float) -> list[str]:
     if "def improve_algorithm" in user:
         seed = resources.files("selftaught.improvers").joinpath("seed.py").read_text()
         return [f"```python\n{seed}```\n"] * n
-    digest = int(hashlib.sha256(user.encode()).hexdigest(), 16) + 7 * next(_CALLS)
+    digest = int(hashlib.sha256(user.encode()).hexdigest(), 16) + 7 * _next_call()
     burn = float(os.environ.get("CLUSTER_BURN", "0"))
     replies = []
     for i in range(n):
@@ -70,3 +75,19 @@ def respond(system: str, user: str, n: int, temperature: float) -> list[str]:
         code = SOLUTION.format(burn=burn, formula=formula, variant=variant)
         replies.append(f"```python\n{code}```\n")
     return replies
+
+
+def _next_call() -> int:
+    """This call's number, counting from 0 over the whole run (resumes included)."""
+    path = os.environ.get("CLUSTER_COUNT_FILE")
+    if not path:
+        return next(_CALLS)
+    done = 0
+    if os.path.exists(path):
+        with open(path) as calls:
+            done = sum(1 for _ in calls)
+    if done >= int(os.environ.get("CLUSTER_KILL_AFTER", "-1")) >= 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    with open(path, "a") as calls:
+        calls.write("call\n")
+    return done

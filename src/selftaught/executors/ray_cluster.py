@@ -3,7 +3,10 @@
 Joining: one `node.NodeWorker` actor per live node that has CPUs, pinned to it (node affinity,
 not soft), reserving the node's CPUs and running as many executions at once as it has; each
 holds the node's own warm zygote. A node without CPUs (a head started with --num-cpus=0) gets
-no executions.
+no executions; a node whose sandbox lacks a confinement layer the driver's has (`selftaught
+doctor --executor ray` says why) gets none either, so that a weaker node never runs a solution
+the driver's machine would have confined more; a node with another selftaught version stops
+the run (its records could differ).
 
 Placement: each execution goes to the node with the most free CPUs relative to its size (ties:
 the one that has run the fewest), and waits when every CPU is busy, so that no node runs more
@@ -69,7 +72,8 @@ class RayExecutor:
         try:
             self._join_new_nodes()
             if not self.nodes:
-                raise ExecutorError(f"the Ray cluster at {address} has no node with a CPU to use")
+                why = "".join(f"; {name} {reason}" for name, reason in self.lost.items())
+                raise ExecutorError(f"the Ray cluster at {address} has no node to run on{why}")
         except BaseException:
             self.close()
             raise
@@ -114,6 +118,10 @@ class RayExecutor:
                 f"Ray node {node.name} runs selftaught {info.get('version')} and this "
                 f"driver {version()}: install the same selftaught on every node"
             )
+        missing = [name for name in self.layers if name not in info.get("layers", [])]
+        if [name for name in missing if name != "zygote"]:  # the zygote is speed, not a layer
+            self._drop(node, f"lacks the confinement layers {', '.join(missing)} of the driver")
+            return
         with self.cond:
             node.info = info
             self.nodes[node.node_id] = node
