@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,23 @@ def test_without_ray_the_ray_executor_says_how_to_install_it(tmp_path: Path) -> 
 def test_the_ray_executor_needs_a_cluster_address(tmp_path: Path) -> None:
     no_cluster = {"RAY_ADDRESS": ""}
     done = run_cli(*RUN, "--executor", "ray", "--run-dir", str(tmp_path / "run"), env=no_cluster)
+    one_clear_line(done, "--ray-address", "RAY_ADDRESS")
+
+
+def test_a_cluster_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{unused.getsockname()[1]}"  # nothing listens on it
+    done = run_cli(*RUN, "--executor", "ray", "--ray-address", address,
+                   "--run-dir", str(tmp_path / "run"), timeout=120)  # fmt: skip
+    one_clear_line(done, "cannot reach the Ray cluster", address)
+
+
+def test_a_config_file_chooses_the_executor_too(tmp_path: Path) -> None:
+    (tmp_path / "run.toml").write_text('executor = "ray"\n')
+    done = run_cli(*RUN, "--config", str(tmp_path / "run.toml"),
+                   "--run-dir", str(tmp_path / "run"), env={"RAY_ADDRESS": ""})  # fmt: skip
     one_clear_line(done, "--ray-address", "RAY_ADDRESS")
 
 

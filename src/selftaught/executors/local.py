@@ -24,20 +24,10 @@ class LocalExecutor:
         self._lock = threading.Lock()
 
     def run_solution(
-        self,
-        source: str,
-        entry: str,
-        inputs: list[list[Any]],
-        *,
-        instance_seconds: float,
-        seed: int,
-        array_args: bool,
-        limits: Limits,
+        self, source: str, entry: str, inputs: list[list[Any]], **options: Any
     ) -> SolutionRun:
-        run = self.sandbox.run_solution(
-            source, entry, inputs, instance_seconds=instance_seconds, seed=seed,
-            array_args=array_args, limits=limits,
-        )  # fmt: skip
+        """`api.Sandbox.run_solution` (the same keyword options), on this machine."""
+        run = self.sandbox.run_solution(source, entry, inputs, **options)
         run.node = NODE
         with self._lock:
             self.executions += 1

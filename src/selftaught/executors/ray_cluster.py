@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ READY_SECONDS = 120.0  # for a node's actor to be placed and its zygote to start
 CALL_GRACE = 60.0  # beyond an execution's own wall-clock limit, before its node counts as lost
 NO_NODE_SECONDS = 30.0  # waiting for a node to join when every node was lost
 DOCTOR_SECONDS = 300.0
+CONNECT_SECONDS = 10.0  # for the head's port to answer at all
 
 
 @dataclass
@@ -171,24 +173,15 @@ class RayExecutor:
 
     # ----------------------------------------------------------------------- executions
     def run_solution(
-        self,
-        source: str,
-        entry: str,
-        inputs: list[list[Any]],
-        *,
-        instance_seconds: float,
-        seed: int,
-        array_args: bool,
-        limits: Limits,
+        self, source: str, entry: str, inputs: list[list[Any]], **options: Any
     ) -> SolutionRun:
-        job = wire.solution_job(
-            source, entry, inputs, instance_seconds=instance_seconds, seed=seed,
-            array_args=array_args, limits=limits,
-        )  # fmt: skip
+        """`api.Sandbox.run_solution` (the same keyword options), on a node of the cluster;
+        again on another if that node is lost."""
+        job = wire.solution_job(source, entry, inputs, **options)
         while True:
             node = self._take()
             try:
-                reply = self._call(node, job, limits.wall_seconds + CALL_GRACE)
+                reply = self._call(node, job, options["limits"].wall_seconds + CALL_GRACE)
             finally:
                 self._give_back(node)
             if reply is None:  # the node was lost under it: again, elsewhere
@@ -269,11 +262,26 @@ def _connect(ray: Any, address: str) -> bool:
     """Join the cluster (True) unless this process already has (False)."""
     if ray.is_initialized():
         return False
+    _reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds for an unreachable cluster
         raise ExecutorError(f"cannot join the Ray cluster at {address}: {_why(exc)}") from None
     return True
+
+
+def _reachable(address: str) -> None:
+    """A HOST:PORT that nothing answers on is one line now: Ray would retry for minutes."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return  # "auto", ray://...: Ray's own to find
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise ExecutorError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is its head "
+            f"running (`ray start --head --port={port}`)?"
+        ) from None
 
 
 def _why(exc: BaseException) -> str:
