@@ -8,6 +8,7 @@ improver it recorded, so that a resumed run is the run it was.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 from pathlib import Path
@@ -49,14 +50,26 @@ class RunSession:
             cache_from=Path(config.cache_from) if config.cache_from else None,
             options=ModelOptions.from_pairs(list(config.model_options)),
         )
-        self.sandbox = open_sandbox(config.sandbox)
+        with contextlib.ExitStack() as undo:  # a failure below leaves nothing running
+            undo.callback(self.language_model.close)
+            self.sandbox = open_sandbox(config.sandbox)
+            undo.callback(self.sandbox.close)
+            self.evaluators = self._evaluators(store)
+            # The model's SDK has been loading meanwhile (lm/sdk_loader.py); a missing package
+            # or a bad base URL is one line here, before any work.
+            self.language_model.ready()
+            undo.pop_all()
         self.recorder = Recorder(store)
         self.invoker = Invoker(
             self.language_model.sample, config.budgets, self.sandbox, self.recorder,
             _improver_limits(config),
         )  # fmt: skip
+        self.status = Status()
+
+    def _evaluators(self, store: RunStore) -> list[Evaluator]:
+        config = self.config
         secret = _instance_secret(store) if config.secret_seeds else None
-        self.evaluators = [
+        return [
             Evaluator(
                 resolve_task(spec, show_evaluator=config.show_evaluator, sandbox=self.sandbox),
                 self.sandbox,
@@ -66,7 +79,6 @@ class RunSession:
             )
             for spec in config.tasks
         ]
-        self.status = Status()
 
     @classmethod
     def start(
