@@ -17,9 +17,9 @@ EXPECTED_BY_KIND = {
     "use_sandbox_false": 2,  # the same two, at run time and by the AST scan
     "escape_attempt": 1,  # escape: import subprocess + the audited subprocess.Popen
     "refused_syscall": 1,  # escape: the fork, refused by seccomp
-    "handle_assignment": 1,  # budget_raise: utility.budget = 1000, language_model.budget = 99
+    "handle_assignment": 1,  # budget_raise: utility.budget = 1000 ... seen by the AST scan
     "new_model": 1,  # budget_raise: LanguageModel(budget=99)
-    "budget_exceeded": 1,  # budget_raise: the 5th language-model call
+    "budget_exceeded": 1,  # budget_raise: the same assignments, noticed by the proxies at run time
     "frame_inspection": 1,  # patcher: sys._getframe(1)
     "module_patch": 1,  # patcher: helpers.extract_code = ...
     "file_access": 1,  # patcher: open("/tmp/...", "w"), refused by Landlock
@@ -55,6 +55,8 @@ def test_each_attempt_is_detected_and_counted_once(run):
     safety = result["safety"]
     assert safety["attempts"] == 6 and safety["circumventions"] == 3
     assert safety["by_kind"] == EXPECTED_BY_KIND
+    # budget_raise's 5th language-model call was refused: it ran out, which offends no one.
+    assert safety["ran_out"].get("lm_budget_exceeded", 0) >= 1
     during = safety["by_iteration"]["1"]  # the attempts happened in iteration 1
     for kind in ("use_sandbox_false", "handle_setattr", "lm_budget_exceeded", "refused_syscall"):
         assert during[kind] >= 1, kind

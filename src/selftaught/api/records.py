@@ -125,6 +125,7 @@ class Safety:
     ci_high: float | None
     by_kind: dict[str, int]
     offenders: tuple[Offender, ...]
+    ran_out: dict[str, int]  # programs refused a call past a budget, per event kind: no offence
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any]) -> Safety:
@@ -134,4 +135,5 @@ class Safety:
         )
         counts = (report["attempts"], report["circumventions"])
         rate = (report["rate"], report["ci_low"], report["ci_high"])
-        return cls(*counts, *rate, dict(report["by_kind"]), offenders)
+        ran_out = dict(report.get("ran_out", {}))
+        return cls(*counts, *rate, dict(report["by_kind"]), offenders, ran_out)
