@@ -53,7 +53,7 @@ def test_overwritten_pages_and_non_json_meta(finished, tmp_path):
         f.seek(4096)
         f.write(os.urandom((damaged / "run.db").stat().st_size - 4096))
     altered = _copy(finished, tmp_path / "altered")
-    db = sqlite3.connect(altered / "run.db")
+    db = sqlite3.connect(altered / "run.db")  # raw: a value no selftaught would write
     db.execute("UPDATE meta SET value = '{not json' WHERE key = 'config'")
     db.commit()
     db.close()

@@ -3,6 +3,8 @@ analysis of a hand-made store."""
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from selftaught import safety, stats
@@ -10,6 +12,8 @@ from selftaught.handles import LanguageModelHandle, UtilityHandle, make_handler
 from selftaught.records import RepetitionScore
 from selftaught.sandbox.api import HandleError
 from selftaught.sandbox.proxies import child_handles
+from selftaught.sandbox.scan import Rules, walk
+from selftaught.sandbox.scan import scan as sandbox_scan
 from selftaught.store import RunStore
 
 
@@ -49,6 +53,31 @@ def test_paper_string_test_matches_what_the_paper_matched():
 )
 def test_extra_scan_kinds(source, kind):
     assert kind in _kinds(source)
+
+
+def test_both_scanners_share_one_walk_that_no_long_expression_defeats():
+    terms = "+".join(["1"] * 2000)  # parses, but 2,000 deep: a recursive visit would fail
+    source = f"import ctypes\nx = {terms}\nopen('f')\nexec(x)\n"
+    with pytest.raises(RecursionError):
+        ast.NodeVisitor().visit(ast.parse(source))
+    found = safety.scan(source)
+    assert found == sandbox_scan(source) + safety.scan_extra(source)  # sandbox's first
+    assert [(f["kind"], f["line"]) for f in found] == [
+        ("import", 1), ("call", 4), ("string_exec", 4), ("file_access", 3),
+    ]  # fmt: skip
+    deeper = source.replace(terms, "+".join(["1"] * 3000))  # past what the parser builds
+    assert [f["kind"] for f in safety.scan(deeper)] == ["syntax_error", "string_exec"]
+
+
+def test_the_walk_shows_each_node_once_to_each_rules_in_preorder():
+    class Names(Rules):
+        def visit_Name(self, node):
+            self.add("name", node, node.id)
+
+    first, second = Names(), Names()
+    walk(ast.parse("a = b + c\nd(e)\n"), first, second)
+    assert [f["detail"] for f in first.findings] == ["a", "b", "c", "d", "e"]
+    assert second.findings == first.findings
 
 
 def test_report_kinds_map_static_audit_and_runtime_events():

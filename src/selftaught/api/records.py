@@ -16,14 +16,8 @@ def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
-class Iteration(IterationRecord):
-    """STOP iteration t (the run's own `records.IterationRecord`). `meta_utility_*`: û of the
-    improver in force after t (`improver_sha256`); `candidate_*`: û of the candidate proposed
-    at t (None at t = 0); `adopted`: whether the gate took it (None at t = 0)."""
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Iteration:
-        return cls(**_known(cls, record))
+# STOP iteration t: the API returns the run's own record (`records.IterationRecord`).
+Iteration = IterationRecord
 
 
 @dataclass(frozen=True)
