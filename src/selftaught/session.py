@@ -8,6 +8,7 @@ improver it recorded, so that a resumed run is the run it was.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 from pathlib import Path
@@ -40,18 +41,6 @@ class RunSession:
         self.config = config
         self.store = store
         self.lock = lock  # the run directory's, held until `close`
-        # The executor first: a cluster that cannot be joined fails before the model loads.
-        self.sandbox = open_executor(
-            config.executor, address=config.ray_address, sandbox=config.sandbox
-        )
-        try:
-            self._open(config, store)
-        except BaseException:
-            self.sandbox.close()
-            raise
-        self.status = Status()
-
-    def _open(self, config: RunConfig, store: RunStore) -> None:
         self.language_model = open_language_model(
             config.model,
             base_url=config.base_url,
@@ -62,13 +51,29 @@ class RunSession:
             cache_from=Path(config.cache_from) if config.cache_from else None,
             options=ModelOptions.from_pairs(list(config.model_options)),
         )
+        with contextlib.ExitStack() as undo:  # a failure below leaves nothing running
+            undo.callback(self.language_model.close)
+            # Where the solutions run (docs/cluster.md): this machine's sandbox, or a cluster.
+            self.sandbox = open_executor(
+                config.executor, address=config.ray_address, sandbox=config.sandbox
+            )
+            undo.callback(self.sandbox.close)
+            self.evaluators = self._evaluators(store)
+            # The model's SDK has been loading meanwhile (lm/sdk_loader.py); a missing package
+            # or a bad base URL is one line here, before any work.
+            self.language_model.ready()
+            undo.pop_all()
         self.recorder = Recorder(store)
         self.invoker = Invoker(
             self.language_model.sample, config.budgets, self.sandbox, self.recorder,
             _improver_limits(config),
         )  # fmt: skip
+        self.status = Status()
+
+    def _evaluators(self, store: RunStore) -> list[Evaluator]:
+        config = self.config
         secret = _instance_secret(store) if config.secret_seeds else None
-        self.evaluators = [
+        return [
             Evaluator(
                 resolve_task(spec, show_evaluator=config.show_evaluator, sandbox=self.sandbox),
                 self.sandbox,

@@ -11,6 +11,7 @@ Skipped where Ray is not installed, except under CI=true, where that fails: CI i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,10 +60,11 @@ def local_run(tmp_path_factory) -> tuple[dict, Path]:
 
 def records(run_dir: Path) -> list[dict]:
     """What the run recorded of each evaluation, but where it ran and how long it took."""
+    columns = ("program", "task", "split", "seed", "score", "instances", "layers", "failure")
     with RunReader.open(run_dir) as reader:
-        rows = reader.evaluation_records()
+        rows = reader.rows("evaluations", *columns)
     for row in rows:
-        row.pop("node")
+        row["instances"] = json.loads(row["instances"])
         for instance in row["instances"]:
             instance.pop("seconds")
     return rows

@@ -20,7 +20,7 @@ def version_2_run(tmp_path: Path) -> Path:
     store = RunStore.open_run(tmp_path, create=True)
     store.put_evaluation("p" * 64, "lpn", "val", 7, RESULT)
     store.close()
-    db = sqlite3.connect(tmp_path / "run.db")
+    db = sqlite3.connect(tmp_path / "run.db")  # raw: version 2's schema, which no one writes
     db.execute("ALTER TABLE evaluations DROP COLUMN node")
     db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     db.commit()
@@ -35,7 +35,7 @@ def test_schema_version_3_records_the_node(tmp_path: Path) -> None:
     store.put_evaluation("b" * 64, "lpn", "val", 1, RESULT | {"node": "local"})
     assert store.get_evaluation("a" * 64, "lpn", "val", 1)["node"] == "10.0.0.2/ab12cd34"
     assert store.evaluation_nodes() == {"10.0.0.2/ab12cd34": 1, "local": 1}
-    assert [row["node"] for row in store.evaluation_records()] == ["10.0.0.2/ab12cd34", "local"]
+    assert [row["node"] for row in store.rows("evaluations")] == ["10.0.0.2/ab12cd34", "local"]
     store.close()
 
 

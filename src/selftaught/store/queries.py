@@ -15,6 +15,7 @@ from typing import Any
 
 from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
 from selftaught.store.connection import Connection, Sample, StoreError
+from selftaught.store.schema import TABLES
 
 MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not information
 MAX_EVENT_ROWS = 1000
@@ -262,21 +263,6 @@ class RunQueries:
         rows = self.db.execute("SELECT COALESCE(node, ''), COUNT(*) FROM evaluations GROUP BY 1")
         return {node: count for node, count in rows}
 
-    def evaluation_records(self, limit: int = 10_000) -> list[dict[str, Any]]:
-        """The first `limit` evaluations in id order, with where each ran (for comparing two
-        runs' records: the benchmark's, the cluster tests')."""
-        rows = self.db.execute(
-            "SELECT program, task, split, seed, score, instances, layers, failure, node"
-            " FROM evaluations ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        keys = ("program", "task", "split", "seed", "score", "instances", "layers", "failure")
-        return [
-            dict(zip(keys, r[:8], strict=True))
-            | {"instances": _instances(r[5]), "layers": decode(r[6]), "node": r[8]}
-            for r in rows
-        ]
-
     def evaluation_totals(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT task, split, COUNT(*), COUNT(DISTINCT program), AVG(score), MAX(score),"
@@ -403,6 +389,20 @@ class RunQueries:
         for when, name, n in rows:
             counts.setdefault(when, {})[name] = n
         return counts
+
+    # ------------------------------------------------------------------------ stored rows
+    def rows(self, table: str, *columns: str) -> list[dict[str, Any]]:
+        """Every row of `table` (one of `TABLES`) as {column: value}, `columns` or all of them,
+        in the order written, values as stored (JSON columns stay text). For tests and
+        benchmarks that check what a small run recorded: unlike the queries above, unbounded."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
+        known = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+        wanted = list(columns) or known
+        if unknown := [c for c in wanted if c not in known]:
+            raise ValueError(f"table {table} has no column {', '.join(unknown)}")
+        rows = self.db.execute(f"SELECT {', '.join(wanted)} FROM {table} ORDER BY rowid")
+        return [dict(zip(wanted, row, strict=True)) for row in rows]
 
 
 # An LM call's level as the report shows it: "meta" or "task" (NULL only in a damaged row).
