@@ -101,3 +101,21 @@ def test_a_job_and_its_outcomes_travel_as_json_text() -> None:
 def test_a_reply_that_is_not_outcomes_is_refused(reply: str) -> None:
     with pytest.raises(wire.WireError):
         wire.solution_run(reply, 1)
+
+
+def test_doctor_shows_each_nodes_layers_beside_this_machines() -> None:
+    from rich.console import Console
+
+    from selftaught.health import render_report
+
+    layer = {"ok": True, "why": "fork: PermissionError"}
+    report = {
+        "sandbox": {"layers": {"seccomp": layer}},
+        "models": [],
+        "nodes": {"10.0.0.7/ab12cd34": {"layers": {"seccomp": layer | {"ok": False}}}},
+    }
+    console = Console(record=True, width=120)
+    console.print(render_report(report))
+    text = console.export_text()
+    assert "sandbox on Ray node 10.0.0.7/ab12cd34" in text
+    assert text.count("seccomp") == 2 and "no" in text

@@ -54,7 +54,8 @@ class LoopbackCluster:
         self.env.pop("RAY_ADDRESS", None)
         try:
             head = ["--head", f"--port={self.port}", f"--temp-dir={self.temp_dir}"]
-            self._start([*head, "--include-dashboard=false"], cpus)
+            self._start([*head, "--include-dashboard=false", f"--dashboard-port={free_port()}"],
+                        cpus)  # fmt: skip
         except BaseException:
             self.stop()
             raise
