@@ -19,25 +19,19 @@ class WireError(ValueError):
     """A node's reply that is not a solution run's outcomes."""
 
 
-def solution_job(
-    source: str,
-    entry: str,
-    inputs: list[list[Any]],
-    *,
-    instance_seconds: float,
-    seed: int,
-    array_args: bool,
-    limits: Limits,
-) -> str:
+def solution_job(source: str, entry: str, inputs: list[list[Any]], **options: Any) -> str:
+    """One solution run as JSON text; `options` are `api.Sandbox.run_solution`'s keywords
+    (`instance_seconds`, `seed`, `array_args`, `limits`), each written as plain data."""
+    array_args = bool(options["array_args"])
     return json.dumps(
         {
             "source": source,
             "entry": entry,
             "inputs": [pack_args(list(args), array_args) for args in inputs],
-            "instance_seconds": float(instance_seconds),
-            "seed": int(seed),
-            "array_args": bool(array_args),
-            "limits": dataclasses.asdict(limits),
+            "instance_seconds": float(options["instance_seconds"]),
+            "seed": int(options["seed"]),
+            "array_args": array_args,
+            "limits": dataclasses.asdict(options["limits"]),
         },
         allow_nan=False,
     )
