@@ -5,9 +5,9 @@
     python benchmarks/peers/run.py --render                # RESULTS.md again from results.json
 
 What it does, in order (RESULTS.md says why each choice was made):
-1. installs OpenEvolve (PyPI `openevolve`) into benchmarks/peers/.venv-openevolve and llama.cpp's
-   server (`llama-cpp-python[server]`, the version this environment has, so pip reuses its
-   wheel) into benchmarks/peers/.venv-server, once;
+1. installs OpenEvolve (PyPI `openevolve`) into a venv of its own and llama.cpp's server
+   (`llama-cpp-python[server]`, the version this environment has, so pip reuses its wheel)
+   into another, once, under ~/.cache/selftaught/peers/ (`--venvs`);
 2. starts the default embedded model (Qwen2.5-Coder-0.5B GGUF) behind llama.cpp's
    OpenAI-compatible server on loopback, and a counting proxy in front of it (proxy.py): both
    systems talk to the proxy, which counts every request, its tokens and its seconds;
@@ -48,6 +48,7 @@ import report  # noqa: E402
 from proxy import CountingProxy  # noqa: E402
 
 OPENEVOLVE = "openevolve==0.4.0"
+VENVS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "selftaught" / "peers"
 K_MODULE = ROOT / "tests" / "interop_tasks" / "k_module_problem"  # vendored unchanged
 LIBRARY_IMPROVER = "ucb"  # see RESULTS.md: best mean in benchmarks/improvers.md, fewest tokens
 MODEL_ALIAS = "qwen2.5-coder-0.5b"
@@ -68,6 +69,9 @@ def parse() -> argparse.Namespace:
     # 1.1-1.3 tokens/s and one at 10 (measured; RESULTS.md). Give 2 on an idle machine.
     p.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
     p.add_argument("--improver", default=LIBRARY_IMPROVER, help="the library improver")
+    # Outside the checkout: tools that walk the tree (the architecture tests, linters) would
+    # otherwise read two virtual environments' site-packages.
+    p.add_argument("--venvs", type=Path, default=VENVS, help="where the two venvs are made")
     p.add_argument("--work", type=Path, default=HERE / "work", help="run directories (ignored)")
     p.add_argument("--out", type=Path, default=HERE / "results.json", help="details.json and "
                    "RESULTS.md are written beside it")  # fmt: skip
@@ -88,9 +92,9 @@ def main() -> int:
         return 0
     started = time.time()
     loads = [os.getloadavg()]
-    oe_python = ensure_venv(HERE / ".venv-openevolve", [OPENEVOLVE])
+    oe_python = ensure_venv(args.venvs / "openevolve", [OPENEVOLVE])
     llama = importlib.metadata.version("llama-cpp-python")
-    server_python = ensure_venv(HERE / ".venv-server", [f"llama-cpp-python[server]=={llama}"])
+    server_python = ensure_venv(args.venvs / "server", [f"llama-cpp-python[server]=={llama}"])
     if args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True)
