@@ -59,9 +59,6 @@ class RunSession:
             )
             undo.callback(self.sandbox.close)
             self.evaluators = self._evaluators(store)
-            # The model's SDK has been loading meanwhile (lm/sdk_loader.py); a missing package
-            # or a bad base URL is one line here, before any work.
-            self.language_model.ready()
             undo.pop_all()
         self.recorder = Recorder(store)
         self.invoker = Invoker(

@@ -20,7 +20,6 @@ from typing import Any
 from selftaught.lm.base import Backend, LanguageModelError, one_line, redact, strip_userinfo
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier
-from selftaught.lm.sdk_loader import SdkLoader, import_sdk
 from selftaught.store import Sample
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -40,6 +39,13 @@ class AnthropicBackend(Backend):
         api_key: str | None = None,
         options: ModelOptions | None = None,
     ):
+        try:
+            import anthropic
+        except ImportError as exc:
+            raise LanguageModelError(
+                f"anthropic:{model} needs the anthropic package: pip install anthropic ({exc})"
+            ) from None
+        self.anthropic = anthropic
         base_url = base_url or os.environ.get(BASE_URL_ENV) or None
         key = api_key or os.environ.get(KEY_ENV) or ("none" if base_url else None)
         if key is None:
@@ -48,34 +54,15 @@ class AnthropicBackend(Backend):
             )
         self.options = options or ModelOptions()
         self.policy = self.options.retry_policy()
+        self.classify = sdk_classifier(anthropic)
         self._key = key
         self.model = model
-        self.base_url = base_url
         self.max_concurrency = self.options.concurrency
-        # The SDK loads in the background (lm/sdk_loader.py); `ready()` waits for it.
-        self._sdk = SdkLoader(f"anthropic:{model}", self._connect)
+        self.client = anthropic.Anthropic(
+            api_key=key, base_url=base_url, max_retries=0, timeout=self.options.timeout
+        )
         self.name = f"anthropic:{model}" + (f" at {strip_userinfo(base_url)}" if base_url else "")
         self.identity = f"anthropic:{model}"
-
-    def _connect(self) -> tuple[Any, Any]:
-        """The SDK's client and the retry classifier (in the loader's thread)."""
-        hint = ": pip install anthropic"
-        anthropic = import_sdk("anthropic", f"anthropic:{self.model}", hint)
-        client = anthropic.Anthropic(
-            api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.options.timeout
-        )
-        return client, sdk_classifier(anthropic)
-
-    def ready(self) -> None:
-        self._sdk.get()
-
-    @property
-    def client(self) -> Any:
-        return self._sdk.get()[0]
-
-    @property
-    def classify(self) -> Any:
-        return self._sdk.get()[1]
 
     def generate(
         self,
@@ -125,8 +112,4 @@ class AnthropicBackend(Backend):
         )
 
     def close(self) -> None:
-        try:
-            client = self.client
-        except LanguageModelError:
-            return  # the SDK never loaded: nothing to close
-        client.close()
+        self.client.close()

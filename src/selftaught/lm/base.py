@@ -61,11 +61,6 @@ class Backend(ABC):
         """A recorded sample for (request_key, index), for backends that serve a cache."""
         return None
 
-    def ready(self) -> None:
-        """Wait until the backend can answer (an SDK loading in the background); raise
-        LanguageModelError if it never will. The default is ready at once."""
-        return None
-
     def close(self) -> None:
         """Release what the backend holds (connections, files); the default holds nothing."""
         return None

@@ -209,10 +209,6 @@ class LMBroker:
             return self.backend.identity
         return self.backend.identity + self.options.key_part()
 
-    def ready(self) -> None:
-        """Wait until the backend can answer; LanguageModelError (one line) if it never will."""
-        self.backend.ready()
-
     def save_identity(self, store: RunStore | None = None) -> None:
         """Record the identity in the run's meta, so that `replay:RUN_DIR` can match its keys.
 

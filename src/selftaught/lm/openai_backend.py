@@ -26,7 +26,6 @@ from typing import Any
 from selftaught.lm.base import Backend, LanguageModelError, one_line, redact, strip_userinfo
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier
-from selftaught.lm.sdk_loader import SdkLoader, import_sdk
 from selftaught.store import Sample
 
 
@@ -47,8 +46,12 @@ class OpenAIBackend(Backend):
         timeout: float | None = None,
         options: ModelOptions | None = None,
     ):
-        """`max_retries` and `timeout`, when given, override those of `options`. The SDK is
-        imported in the background (lm/sdk_loader.py); `ready()` waits for it."""
+        """`max_retries` and `timeout`, when given, override those of `options`."""
+        try:
+            import openai
+        except ImportError as exc:
+            raise LanguageModelError(f"openai:{model} needs the openai package ({exc})") from None
+        self.openai = openai
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         key = api_key or os.environ.get("OPENAI_API_KEY") or ("none" if base_url else None)
         if key is None:
@@ -61,47 +64,29 @@ class OpenAIBackend(Backend):
         self.policy = options.retry_policy()
         if max_retries is not None:
             self.policy = replace(self.policy, attempts=max_retries + 1)
+        self.classify = sdk_classifier(openai)
         self._key = key
         self.model = model
         self.base_url = base_url
         self.max_concurrency = options.concurrency
-        timeout = timeout if timeout is not None else options.timeout
-        self._sdk = SdkLoader(f"openai:{model}", lambda: self._connect(timeout))
+        try:
+            self.client = openai.OpenAI(
+                base_url=base_url,
+                api_key=key,
+                max_retries=0,
+                timeout=timeout if timeout is not None else options.timeout,
+            )
+        except Exception as exc:  # noqa: BLE001 - httpx.InvalidURL and kin: a bad --base-url
+            raise LanguageModelError(
+                f"--base-url {strip_userinfo(base_url or '')!r} is not a usable URL"
+                f" ({one_line(exc)}); give one like http://127.0.0.1:8000/v1"
+            ) from None
         self.name = f"openai:{model}" + (f" at {strip_userinfo(base_url)}" if base_url else "")
         self.identity = f"openai:{model}"
         # Newer OpenAI models refuse `max_tokens` and want `max_completion_tokens`; local servers
         # mostly know only the former. Start with it and switch once if the server says so.
         self._token_param = "max_tokens"
         self._n_supported = True
-
-    def _connect(self, timeout: float) -> tuple[Any, Any, Any]:
-        """The SDK module, its client and the retry classifier (in the loader's thread)."""
-        openai = import_sdk("openai", f"openai:{self.model}")
-        try:
-            client = openai.OpenAI(
-                base_url=self.base_url, api_key=self._key, max_retries=0, timeout=timeout
-            )
-        except Exception as exc:  # noqa: BLE001 - httpx.InvalidURL and kin: a bad --base-url
-            raise LanguageModelError(
-                f"--base-url {strip_userinfo(self.base_url or '')!r} is not a usable URL"
-                f" ({one_line(exc)}); give one like http://127.0.0.1:8000/v1"
-            ) from None
-        return openai, client, sdk_classifier(openai)
-
-    def ready(self) -> None:
-        self._sdk.get()
-
-    @property
-    def openai(self) -> Any:
-        return self._sdk.get()[0]
-
-    @property
-    def client(self) -> Any:
-        return self._sdk.get()[1]
-
-    @property
-    def classify(self) -> Any:
-        return self._sdk.get()[2]
 
     def generate(
         self,
@@ -200,8 +185,4 @@ class OpenAIBackend(Backend):
         return LanguageModelError(f"{self.name}: {type(exc).__name__}: {text}")
 
     def close(self) -> None:
-        try:
-            client = self.client
-        except LanguageModelError:
-            return  # the SDK never loaded: nothing to close
-        client.close()
+        self.client.close()
