@@ -10,10 +10,7 @@ Prints one JSON object.
   loopback OpenAI-compatible server that answers at once, so the figure is start-up, sandbox and
   scaffold;
 - `run_python_model`: the same run with the scripted `python:` model of the tests (no SDK);
-- `import_openai`, `import_anthropic`: what the SDK alone costs, in a fresh interpreter;
-- `sdk_import_hidden`: the share of `import_openai` that the openai run does not pay on top of
-  the python: run, (import_openai - (run_openai - run_python)) / import_openai: the SDK loads in
-  a background thread while the sandbox starts (lm/sdk_loader.py).
+- `import_openai`, `import_anthropic`: what the SDK alone costs, in a fresh interpreter.
 
 Bytecode is written and one warm-up round is discarded, as for a user's second command:
 PYTHONDONTWRITEBYTECODE is removed from the commands' environment.
@@ -79,8 +76,6 @@ def main() -> None:
                 if k > 0:
                     times.setdefault(name, []).append(seconds)
     medians = {name: round(statistics.median(s), 2) for name, s in times.items()}
-    paid = medians["run_openai_zero_latency"] - medians["run_python_model"]
-    hidden = (medians["import_openai"] - paid) / medians["import_openai"]
     print(
         json.dumps(
             {
@@ -88,7 +83,6 @@ def main() -> None:
                 "machine": info,
                 "rounds": args.rounds,
                 "median_seconds": medians,
-                "sdk_import_hidden": round(hidden, 2),
                 "load_average": [round(x, 2) for x in os.getloadavg()],
                 "all_seconds": {name: [round(x, 2) for x in s] for name, s in times.items()},
             }
