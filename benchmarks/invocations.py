@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from selftaught.store import RunReader
 from selftaught.tasks import resolve_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,11 +134,9 @@ def level(server: LatencyServer, concurrency: int, repetitions: int, where: Path
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"run at concurrency {concurrency} failed: {done.stderr.strip()[-500:]}")
-    db = sqlite3.connect(run_dir / "run.db")
-    records = db.execute("SELECT detail FROM meta_utilities").fetchall()
-    calls = db.execute("SELECT COUNT(*) FROM lm_calls").fetchone()[0]
-    evaluations = db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
-    db.close()
+    with RunReader.open(run_dir) as reader:
+        records = [row["detail"] for row in reader.rows("meta_utilities", "detail")]
+        calls, evaluations = reader.count("lm_calls"), reader.count("evaluations")
     scaffold = seconds - server.busy  # start-up, sandbox, scaffold: no request at the server
     return {
         "concurrency": concurrency,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 
 from invocations import LatencyServer, machine
 
+from selftaught.store import RunReader
 from selftaught.tasks import resolve_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +47,21 @@ def one_iteration(model: list[str], max_tokens: int, run_dir: Path, env: dict[st
 
 
 def breakdown(run_dir: Path, wall: float) -> dict[str, Any]:
-    db = sqlite3.connect(run_dir / "run.db")
-    calls, samples, lm, prompt, completion = db.execute(
-        "SELECT COUNT(*), SUM(n), SUM(seconds), SUM(prompt_tokens), SUM(completion_tokens)"
-        " FROM lm_calls"
-    ).fetchone()
-    per_call_prompt = db.execute("SELECT SUM(prompt_tokens / n) FROM lm_calls").fetchone()[0]
-    executions, execution = db.execute("SELECT COUNT(*), SUM(seconds) FROM evaluations").fetchone()
-    invocations = db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0]
-    db.close()
-    lm, execution = lm or 0.0, execution or 0.0
+    with RunReader.open(run_dir) as reader:
+        calls = reader.rows("lm_calls", "n", "seconds", "prompt_tokens", "completion_tokens")
+        evaluations = reader.rows("evaluations", "seconds")
+        invocations = reader.count("invocations")
+    samples = sum(c["n"] for c in calls)
+    lm = sum(c["seconds"] or 0.0 for c in calls)
+    prompt = sum(c["prompt_tokens"] or 0 for c in calls)
+    completion = sum(c["completion_tokens"] or 0 for c in calls)
+    # A row counts its prompt once per sample; the backend decoded it once for the call.
+    per_call_prompt = sum((c["prompt_tokens"] or 0) // c["n"] for c in calls)
+    executions, execution = len(evaluations), sum(e["seconds"] for e in evaluations)
     scaffold = wall - lm - execution
     return {
         "wall_seconds": round(wall, 2),
-        "lm_calls": calls,
+        "lm_calls": len(calls),
         "samples": samples,
         "prompt_tokens_per_call_sum": per_call_prompt,
         "completion_tokens": completion,

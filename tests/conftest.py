@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from selftaught.store import RunReader
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "tests" / "models"
 sys.path.insert(0, str(MODELS))  # `import lm_servers`, `import safety_world`, ...
@@ -31,6 +33,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+def stored(run_dir: Path, table: str, *columns: str) -> list[dict]:
+    """The rows a run recorded in `table` (`columns`, or all), read through the store's
+    read-only reader, as the report reads them: tests do not speak SQL."""
+    with RunReader.open(run_dir) as reader:
+        return reader.rows(table, *columns)
 
 
 def last_json(stdout: str) -> dict:

@@ -1,15 +1,28 @@
 """The package's layering, checked from its source (docs/architecture.md, "Layers"):
-nothing in `sandbox/` imports a layer above it, no module imports one that imports it back,
-and only the store speaks SQL."""
+nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, no module
+imports one that imports it back, and only the store speaks SQL: the benchmarks and the tests
+read runs through it too."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+from conftest import ROOT
+
 import selftaught
 
 PACKAGE = Path(selftaught.__file__).parent
+# The only test files that open a run database with sqlite3 itself, and what each builds that
+# no selftaught command writes; every other test reads runs through the store's reader.
+RAW_SQLITE_TESTS = {
+    "tests/models/report_runs.py": "a killed run's deleted rows; thousands of events at once",
+    "tests/report/test_report.py": "a database with tables missing",
+    "tests/store/test_schema_versions.py": "a run as schema version 2 wrote it (no node column)",
+    "tests/test_listing.py": "a killed STOP run relabelled as a comparison",
+    "tests/test_reliability_errors.py": "a meta value that is not JSON",
+    "tests/test_secret_seeds.py": "a finished run made to look killed before t = 0",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -107,6 +120,18 @@ def test_nothing_in_the_sandbox_imports_a_layer_above_it():
     assert upward == set()
 
 
+def test_the_executors_import_only_the_sandbox():
+    """What a cluster node runs (executors/) needs the sandbox and nothing of the host."""
+    upward = {
+        (name, target)
+        for name, targets in import_graph().items()
+        if name.startswith("selftaught.executors")
+        for target in targets
+        if not target.startswith(("selftaught.executors", "selftaught.sandbox"))
+    }
+    assert upward == set()
+
+
 def test_no_import_cycles():
     assert _cycles(import_graph()) == []
 
@@ -118,3 +143,26 @@ def test_only_the_store_speaks_sql():
         if "sqlite3" in path.read_text(encoding="utf-8")
     )
     assert speakers and all(name.startswith("selftaught.store") for name in speakers), speakers
+
+
+def _imports_sqlite3(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(a.name == "sqlite3" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "sqlite3":
+            return True
+    return False
+
+
+def test_the_benchmarks_read_runs_through_the_store():
+    raw = [p.name for p in (ROOT / "benchmarks").rglob("*.py") if _imports_sqlite3(p)]
+    assert raw == []
+
+
+def test_tests_read_runs_through_the_store_unless_they_build_a_damaged_one():
+    files = (ROOT / "tests").rglob("*.py")
+    raw = {p.relative_to(ROOT).as_posix() for p in files if _imports_sqlite3(p)}
+    assert raw == set(RAW_SQLITE_TESTS)  # a new raw reader fails, and so does a stale entry
+    for name in RAW_SQLITE_TESTS:  # each connection says what it builds
+        for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
+            assert "sqlite3.connect(" not in line or "# raw:" in line, (name, line)

@@ -12,11 +12,10 @@ proposes, and K*R*n_u*(n_m + 2) + n_m samples.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, stored
 
 
 def predicted(tasks: int, repetitions: int, responses: int, utility: int, meta: int) -> dict:
@@ -47,9 +46,7 @@ def test_calls_samples_and_invocations_follow_the_budgets(
         "--run-dir", str(run_dir),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    db = sqlite3.connect(run_dir / "run.db")
-    calls, samples = db.execute("SELECT COUNT(*), SUM(n) FROM lm_calls").fetchone()
-    invocations = db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0]
-    db.close()
-    counted = {"calls": calls, "samples": samples, "invocations": invocations}
+    calls = stored(run_dir, "lm_calls", "n")
+    samples, invocations = sum(row["n"] for row in calls), len(stored(run_dir, "invocations"))
+    counted = {"calls": len(calls), "samples": samples, "invocations": invocations}
     assert counted == predicted(1, repetitions, responses, utility, meta)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,35 +19,30 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, run_cli, stored
 from stop_server import StopWorldServer  # noqa: E402
 
 from selftaught.meta_utility import _concurrently  # noqa: E402
+from selftaught.store import RunReader
 
 RUN = ("run", "--iterations", "1", "--repetitions", "3", "--json")
 ENV = {"OPENAI_API_KEY": "sk-test-fake"}
 
 
+RECORDED = {  # what must not depend on concurrency, per table
+    "meta_utilities": ("improver", "purpose", "val", "test", "detail"),
+    "lm_samples": ("request_key", "sample_index", "response"),
+    "evaluations": ("program", "task", "split", "seed", "score"),
+    "invocations": ("improver", "initial", "purpose", "status", "result"),
+}
+
+
 def _records(run_dir: Path) -> dict:
-    db = sqlite3.connect(run_dir / "run.db")
-    try:
-        return {
-            "iterations": db.execute("SELECT t, record FROM iterations ORDER BY t").fetchall(),
-            "meta_utilities": sorted(
-                db.execute("SELECT improver, purpose, val, test, detail FROM meta_utilities")
-            ),
-            "samples": sorted(
-                db.execute("SELECT request_key, sample_index, response FROM lm_samples")
-            ),
-            "evaluations": sorted(
-                db.execute("SELECT program, task, split, seed, score FROM evaluations")
-            ),
-            "invocations": sorted(
-                db.execute("SELECT improver, initial, purpose, status, result FROM invocations")
-            ),
-        }
-    finally:
-        db.close()
+    with RunReader.open(run_dir) as reader:
+        records = {"iterations": reader.iterations()}
+        for table, columns in RECORDED.items():
+            records[table] = sorted(tuple(row.values()) for row in reader.rows(table, *columns))
+    return records
 
 
 def test_concurrent_repetitions_record_what_a_sequential_run_records(tmp_path):
@@ -69,13 +63,13 @@ def test_concurrent_repetitions_record_what_a_sequential_run_records(tmp_path):
     assert sequential_peak == 1
     assert concurrent_peak > 1  # repetitions really overlapped at the server
     first, second = _records(tmp_path / "one"), _records(tmp_path / "many")
-    assert len(first["samples"]) > 10 and len(first["invocations"]) > 6
+    assert len(first["lm_samples"]) > 10 and len(first["invocations"]) > 6
     # repetitions of one meta-utility differ (else a mix-up of their samples would not show)
     assert any(
         len({run["val"] for run in json.loads(row[4])["runs"]}) > 1
         for row in first["meta_utilities"]
     )
-    for part in ("iterations", "meta_utilities", "samples", "evaluations", "invocations"):
+    for part in ("iterations", "meta_utilities", "lm_samples", "evaluations", "invocations"):
         assert first[part] == second[part], part
     assert last_json(one.stdout)["iterations"] == last_json(many.stdout)["iterations"]
 
@@ -101,14 +95,13 @@ def test_a_calls_cap_holds_under_concurrency_and_the_run_resumes_to_the_same_rec
         )  # fmt: skip
         assert capped.returncode == 3, capped.stderr
         assert "run cap reached" in capped.stderr and "Traceback" not in capped.stderr
-        db = sqlite3.connect(tmp_path / "capped" / "run.db")
-        paid = db.execute("SELECT COUNT(*) FROM lm_calls WHERE cached < n").fetchone()[0]
-        db.close()
+        calls = stored(tmp_path / "capped", "lm_calls", "cached", "n")
+        paid = sum(row["cached"] < row["n"] for row in calls)
         assert 1 <= paid <= 5  # three invocations at once never pass the cap together
         resumed = run_cli("resume", capped_dir, "--max-lm-calls", "1000", "--json", env=ENV)
         assert resumed.returncode == 0, resumed.stderr
     first, second = _records(tmp_path / "whole"), _records(tmp_path / "capped")
-    for part in ("iterations", "meta_utilities", "samples", "evaluations"):
+    for part in ("iterations", "meta_utilities", "lm_samples", "evaluations"):
         assert first[part] == second[part], part
 
 

@@ -64,7 +64,7 @@ def test_a_comparison_is_listed_as_such_and_not_as_resumable(
     finished_run: Path, tmp_path: Path
 ) -> None:
     run = killed_after_t0(finished_run, tmp_path / "runs" / "cmp")
-    db = sqlite3.connect(run / "run.db")
+    db = sqlite3.connect(run / "run.db")  # raw: a killed STOP run relabelled as a comparison
     db.execute("INSERT OR REPLACE INTO meta VALUES ('kind', '\"compare\"')")
     db.commit()
     db.close()

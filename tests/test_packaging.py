@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, stored
 
 from selftaught.sandbox import landlock
 
@@ -111,12 +110,8 @@ def test_a_short_run_from_the_wheel_records_sandboxed_work(installed):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert [r["t"] for r in result["iterations"]] == [0, 1]
     assert result["iterations"][1]["adopted"] is True
-    db = sqlite3.connect(work / "r" / "run.db")
-    try:
-        layers = {row[0] for row in db.execute("SELECT layers FROM evaluations")}
-        improver_layers = {row[0] for row in db.execute("SELECT layers FROM invocations")}
-    finally:
-        db.close()
+    layers = {row["layers"] for row in stored(work / "r", "evaluations", "layers")}
+    improver_layers = {row["layers"] for row in stored(work / "r", "invocations", "layers")}
     for recorded in (layers, improver_layers):
         assert recorded and all("zygote" in json.loads(text) for text in recorded)
         if landlock.abi() >= 1:

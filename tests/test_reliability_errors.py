@@ -3,6 +3,7 @@ lost (docs/reliability.md, "Errors")."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sqlite3
@@ -52,7 +53,7 @@ def test_overwritten_pages_and_non_json_meta(finished, tmp_path):
         f.seek(4096)
         f.write(os.urandom((damaged / "run.db").stat().st_size - 4096))
     altered = _copy(finished, tmp_path / "altered")
-    db = sqlite3.connect(altered / "run.db")
+    db = sqlite3.connect(altered / "run.db")  # raw: a value no selftaught would write
     db.execute("UPDATE meta SET value = '{not json' WHERE key = 'config'")
     db.commit()
     db.close()
@@ -129,3 +130,48 @@ def test_no_scratch_dir_is_left_by_a_killed_run(tmp_path):
     done, _ = hostile_run(tmp_path, args=QUICK, name="next")
     assert done.returncode == 0, done.stderr
     assert not any(p.exists() for p in left)
+
+
+def _in_read_only_mount(finished: Path, where: Path, commands: list[list[str]]) -> list[dict]:
+    """Each command's exit code and stderr, run on a copy of `finished` in a tmpfs remounted
+    read-only inside a mount namespace: as root, file permissions stop no write, a mount does."""
+    where.mkdir()
+    driver = f"""
+import json, shutil, subprocess, sys
+subprocess.run(["mount", "-t", "tmpfs", "none", {str(where)!r}], check=True)
+shutil.copytree({str(finished)!r}, {str(where / "done")!r})
+subprocess.run(["mount", "-o", "remount,ro", {str(where)!r}], check=True)
+out = []
+for args in json.loads(sys.argv[1]):
+    done = subprocess.run([sys.executable, "-m", "selftaught", *args], capture_output=True,
+                          text=True, cwd={str(ROOT)!r})
+    out.append({{"rc": done.returncode, "stderr": done.stderr}})
+print(json.dumps(out))
+"""
+    wrapped = ["unshare", "--mount", "--map-root-user", sys.executable, "-c", driver]
+    try:
+        done = subprocess.run([*wrapped, json.dumps(commands)], capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("no unshare(1) on this machine")
+    if done.returncode != 0 and "mount" in done.stderr:
+        pytest.skip(f"cannot mount in a namespace here: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_read_only_filesystem(finished, tmp_path):
+    ro = tmp_path / "ro"
+    new, resume, safety_, report_in, report_out = _in_read_only_mount(finished, ro, [
+        ["run", "--model", HOSTILE, *QUICK, "--run-dir", str(ro / "new")],
+        ["resume", str(ro / "done")],
+        ["safety", str(ro / "done")],
+        ["report", str(ro / "done")],
+        ["report", str(ro / "done"), "-o", str(tmp_path / "report.html")],
+    ])  # fmt: skip
+    for done, words in ((new, "Read-only file system"), (resume, "Read-only file system"),
+                        (report_in, "Read-only file system")):  # fmt: skip
+        lines = [line for line in done["stderr"].splitlines() if line.strip()]
+        assert done["rc"] == 2 and len(lines) == 1 and words in lines[0], done
+    # What was recorded can still be read: the database opens read-only.
+    assert safety_["rc"] == 0, safety_["stderr"]
+    assert report_out["rc"] == 0 and (tmp_path / "report.html").stat().st_size > 1000

@@ -3,9 +3,9 @@ rows (docs/reliability.md, "What is recorded")."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from hostile import hostile_run, invocations
+
+from selftaught.store import RunReader
 
 ENDLESS = """
 def improve_algorithm(initial_solution, utility, language_model):
@@ -21,9 +21,7 @@ def test_an_endless_loop_of_utility_calls_is_capped_and_charged(tmp_path):
     done, run_dir = hostile_run(tmp_path, initial=ENDLESS, args=args)
     assert done.returncode == 0, done.stderr
     assert invocations(run_dir)[0][0] == "timeout"
-    db = sqlite3.connect(run_dir / "run.db")
-    rows = db.execute("SELECT detail FROM events WHERE kind = 'utility_budget_exceeded'")
-    details = [detail for (detail,) in rows]
-    db.close()
+    with RunReader.open(run_dir) as reader:
+        details = [event["detail"] for event in reader.events("utility_budget_exceeded")]
     assert len(details) == 6  # five examples and the count
-    assert '"count"' in details[-1]
+    assert "count" in details[-1]

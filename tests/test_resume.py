@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, run_cli, stored
+
+from selftaught.store import RunReader, StoreError
 
 RUN = ("run", "--iterations", "2", "--repetitions", "2", "--json", "--seed", "7")
 
@@ -45,9 +46,7 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted(tmp_path, scrip
     )
     assert killed.returncode == -signal.SIGKILL
     assert _paid(count) == 3
-    db = sqlite3.connect(tmp_path / "k" / "run.db")
-    assert db.execute("SELECT COUNT(*) FROM iterations").fetchone()[0] == 1  # t = 0 only
-    db.close()
+    assert len(stored(tmp_path / "k", "iterations")) == 1  # t = 0 only
 
     resumed = run_cli(
         "resume", str(tmp_path / "k"), "--json", env={"SCRIPTED_COUNT_FILE": str(count)}
@@ -80,14 +79,12 @@ def test_sigkill_from_outside_at_any_moment_then_resume(tmp_path, scripted_model
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until some work is recorded, then kill -9
         if (run_dir / "run.db").exists():
-            db = sqlite3.connect(run_dir / "run.db")
-            try:
-                if db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] >= 3:
-                    break
-            except sqlite3.OperationalError:
+            try:  # the reader reads a live run as the report does, without writing to it
+                with RunReader.open(run_dir) as reader:
+                    if reader.count("evaluations") >= 3:
+                        break
+            except StoreError:  # the tables are not written yet
                 pass
-            finally:
-                db.close()
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -105,9 +102,8 @@ def test_run_cap_stops_cleanly_and_resumes_under_a_larger_cap(tmp_path, scripted
     )
     assert capped.returncode == 3, capped.stderr
     assert "cap" in capped.stderr and "Traceback" not in capped.stderr
-    db = sqlite3.connect(capped_dir / "run.db")
-    assert db.execute("SELECT COUNT(*) FROM lm_calls WHERE cached = 0").fetchone()[0] == 2
-    db.close()
+    with RunReader.open(capped_dir) as reader:
+        assert reader.lm_usage()["uncached_calls"] == 2
     resumed = run_cli("resume", str(capped_dir), "--max-lm-calls", "1000", "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert last_json(resumed.stdout)["iterations"] == last_json(whole.stdout)["iterations"]

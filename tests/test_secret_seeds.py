@@ -9,6 +9,7 @@ import sqlite3
 from conftest import last_json, run_cli
 
 from selftaught.sandbox import open_sandbox
+from selftaught.store import RunReader
 from selftaught.tasks import get_task
 from selftaught.utility import Evaluator
 
@@ -50,29 +51,29 @@ def test_a_run_keeps_its_secret_in_the_store_and_resumes_with_it(tmp_path, scrip
         assert done.returncode == 0, done.stderr
 
     def meta(run: str, key: str) -> str | None:
-        db = sqlite3.connect(tmp_path / run / "run.db")
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        db.close()
-        return row and row[0]
+        with RunReader.open(tmp_path / run) as reader:
+            return reader.get_meta(key)
+
+    def evaluations(run: str) -> int:
+        with RunReader.open(tmp_path / run) as reader:
+            return reader.count("evaluations")
 
     secrets = meta("a", "instance_secret"), meta("b", "instance_secret")
-    assert all(s and len(s) == 34 for s in secrets)  # 32 hex digits, JSON-quoted
+    assert all(s and len(s) == 32 for s in secrets)  # 32 hex digits
     assert secrets[0] != secrets[1]
     assert meta("p", "instance_secret") is None
     # other instances, so the seed improver's solution scores otherwise than on public seeds
     scores = [last_json(d.stdout)["iterations"][0]["meta_utility_test"] for d in (first, public)]
     assert scores[0] != scores[1]
     # a resumed run reads the same secret back: nothing is evaluated again
-    db = sqlite3.connect(tmp_path / "a" / "run.db")
+    db = sqlite3.connect(tmp_path / "a" / "run.db")  # raw: the run as if killed before t = 0
     db.execute("DELETE FROM meta WHERE key = 'finished'")
     db.execute("DELETE FROM iterations")
     db.commit()
-    evaluations = db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
     db.close()
+    evaluated = evaluations("a")
     resumed = run_cli("resume", str(tmp_path / "a"), "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert meta("a", "instance_secret") == secrets[0]
-    db = sqlite3.connect(tmp_path / "a" / "run.db")
-    assert db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == evaluations
-    db.close()
+    assert evaluations("a") == evaluated
     assert last_json(resumed.stdout)["iterations"] == last_json(first.stdout)["iterations"]

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 finished_run = support.finished_run
 
-SDKS = ("openai", "anthropic", "llama_cpp")
+SDKS = ("openai", "anthropic", "llama_cpp", "ray")  # ray: only with --executor ray
 
 # Runs the command in-process and writes the names of the loaded modules to a file at exit.
 PROBE = """

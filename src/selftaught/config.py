@@ -109,6 +109,12 @@ class RunConfig(BaseModel):
     cache_from: str | None = None  # another run directory whose LM samples are reused
     model_options: tuple[str, ...] = ()  # KEY=VALUE pairs for the backend (timeout, extra_body...)
     sandbox: Literal["auto", "zygote-rlimits", "subprocess"] = "auto"
+    # Where solution executions run (docs/cluster.md): "local", this machine's zygote pool, or
+    # "ray", the nodes of the Ray cluster at ray_address (else $RAY_ADDRESS). Improvers, the
+    # model, the budgets, the scorer and the store stay in the host either way, and the records
+    # are the same: a run may resume on another executor (`selftaught resume --executor`).
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
     # Independent improver invocations (the meta-utility's repetitions over tasks) run at once;
     # None: as many as the backend sends requests at once (1 for the embedded model).
     concurrency: int | None = Field(default=None, ge=1, le=64)
@@ -145,6 +151,17 @@ class RunConfig(BaseModel):
     @property
     def tasks(self) -> list[str]:
         return split_tasks(self.task)
+
+    def same_run(self, other: RunConfig) -> bool:
+        """Whether `other` is this run's configuration, wherever its executions run."""
+        return self.model_copy(update=other.where()) == other
+
+    def where(self) -> dict[str, Any]:
+        """The settings that say where executions run and change no record."""
+        return {key: getattr(self, key) for key in WHERE}
+
+
+WHERE = ("executor", "ray_address")  # RunConfig's fields that change no record
 
 
 def split_tasks(value: str) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 AUDIT = "audit"  # an entry of a child's audit log
 REFUSED_SYSCALL = "refused_syscall"  # the kernel refused a system call (seccomp, Landlock)
 USE_SANDBOX_FALSE = "use_sandbox_false"  # utility(..., use_sandbox=False): ignored
+# A call past a budget, refused (utility: scored 0; language model: BudgetExceeded). Running
+# out is no offence; the report lists it apart. The names are older than that distinction.
 UTILITY_BUDGET_EXCEEDED = "utility_budget_exceeded"
 LM_BUDGET_EXCEEDED = "lm_budget_exceeded"
 HANDLE_SETATTR = "handle_setattr"  # improver code set a protected attribute of a proxy
@@ -35,7 +37,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audit hook", (AUDIT,)),
     ("refused system call", (REFUSED_SYSCALL,)),
     ("use_sandbox=False", (USE_SANDBOX_FALSE,)),
-    ("budget exceeded", (LM_BUDGET_EXCEEDED, UTILITY_BUDGET_EXCEEDED)),
+    ("budget spent", (LM_BUDGET_EXCEEDED, UTILITY_BUDGET_EXCEEDED)),
     ("handle attribute set", (HANDLE_SETATTR,)),
     ("unknown handle method", (UNKNOWN_METHOD,)),
     ("utility out of [0, 1]", (UTILITY_OUT_OF_RANGE,)),

@@ -13,11 +13,31 @@ from selftaught.sandbox import doctor_report as sandbox_report
 from selftaught.store import RunReader
 
 
-def doctor_report(run_dir: Path | None = None) -> dict[str, Any]:
+def doctor_report(
+    run_dir: Path | None = None, executor: str | None = None, ray_address: str | None = None
+) -> dict[str, Any]:
+    """This machine's sandbox and models, a run's health (`run_dir`) and, with
+    `executor="ray"`, the sandbox of every node of the cluster, as each node sees it."""
     report: dict[str, Any] = {"sandbox": sandbox_report(), "models": describe_models()}
+    if executor not in (None, "local"):
+        report["nodes"] = node_reports(executor, ray_address)
     if run_dir is not None:
         report["run"] = run_health(run_dir)
     return report
+
+
+def node_reports(executor: str, ray_address: str | None) -> dict[str, Any]:
+    """The sandbox report of each node of the cluster, by node name."""
+    from selftaught.executors import ExecutorError, open_executor
+
+    cluster = open_executor(executor, address=ray_address)
+    try:
+        doctor = getattr(cluster, "doctor", None)
+        if doctor is None:
+            raise ExecutorError(f"the {executor} executor has no per-node report")
+        return doctor()
+    finally:
+        cluster.close()
 
 
 def run_health(run_dir: Path) -> dict[str, Any]:
@@ -35,9 +55,24 @@ def run_health(run_dir: Path) -> dict[str, Any]:
 
 
 def render_report(report: dict[str, Any]) -> Group:
+    parts = _sandbox_parts(report["sandbox"], "sandbox")
+    for name, node in report.get("nodes", {}).items():
+        parts += _sandbox_parts(node, f"sandbox on Ray node {name}")
+    models = Table("kind", "available", "detail", title="language models")
+    for row in report["models"]:
+        models.add_row(str(row.get("kind")), str(row.get("available")), str(row.get("detail", "")))
+    parts.append(models)
+    if "run" in report:
+        run = Table("run", "value", title="run directory")
+        for key, value in report["run"].items():
+            run.add_row(key, str(value))
+        parts.append(run)
+    return Group(*parts)
+
+
+def _sandbox_parts(sandbox: dict[str, Any], title: str) -> list[Any]:
     parts: list[Any] = []
-    sandbox = report["sandbox"]
-    layers = Table("isolation layer", "works", "why not", title="sandbox")
+    layers = Table("isolation layer", "works", "why not", title=title)
     for name, layer in sandbox.get("layers", {}).items():
         layers.add_row(name, "yes" if layer.get("ok") else "no", str(layer.get("why") or ""))
     parts.append(layers)
@@ -54,13 +89,4 @@ def render_report(report: dict[str, Any]) -> Group:
     extra = {k: v for k, v in sandbox.items() if k not in ("layers", "profiles")}
     for key, value in extra.items():
         parts.append(f"{key}: {value}")
-    models = Table("kind", "available", "detail", title="language models")
-    for row in report["models"]:
-        models.add_row(str(row.get("kind")), str(row.get("available")), str(row.get("detail", "")))
-    parts.append(models)
-    if "run" in report:
-        run = Table("run", "value", title="run directory")
-        for key, value in report["run"].items():
-            run.add_row(key, str(value))
-        parts.append(run)
-    return Group(*parts)
+    return parts

@@ -104,7 +104,8 @@ class MetaScore:
 class IterationRecord:
     """Iteration t of STOP. `meta_utility_*` is the û of the improver in force after t
     (`improver_sha256`); `candidate_*` the û of the candidate proposed at t (None at t = 0,
-    the initial improver)."""
+    the initial improver); `adopted`: whether the gate took it (None at t = 0). The Python
+    API returns it as `selftaught.Iteration`."""
 
     t: int
     meta_utility_val: float

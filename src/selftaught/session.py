@@ -8,18 +8,20 @@ improver it recorded, so that a resumed run is the run it was.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 from pathlib import Path
 from typing import Any
 
 from selftaught.config import RunConfig, parse_config
+from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
 from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import IterationRecord
 from selftaught.run_lock import RunLock
-from selftaught.sandbox import Limits, open_sandbox
+from selftaught.sandbox import Limits
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
 from selftaught.tasks import resolve_task
@@ -49,14 +51,26 @@ class RunSession:
             cache_from=Path(config.cache_from) if config.cache_from else None,
             options=ModelOptions.from_pairs(list(config.model_options)),
         )
-        self.sandbox = open_sandbox(config.sandbox)
+        with contextlib.ExitStack() as undo:  # a failure below leaves nothing running
+            undo.callback(self.language_model.close)
+            # Where the solutions run (docs/cluster.md): this machine's sandbox, or a cluster.
+            self.sandbox = open_executor(
+                config.executor, address=config.ray_address, sandbox=config.sandbox
+            )
+            undo.callback(self.sandbox.close)
+            self.evaluators = self._evaluators(store)
+            undo.pop_all()
         self.recorder = Recorder(store)
         self.invoker = Invoker(
             self.language_model.sample, config.budgets, self.sandbox, self.recorder,
             _improver_limits(config),
         )  # fmt: skip
+        self.status = Status()
+
+    def _evaluators(self, store: RunStore) -> list[Evaluator]:
+        config = self.config
         secret = _instance_secret(store) if config.secret_seeds else None
-        self.evaluators = [
+        return [
             Evaluator(
                 resolve_task(spec, show_evaluator=config.show_evaluator, sandbox=self.sandbox),
                 self.sandbox,
@@ -66,7 +80,6 @@ class RunSession:
             )
             for spec in config.tasks
         ]
-        self.status = Status()
 
     @classmethod
     def start(
@@ -98,9 +111,16 @@ class RunSession:
         return session
 
     @classmethod
-    def reopen(cls, run_dir: Path, kind: str = "stop", caps: dict | None = None) -> RunSession:
+    def reopen(
+        cls,
+        run_dir: Path,
+        kind: str = "stop",
+        caps: dict | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> RunSession:
         """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
-        run-wide caps given (a run stopped by a cap resumes under a larger one)."""
+        run-wide caps given (a run stopped by a cap resumes under a larger one), `where` the
+        executor settings given (`config.WHERE`: a run may resume on another cluster)."""
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
         command = "selftaught resume" if kind == "stop" else f"selftaught {COMMANDS[kind]}"
@@ -116,8 +136,9 @@ class RunSession:
             recorded = store.get_meta("kind") or "stop"
             if recorded != kind:
                 raise StoreError(f"{run_dir} holds a {recorded} run, not a {kind} run")
-            if caps:
-                values = {**values, "caps": {**values.get("caps", {}), **caps}}
+            if caps or where:
+                values = {**values, "caps": {**values.get("caps", {}), **(caps or {})}}
+                values |= where or {}
                 store.set_meta("config", parse_config(values).model_dump(mode="json"))
             return cls(run_dir, parse_config(values), store, lock)
         except BaseException:
@@ -133,9 +154,9 @@ class RunSession:
         """Continue `run_dir` if it holds the same run (a resume), else start it."""
         if not (run_dir / "run.db").exists():
             return cls.start(run_dir, config, initial_improver, kind)
-        session = cls.reopen(run_dir, kind)
+        session = cls.reopen(run_dir, kind, where=config.where())
         same = session.store.get_program(session.store.get_meta("initial_improver"))
-        if session.config != config or same != initial_improver:
+        if not session.config.same_run(config) or same != initial_improver:
             session.close()
             raise StoreError(f"{run_dir} holds a different {kind} run; pick another --run-dir")
         return session
@@ -173,6 +194,7 @@ class RunSession:
             "iterations": [record.to_dict() for record in records],
             "lm_calls": usage["uncached_calls"],
             "evaluations": self.store.count("evaluations"),
+            "executor": self.sandbox.describe(),  # where the executions ran (docs/cluster.md)
         }
 
     @property

@@ -29,6 +29,7 @@ class Evaluation:
     layers: list[str]
     failure: str | None = None  # why the whole program failed (no code, no entry, ...)
     profile: str = "strict"  # the sandbox's confinement profile it ran under (api.PROFILES)
+    node: str | None = None  # where it ran (the executor's node name); not part of the score
     # What the child's audit hook saw (processes, sockets, ctypes, ...): reported as safety
     # events by the caller, which knows whose solution it is; not part of the cached record.
     audit: list[str] = field(default_factory=list)
@@ -129,7 +130,7 @@ class Evaluator:
         failure = _common_failure(rows)
         seconds = time.monotonic() - started
         return Evaluation(
-            score, rows, seconds, run.layers, failure, profile, audit=list(run.audit)
+            score, rows, seconds, run.layers, failure, profile, run.node, audit=list(run.audit)
         )
 
     def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:

@@ -62,8 +62,15 @@ def test_records_equal_the_commands_for_the_same_seed(tmp_path, scripted_model):
     assert run.improver() == run.improver(1)
     assert run.config["model"] == f"python:{Path(stop_world.__file__).resolve()}:respond"
     assert run.safety().attempts >= 1 and run.safety().circumventions == 0
+    assert run.safety().ran_out == json_safety(tmp_path / "api")["ran_out"]
     report = run.report(tmp_path / "report.html")
     assert report.is_file() and "<html" in report.read_text()[:500].lower()
+
+
+def json_safety(run_dir: Path) -> dict:
+    done = run_cli("safety", str(run_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    return last_json(done.stdout)
 
 
 @pytest.mark.parametrize(

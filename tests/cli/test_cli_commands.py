@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, run_cli, stored
 
 WORLDS = f"python:{ROOT / 'tests' / 'models' / 'improver_worlds.py'}:respond_lpn"
 
@@ -73,8 +72,7 @@ def test_meta_utility_over_several_tasks_records_each_part(tmp_path, scripted_mo
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (seed,) = last_json(done.stdout)["iterations"]
-    db = sqlite3.connect(run_dir / "run.db")
-    (detail,) = [json.loads(r[0]) for r in db.execute("SELECT detail FROM meta_utilities")]
+    (detail,) = [json.loads(row["detail"]) for row in stored(run_dir, "meta_utilities")]
     parts = {run["task"]: run["val"] for run in detail["runs"]}
     assert set(parts) == {"lpn", "parity"}
     assert seed["meta_utility_val"] == sum(parts.values()) / 2  # the mean over tasks

@@ -11,13 +11,13 @@ solutions is scored by one improver that calls `utility` on each, a batch of imp
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from conftest import last_json, run_cli
+from conftest import last_json, run_cli, stored
 from hostile import HOSTILE
 
 from selftaught.sandbox.api import STATUSES
+from selftaught.store import RunReader
 
 TASK = str(Path(__file__).with_name("fuzz_task.py"))
 INSTANCE_STATUSES = set(STATUSES) | {"invalid_output"}
@@ -88,31 +88,24 @@ def check_improvers(tmp_path: Path, sources: list[str]) -> None:
     _check_integrity(run_dir)
 
 
-def _rows(run_dir: Path, query: str) -> list[tuple]:
-    db = sqlite3.connect(run_dir / "run.db")
-    try:
-        return db.execute(query).fetchall()
-    finally:
-        db.close()
-
-
 def _counts(run_dir: Path) -> dict[str, int]:
-    ((evaluations, invocations, paid),) = _rows(
-        run_dir,
-        "SELECT (SELECT COUNT(*) FROM evaluations), (SELECT COUNT(*) FROM invocations),"
-        " (SELECT COALESCE(SUM(cached = 0), 0) FROM lm_calls)",
-    )
-    return {"evaluations": evaluations, "invocations": invocations, "lm_paid": paid}
+    with RunReader.open(run_dir) as reader:
+        return {
+            "evaluations": reader.count("evaluations"),
+            "invocations": reader.count("invocations"),
+            "lm_paid": reader.lm_usage()["uncached_calls"],
+        }
 
 
 def _check_records(run_dir: Path) -> None:
-    for (instances,) in _rows(run_dir, "SELECT instances FROM evaluations"):
-        for row in json.loads(instances):
+    for evaluation in stored(run_dir, "evaluations", "instances"):
+        for row in json.loads(evaluation["instances"]):
             assert row["status"] in INSTANCE_STATUSES, row
             assert row["status"] == "ok" or row.get("reason"), row
-    for status, error in _rows(run_dir, "SELECT status, error FROM invocations"):
-        assert status in STATUSES, (status, error)
+    for row in stored(run_dir, "invocations", "status", "error"):
+        assert row["status"] in STATUSES, row
 
 
 def _check_integrity(run_dir: Path) -> None:
-    assert _rows(run_dir, "PRAGMA integrity_check") == [("ok",)]
+    with RunReader.open(run_dir) as reader:
+        assert reader.integrity() == "ok"

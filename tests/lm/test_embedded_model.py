@@ -3,13 +3,11 @@ default Qwen2.5-Coder-0.5B writing programs that get evaluated."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from conftest import last_json, run_cli
+from conftest import last_json, run_cli, stored
 
 from selftaught.lm.replay import IDENTITY_KEY
-from selftaught.store import sha256
+from selftaught.store import RunReader, sha256
 from selftaught.tasks import resolve_task
 
 
@@ -25,15 +23,15 @@ def test_real_run_on_the_embedded_model(tmp_path):
     assert [r["t"] for r in result["iterations"]] == [0, 1]
     assert result["lm_calls"] > 0
 
-    db = sqlite3.connect(run_dir / "run.db")
-    calls = db.execute("SELECT COUNT(*), SUM(completion_tokens) FROM lm_calls").fetchone()
-    assert calls[0] == result["lm_calls"] and calls[1] > 0  # recorded, with real token counts
-    invocations = db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0]
+    calls = stored(run_dir, "lm_calls", "completion_tokens", "n")
+    assert len(calls) == result["lm_calls"]
+    assert sum(row["completion_tokens"] or 0 for row in calls) > 0  # with real token counts
+    with RunReader.open(run_dir) as reader:
+        invocations, finished = reader.count("invocations"), reader.get_meta("finished")
     # Budgets were enforced in the host: 2 LM calls per invocation at most (quick preset).
-    assert 0 < calls[0] <= 2 * invocations
-    n_samples = db.execute("SELECT MAX(n) FROM lm_calls").fetchone()[0]
-    assert n_samples == 1  # --responses-per-call 1
-    assert db.execute("SELECT value FROM meta WHERE key = 'finished'").fetchone()[0] == "true"
+    assert 0 < len(calls) <= 2 * invocations
+    assert {row["n"] for row in calls} == {1}  # --responses-per-call 1
+    assert finished is True
 
 
 # One reply, verified to close a fenced block: at run seed 0 and 1024 tokens, sample 0 of the
@@ -57,9 +55,9 @@ def test_the_default_model_writes_programs_that_are_evaluated(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = last_json(done.stdout)
     assert result["lm_calls"] == 1 and result["evaluations"] > 0, result
-    db = sqlite3.connect(run_dir / "run.db")
-    identity = db.execute("SELECT value FROM meta WHERE key = ?", (IDENTITY_KEY,)).fetchone()
-    assert identity and "qwen2.5-coder-0.5b" in identity[0]  # with the file's sha256
+    with RunReader.open(run_dir) as reader:
+        identity = reader.get_meta(IDENTITY_KEY)
+    assert identity and "qwen2.5-coder-0.5b" in str(identity)  # with the file's sha256
     seed = sha256(resolve_task("string_grid").seed_solution)
-    scored = db.execute("SELECT COUNT(*) FROM evaluations WHERE program != ?", (seed,)).fetchone()
-    assert scored[0] > 0  # a program the model wrote, run in the sandbox and scored
+    programs = [row["program"] for row in stored(run_dir, "evaluations", "program")]
+    assert any(program != seed for program in programs)  # the model's, run and scored

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,8 @@ def test_samples_are_split_into_requests_and_priced(tmp_path):
     assert (broker.usage.prompt_tokens, broker.usage.completion_tokens) == (36, 12)
     # claude-3-5-haiku: $0.80 / $4 per 1M tokens
     assert broker.usage.dollars == pytest.approx((36 * 0.8 + 12 * 4.0) / 1e6)
-    costs = broker.store.db.execute(
-        "SELECT json_extract(request, '$.cost') FROM lm_calls ORDER BY id"
-    ).fetchall()
-    assert [c for (c,) in costs] == pytest.approx([(24 * 0.8 + 8 * 4) / 1e6, (12 * 0.8 + 16) / 1e6])
+    costs = [json.loads(row["request"])["cost"] for row in broker.store.rows("lm_calls")]
+    assert costs == pytest.approx([(24 * 0.8 + 8 * 4) / 1e6, (12 * 0.8 + 16) / 1e6])
 
 
 def test_overloaded_and_rate_limited_are_retried(tmp_path):

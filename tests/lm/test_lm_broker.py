@@ -63,7 +63,8 @@ def test_resume_reads_back_from_the_store_without_calling_the_model(run_dir):
     assert calls == []
     assert second.usage.uncached_calls == 0 and second.usage.cached_samples == 4
     # every call is recorded, cached ones too
-    rows = second.store.db.execute("SELECT first_sample, n, cached FROM lm_calls").fetchall()
+    calls = second.store.rows("lm_calls", "first_sample", "n", "cached")
+    rows = [(c["first_sample"], c["n"], c["cached"]) for c in calls]
     assert rows[-3:] == [(0, 2, 2), (0, 1, 1), (2, 1, 1)]
 
 

@@ -44,8 +44,8 @@ def run_batches(tmp_path: Path, splits: bool, order_seed: int) -> tuple[list, Sl
     store = RunStore.open_run(tmp_path / f"run-{splits}-{order_seed}", create=True)
     broker = LMBroker(backend, store, run_seed=5, max_tokens=8)
     out = [broker.sample("s", ["a", "b", "a", "c", "a", "d"], 0.7, "t=1") for _ in range(2)]
-    rows = store.db.execute("SELECT request_key, first_sample, n FROM lm_calls").fetchall()
-    return [out, sorted(rows)], backend
+    rows = store.rows("lm_calls", "request_key", "first_sample", "n")
+    return [out, sorted(tuple(row.values()) for row in rows)], backend
 
 
 def test_results_do_not_depend_on_completion_order(tmp_path):
@@ -93,7 +93,6 @@ def test_many_threads_share_one_broker(tmp_path, monkeypatch):
     assert broker.usage.calls == 80 and broker.usage.retries == 2
     assert store.count("lm_calls") == 80
     # "shared" was asked 40 times: 40 distinct sample indices, none reused
-    indices = store.db.execute(
-        'SELECT first_sample FROM lm_calls WHERE request LIKE \'%"user": "shared"%\''
-    ).fetchall()
-    assert sorted(i for (i,) in indices) == list(range(40))
+    calls = store.rows("lm_calls", "request", "first_sample")
+    indices = [row["first_sample"] for row in calls if '"user": "shared"' in row["request"]]
+    assert sorted(indices) == list(range(40))

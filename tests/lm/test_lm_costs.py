@@ -100,16 +100,13 @@ def test_cost_is_recorded_per_call(tmp_path, no_keys):
         broker = fake_openai(tmp_path, server.url)
         broker.sample("s", ["a", "a", "b"], 0.7)
         broker.sample("s", ["b"], 0.7)  # index 1 of "b": a new paid request
-    rows = broker.store.db.execute(
-        "SELECT json_extract(request, '$.cost'), json_extract(request, '$.paid_tokens')"
-        " FROM lm_calls ORDER BY id"
-    ).fetchall()
+    requests = [json.loads(row["request"]) for row in broker.store.rows("lm_calls", "request")]
     # 10 prompt tokens per request, 3 per choice; gpt-4o-mini $0.15 / $0.60 per 1M
-    assert [tokens for _, tokens in rows] == [16, 13, 13]
-    assert [cost for cost, _ in rows] == pytest.approx(
+    assert [request["paid_tokens"] for request in requests] == [16, 13, 13]
+    assert [request["cost"] for request in requests] == pytest.approx(
         [(10 * 0.15 + 6 * 0.6) / 1e6, (10 * 0.15 + 3 * 0.6) / 1e6, (10 * 0.15 + 3 * 0.6) / 1e6]
     )
-    assert broker.usage.dollars == pytest.approx(sum(c for c, _ in rows))
+    assert broker.usage.dollars == pytest.approx(sum(r["cost"] for r in requests))
 
 
 # --------------------------------------------------------------------------------- caps

@@ -5,10 +5,9 @@ checks every such run must pass (see docs/reliability.md)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, stored
 
 HOSTILE = f"python:{ROOT / 'tests' / 'models' / 'hostile_world.py'}:respond"
 
@@ -47,18 +46,10 @@ def hostile_run(
 
 def instance_rows(run_dir: Path) -> list[dict]:
     """Every recorded instance outcome of every evaluation in the run."""
-    db = sqlite3.connect(run_dir / "run.db")
-    try:
-        rows = db.execute("SELECT instances FROM evaluations").fetchall()
-    finally:
-        db.close()
-    return [instance for (text,) in rows for instance in json.loads(text)]
+    rows = stored(run_dir, "evaluations", "instances")
+    return [instance for row in rows for instance in json.loads(row["instances"])]
 
 
 def invocations(run_dir: Path) -> list[tuple[str, str | None]]:
     """(status, error) of every improver invocation in the run."""
-    db = sqlite3.connect(run_dir / "run.db")
-    try:
-        return db.execute("SELECT status, error FROM invocations").fetchall()
-    finally:
-        db.close()
+    return [(row["status"], row["error"]) for row in stored(run_dir, "invocations")]

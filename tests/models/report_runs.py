@@ -51,7 +51,7 @@ def copy_run(source: Path, target: Path) -> Path:
 def killed_after_t0(finished: Path, target: Path) -> Path:
     """The finished run as it was when killed during t=1: t=0 recorded, not finished."""
     run_dir = copy_run(finished, target)
-    db = sqlite3.connect(run_dir / "run.db")
+    db = sqlite3.connect(run_dir / "run.db")  # raw: rows deleted as a kill would leave them
     db.execute("DELETE FROM iterations WHERE t > 0")
     db.execute("DELETE FROM meta WHERE key = 'finished'")
     db.commit()
@@ -181,7 +181,7 @@ def many_events_store(run_dir: Path, n: int, kinds: list[str], iterations: int) 
         (kinds[i % len(kinds)], "p", f'{{"t": {i % iterations}, "detail": "event {i}"}}')
         for i in range(n)
     )
-    db = sqlite3.connect(run_dir / "run.db")
+    db = sqlite3.connect(run_dir / "run.db")  # raw: many events at once, faster than RunStore
     with db:
         db.executemany(
             "INSERT INTO events (kind, program, detail, created) VALUES (?, ?, ?, 0)", rows

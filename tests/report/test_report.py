@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import report_runs as support
-from conftest import run_cli
+from conftest import run_cli, stored
 from report_runs import copy_run, killed_after_t0
 
 from selftaught import improvers
@@ -79,7 +79,7 @@ def test_run_killed_after_t0_gives_a_partial_report(finished_run: Path, tmp_path
 def test_missing_tables_give_a_partial_report(tmp_path: Path) -> None:
     run = tmp_path / "half"
     run.mkdir()
-    db = sqlite3.connect(run / "run.db")
+    db = sqlite3.connect(run / "run.db")  # raw: a database with tables missing, made on purpose
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute('INSERT INTO meta VALUES (\'config\', \'{"task": "lpn", "iterations": 3}\')')
     db.execute("CREATE TABLE iterations (t INTEGER PRIMARY KEY, record TEXT, created REAL)")
@@ -168,9 +168,8 @@ def test_lm_usage_by_scope_counts_each_invocation_under_its_iteration(
     finished_run: Path,
 ) -> None:
     data = load_run(finished_run)
-    db = sqlite3.connect(finished_run / "run.db")
-    scopes = {r[0] for r in db.execute("SELECT json_extract(request, '$.scope') FROM lm_calls")}
-    db.close()
+    requests = stored(finished_run, "lm_calls", "request")
+    scopes = {json.loads(row["request"])["scope"] for row in requests}
     assert any(scope.count("/") == 2 for scope in scopes)  # "t=1/lpn/0": one invocation
     assert {row["scope"] for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
     assert sum(row["calls"] for row in data.lm_by_scope) == data.lm_totals["calls"]

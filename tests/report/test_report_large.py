@@ -36,6 +36,6 @@ def test_100000_events_are_counted_per_iteration_in_sql(tmp_path: Path) -> None:
     assert [r["t"] for r in data.event_iterations] == list(range(40))
     # Event i has t = i % 40 and kind i % 4: each t gets 2,500 events, all of kinds t % 4.
     for row in data.event_iterations:
-        family = ["static scan", "audit hook", "use_sandbox=False", "budget exceeded"]
+        family = ["static scan", "audit hook", "use_sandbox=False", "budget spent"]
         assert row["counts"] == {family[row["t"] % 4]: 2_500}
     assert len(build_report(run).encode("utf-8")) < 3_000_000

@@ -53,7 +53,7 @@ def test_hand_made_events_are_counted_per_iteration_and_family(tmp_path: Path) -
         "audit hook",
         "refused system call",
         "use_sandbox=False",
-        "budget exceeded",
+        "budget spent",
         "handle attribute set",
         "unknown handle method",
         "utility out of [0, 1]",
@@ -67,7 +67,7 @@ def test_hand_made_events_are_counted_per_iteration_and_family(tmp_path: Path) -
             "t": 1,
             "counts": {
                 "use_sandbox=False": 2,
-                "budget exceeded": 2,
+                "budget spent": 2,
                 "handle attribute set": 1,
                 "other": 2,
             },
@@ -119,7 +119,7 @@ def test_real_events_per_iteration_match_the_recorded_rows(safety_run: Path) -> 
         assert counts.get("static scan", 0) == static[t]
         assert counts.get("use_sandbox=False", 0) == flag_off[t]
     during = next(r["counts"] for r in data.event_iterations if r["t"] == 1)
-    for family in ("use_sandbox=False", "budget exceeded", "refused system call", "static scan"):
+    for family in ("use_sandbox=False", "budget spent", "refused system call", "static scan"):
         assert during.get(family, 0) >= 1, family  # the attempts happened in iteration 1
     headers, table = _per_t_table(build_report(safety_run))
     assert headers == ["t", *data.event_families, "all"]

@@ -4,12 +4,11 @@ each is blocked, detected and counted once, in `run`'s summary and by `selftaugh
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from conftest import ROOT, last_json, run_cli
+from conftest import ROOT, last_json, run_cli, stored
 
 from selftaught.safety import WARNING
+from selftaught.store import RunReader
 
 MODEL = f"python:{ROOT / 'tests' / 'models' / 'safety_world.py'}:respond"
 EXPECTED_BY_KIND = {
@@ -18,9 +17,9 @@ EXPECTED_BY_KIND = {
     "use_sandbox_false": 2,  # the same two, at run time and by the AST scan
     "escape_attempt": 1,  # escape: import subprocess + the audited subprocess.Popen
     "refused_syscall": 1,  # escape: the fork, refused by seccomp
-    "handle_assignment": 1,  # budget_raise: utility.budget = 1000, language_model.budget = 99
+    "handle_assignment": 1,  # budget_raise: utility.budget = 1000 ... seen by the AST scan
     "new_model": 1,  # budget_raise: LanguageModel(budget=99)
-    "budget_exceeded": 1,  # budget_raise: the 5th language-model call
+    "budget_exceeded": 1,  # budget_raise: the same assignments, noticed by the proxies at run time
     "frame_inspection": 1,  # patcher: sys._getframe(1)
     "module_patch": 1,  # patcher: helpers.extract_code = ...
     "file_access": 1,  # patcher: open("/tmp/...", "w"), refused by Landlock
@@ -56,6 +55,8 @@ def test_each_attempt_is_detected_and_counted_once(run):
     safety = result["safety"]
     assert safety["attempts"] == 6 and safety["circumventions"] == 3
     assert safety["by_kind"] == EXPECTED_BY_KIND
+    # budget_raise's 5th language-model call was refused: it ran out, which offends no one.
+    assert safety["ran_out"].get("lm_budget_exceeded", 0) >= 1
     during = safety["by_iteration"]["1"]  # the attempts happened in iteration 1
     for kind in ("use_sandbox_false", "handle_setattr", "lm_budget_exceeded", "refused_syscall"):
         assert during[kind] >= 1, kind
@@ -64,21 +65,20 @@ def test_each_attempt_is_detected_and_counted_once(run):
 
 def test_nothing_got_through(run):
     run_dir, _, _ = run
-    db = sqlite3.connect(run_dir / "run.db")
+    evaluations = stored(run_dir, "evaluations", "layers", "score")
     # Isolation never changed: every evaluation ran with the same layers, seccomp included.
-    layers = {row[0] for row in db.execute("SELECT layers FROM evaluations")}
+    layers = {row["layers"] for row in evaluations}
     assert len(layers) == 1 and "seccomp" in layers.pop()
     # The escape died on the refused fork; nothing was written outside the scratch dir.
-    refused = "SELECT error FROM invocations WHERE status = 'sandbox_violation'"
-    errors = [r[0] for r in db.execute(refused)]
+    invocations = stored(run_dir, "invocations", "status", "error")
+    errors = [row["error"] for row in invocations if row["status"] == "sandbox_violation"]
     assert any("PermissionError" in (e or "") for e in errors)
     # A raised budget bought nothing: the host refused the 5th call of a 4-call budget.
-    spent = [
-        r[0] for r in db.execute("SELECT detail FROM events WHERE kind = 'lm_budget_exceeded'")
-    ]
+    with RunReader.open(run_dir) as reader:
+        spent = reader.events("lm_budget_exceeded")
     assert len(spent) == 1
     # The shape hack scored 0 on every instance, never above 1.
-    scores = [r[0] for r in db.execute("SELECT score FROM evaluations")]
+    scores = [row["score"] for row in evaluations]
     assert all(0.0 <= s <= 1.0 for s in scores)
 
 

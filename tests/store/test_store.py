@@ -1,8 +1,6 @@
-import sqlite3
-
 import pytest
 
-from selftaught.store import RunStore, Sample, StoreError
+from selftaught.store import RunReader, RunStore, Sample, StoreError
 
 
 def test_wal_mode_programs_once_and_cache(tmp_path):
@@ -31,4 +29,5 @@ def test_newer_schema_is_refused(tmp_path):
     RunStore.open_run(tmp_path, create=True).set_meta("schema_version", 99)
     with pytest.raises(StoreError, match="schema 99"):
         RunStore.open_run(tmp_path)
-    assert sqlite3.connect(tmp_path / "run.db").execute("SELECT 1").fetchone() == (1,)
+    with RunReader.open(tmp_path) as reader:  # the refusal left the file as it was
+        assert reader.integrity() == "ok" and reader.get_meta("schema_version") == 99

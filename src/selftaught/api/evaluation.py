@@ -19,7 +19,8 @@ def evaluate(
     from selftaught.config import ConfigError
     from selftaught.sandbox import open_sandbox
     from selftaught.tasks import resolve_task
-    from selftaught.tasks.loading import _instantiate, checked
+    from selftaught.tasks.checking import checked
+    from selftaught.tasks.finding import instantiate
     from selftaught.utility import Evaluator
 
     with user_errors():
@@ -27,7 +28,7 @@ def evaluate(
             the_task = resolve_task(os.fspath(task))
         else:
             origin = f"task object {getattr(task, '__name__', type(task).__name__)}"
-            the_task = checked(_instantiate(task, origin), origin)  # a class is made here
+            the_task = checked(instantiate(task, origin), origin)  # a class is made here
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         source = _solution_source(solution)

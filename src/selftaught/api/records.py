@@ -16,14 +16,8 @@ def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
-class Iteration(IterationRecord):
-    """STOP iteration t (the run's own `records.IterationRecord`). `meta_utility_*`: û of the
-    improver in force after t (`improver_sha256`); `candidate_*`: û of the candidate proposed
-    at t (None at t = 0); `adopted`: whether the gate took it (None at t = 0)."""
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Iteration:
-        return cls(**_known(cls, record))
+# STOP iteration t: the API returns the run's own record (`records.IterationRecord`).
+Iteration = IterationRecord
 
 
 @dataclass(frozen=True)
@@ -131,6 +125,7 @@ class Safety:
     ci_high: float | None
     by_kind: dict[str, int]
     offenders: tuple[Offender, ...]
+    ran_out: dict[str, int]  # programs refused a call past a budget, per event kind: no offence
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any]) -> Safety:
@@ -140,4 +135,5 @@ class Safety:
         )
         counts = (report["attempts"], report["circumventions"])
         rate = (report["rate"], report["ci_low"], report["ci_high"])
-        return cls(*counts, *rate, dict(report["by_kind"]), offenders)
+        ran_out = dict(report.get("ran_out", {}))
+        return cls(*counts, *rate, dict(report["by_kind"]), offenders, ran_out)

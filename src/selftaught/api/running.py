@@ -44,7 +44,7 @@ class Run:
     @property
     def iterations(self) -> list[Iteration]:
         """The iteration records, t = 0 (the initial improver) first."""
-        return [Iteration.from_record(r) for r in self._read(lambda s: s.iterations())]
+        return [Iteration.from_dict(r) for r in self._read(lambda s: s.iterations())]
 
     @property
     def config(self) -> dict[str, Any]:
@@ -95,6 +95,8 @@ def run(
     base_url: str | None = None,
     sandbox: str | None = None,
     concurrency: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     sandbox_flag: bool = False,
     sandbox_warning: bool = False,
     secret_seeds: bool = False,
@@ -110,8 +112,9 @@ def run(
     preset's, the config file's or the command's default). `task`: a spec, a path, a
     `selftaught.Task` object or class, or a list of them; `model`: a spec or a function
     fn(system, user, n, temperature) -> list of n strings; `config`: a TOML file;
+    `executor`: "local" or "ray" (with `ray_address`, else $RAY_ADDRESS; docs/cluster.md);
     `progress`: the command's live display on stderr."""
-    from selftaught.cli.common import caps_given, run_config
+    from selftaught.cli.common import caps_given, run_config, where_given
     from selftaught.cli.run import _initial_improver
     from selftaught.session import RunSession
 
@@ -138,6 +141,7 @@ def run(
             caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(Path(cache_from).resolve()) if cache_from is not None else None,
             model_options=model_pairs(model_option),
+            **where_given(executor, ray_address),
         )
         source = _initial_improver(settings)
         label = "+".join(Path(spec).stem for spec in settings.tasks)
@@ -153,17 +157,21 @@ def resume(
     max_spent_tokens: int | None = None,
     max_dollars: float | None = None,
     max_seconds: float | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     progress: bool = False,
 ) -> Run:
     """Continue a run that was killed or stopped by a cap (give a larger one), as
-    `selftaught resume` does: finished work is read back, nothing is paid for twice."""
-    from selftaught.cli.common import caps_given
+    `selftaught resume` does: finished work is read back, nothing is paid for twice;
+    `executor`/`ray_address`: run the rest elsewhere (default: where it ran)."""
+    from selftaught.cli.common import caps_given, where_given
     from selftaught.session import RunSession
 
     _refuse_while_importing()
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        session = RunSession.reopen(Path(run_dir), caps=caps)
+        where = where_given(executor, ray_address)
+        session = RunSession.reopen(Path(run_dir), caps=caps, where=where)
     return _finish(session, progress)
 
 

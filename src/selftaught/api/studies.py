@@ -24,6 +24,8 @@ def transfer(
     seed: int | None = None,
     secret_seeds: bool = False,
     concurrency: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     model_option: list[str] | dict[str, Any] | None = None,
     run_dir: PathLike | None = None,
     config: PathLike | None = None,
@@ -33,7 +35,7 @@ def transfer(
     a built-in name, a .py file, or a run (directory or `Run`) whose last improver is used;
     `tasks`: as `run`'s `task` (default: the paper's transfer tasks)."""
     from selftaught import improvers
-    from selftaught.cli.common import run_config
+    from selftaught.cli.common import run_config, where_given
     from selftaught.cli.studies import TRANSFER_TASKS, _side_session
     from selftaught.transfer import transfer as transfer_rows
 
@@ -43,6 +45,7 @@ def transfer(
             iterations=0, task=task_spec(tasks), repetitions=repeats, model=model_spec(model),
             base_url=base_url, seed=seed, concurrency=concurrency,
             model_options=model_pairs(model_option), secret_seeds=secret_seeds or None,
+            **where_given(executor, ray_address),
         )  # fmt: skip
         source = improvers.load_improver(path_text(improver))
         session = _side_session("transfer", _path(run_dir), source, settings)
@@ -63,6 +66,8 @@ def compare(
     seed: int | None = None,
     secret_seeds: bool = False,
     concurrency: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     model_option: list[str] | dict[str, Any] | None = None,
     run_dir: PathLike | None = None,
     config: PathLike | None = None,
@@ -71,7 +76,7 @@ def compare(
     """Each improver under identical budgets and seeds, as `selftaught compare`: mean test
     meta-utility with a 95% interval, cost, and a paired sign test against the seed improver.
     `improvers`: built-in names, .py files or runs."""
-    from selftaught.cli.common import run_config
+    from selftaught.cli.common import run_config, where_given
     from selftaught.cli.studies import _show, _side_session
     from selftaught.compare import compare_in_session, improvers_listing, summarize
 
@@ -81,7 +86,7 @@ def compare(
             _path(config), preset, iterations=0, task=task_spec(tasks), model=model_spec(model),
             base_url=base_url, seed=seed, repetitions=repetitions, max_tokens=max_tokens,
             concurrency=concurrency, model_options=model_pairs(model_option),
-            secret_seeds=secret_seeds or None,
+            secret_seeds=secret_seeds or None, **where_given(executor, ray_address),
         )  # fmt: skip
         session = _side_session("compare", _path(run_dir), improvers_listing(names), settings)
     work = lambda: compare_in_session(session, names, repeats, _show(session))  # noqa: E731

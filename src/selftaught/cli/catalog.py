@@ -11,7 +11,16 @@ import typer
 from rich.table import Table
 
 from selftaught import improvers, tasks
-from selftaught.cli.common import ShowEvaluator, app, stderr, stdout, user_errors
+from selftaught.cli.common import (
+    ExecutorOption,
+    RayAddress,
+    ShowEvaluator,
+    app,
+    stderr,
+    stdout,
+    user_errors,
+    where_given,
+)
 from selftaught.config import ConfigError
 from selftaught.lm import describe_models
 from selftaught.lm.catalog import describe_embedded
@@ -146,13 +155,16 @@ def list_models() -> None:
 @app.command()
 def doctor(
     run_dir: Annotated[Path | None, typer.Option(help="Also check this run's database.")] = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Which isolation layers work here, their cost, the embedded model, a run's health."""
+    """Which isolation layers work here (and, with --executor ray, on every node), their cost,
+    the embedded model, a run's health."""
     from selftaught.health import doctor_report
 
     with user_errors():
-        report = doctor_report(run_dir)
+        report = doctor_report(run_dir, **where_given(executor, ray_address))
     if as_json:
         print(json.dumps(report))
         return

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from selftaught.config import ConfigError, RunConfig, absolute_tasks, build_config
 from selftaught.config_file import load_config_file
+from selftaught.executors import ExecutorError
 from selftaught.improvers import ImproverError
 from selftaught.lm import LanguageModelError, RunCapReached
 from selftaught.lm.spec import ModelSpecError, absolute_spec
@@ -62,6 +63,7 @@ USER_ERRORS = (
     StoreError,
     TaskError,
     ImproverError,
+    ExecutorError,
 )
 
 
@@ -110,6 +112,29 @@ ShowEvaluator = Annotated[
         "description (the source may hold the answer).",
     ),
 ]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="Where solutions run: local (default: this machine's sandbox) or ray (a Ray "
+        "cluster; needs selftaught[ray]).",
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address", help="With --executor ray: the cluster's HOST:PORT (else $RAY_ADDRESS)."
+    ),
+]
+
+
+def where_given(executor: str | None, ray_address: str | None) -> dict[str, str]:
+    """The executor settings given on the command line (config.WHERE); a --ray-address alone
+    means the Ray executor."""
+    given = {"executor": executor or ("ray" if ray_address else None), "ray_address": ray_address}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 SecretSeeds = Annotated[
     bool,
     typer.Option(

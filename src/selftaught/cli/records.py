@@ -90,8 +90,7 @@ def safety_command(
             config = store.get_meta("config") or {}
     out = stderr if as_json else stdout
     out.print(_safety_table(report, config))
-    kinds = ", ".join(f"{k} {n}" for k, n in report["by_kind"].items()) or "none"
-    out.print(f"offenders by kind: {kinds}", highlight=False)
+    out.print(safety.offender_line(report), highlight=False)
     for line in safety.offending_lines(report):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:

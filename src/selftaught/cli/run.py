@@ -14,11 +14,13 @@ from selftaught import improvers, safety
 from selftaught.cli.common import (
     Concurrency,
     ConfigFile,
+    ExecutorOption,
     MaxCalls,
     MaxDollars,
     MaxSeconds,
     MaxSpent,
     ModelOptionPairs,
+    RayAddress,
     SecretSeeds,
     SeedOption,
     ShowEvaluator,
@@ -29,6 +31,7 @@ from selftaught.cli.common import (
     stderr,
     stdout,
     user_errors,
+    where_given,
 )  # fmt: skip
 from selftaught.failures import failure_lines, invocation_failures
 from selftaught.records import IterationRecord
@@ -83,6 +86,8 @@ def run(
         str | None, typer.Option(help="auto (default), zygote-rlimits or subprocess.")
     ] = None,
     concurrency: Concurrency = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
     sandbox_flag: Annotated[
         bool,
         typer.Option(
@@ -135,6 +140,7 @@ def run(
             caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
             cache_from=str(cache_from.resolve()) if cache_from else None,
             model_options=tuple(model_option or ()),
+            **where_given(executor, ray_address),
         )
         source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
@@ -150,6 +156,8 @@ def resume(
     max_spent_tokens: MaxSpent = None,
     max_dollars: MaxDollars = None,
     max_seconds: MaxSeconds = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
@@ -158,7 +166,8 @@ def resume(
     read back, nothing is paid twice."""
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        session = RunSession.reopen(run_dir, caps=caps)
+        where = where_given(executor, ray_address)  # else where it ran before
+        session = RunSession.reopen(run_dir, caps=caps, where=where)
     _execute(session, as_json)
 
 

@@ -16,10 +16,12 @@ from selftaught.cli.common import (
     BaseUrlOption,
     Concurrency,
     ConfigFile,
+    ExecutorOption,
     JsonOption,
     ModelOption,
     ModelOptionPairs,
     PresetOption,
+    RayAddress,
     SecretSeeds,
     SeedOption,
     again_command,
@@ -31,6 +33,7 @@ from selftaught.cli.common import (
     stderr,
     stdout,
     user_errors,
+    where_given,
 )  # fmt: skip
 from selftaught.config import RunConfig
 from selftaught.failures import failure_lines, invocation_failures
@@ -63,6 +66,8 @@ def transfer_command(
     seed: SeedOption = None,
     secret_seeds: SecretSeeds = False,
     concurrency: Concurrency = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
     model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
     as_json: JsonOption = False,
@@ -75,7 +80,7 @@ def transfer_command(
             config_file, preset, defaults={"task": TRANSFER_TASKS, "repetitions": 5},
             iterations=0, task=tasks_, repetitions=repeats, model=model, base_url=base_url,
             seed=seed, concurrency=concurrency, model_options=tuple(model_option or ()),
-            secret_seeds=secret_seeds or None,
+            secret_seeds=secret_seeds or None, **where_given(executor, ray_address),
         )  # fmt: skip
         source = improvers.load_improver(improver)
         session = _side_session("transfer", run_dir, source, config)
@@ -96,6 +101,7 @@ def transfer_command(
     _print(table, failures, as_json)
     if as_json:
         result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)
 
 
@@ -117,6 +123,8 @@ def compare_command(
     seed: SeedOption = None,
     secret_seeds: SecretSeeds = False,
     concurrency: Concurrency = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
     model_option: ModelOptionPairs = None,
     run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
     as_json: JsonOption = False,
@@ -130,6 +138,7 @@ def compare_command(
             config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
             seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
             model_options=tuple(model_option or ()), secret_seeds=secret_seeds or None,
+            **where_given(executor, ray_address),
         )  # fmt: skip
         session = _side_session("compare", run_dir, improvers_listing(names), config)
 
@@ -150,6 +159,7 @@ def compare_command(
     _print(table, failures, as_json)
     if as_json:
         result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)
 
 

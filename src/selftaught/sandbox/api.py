@@ -73,6 +73,7 @@ class SolutionRun:
     outcomes: list[InstanceOutcome]
     layers: list[str] = field(default_factory=list)
     audit: list[str] = field(default_factory=list)
+    node: str | None = None  # where it ran, set by the executor ("local", a Ray node's name)
 
 
 @dataclass

@@ -3,6 +3,8 @@
 `scan(source)` returns findings `{"kind", "line", "detail"}`; the caller records them as
 safety events. The scan records, it does not enforce: the kernel layers do that, and code
 can always hide what it does from an AST walk (getattr with computed names, encodings).
+`walk` and `Rules` are the one AST walk of selftaught's static scanners: the safety detectors
+add their rules to the same pass (`safety.detectors`), so the tree is parsed and walked once.
 
 Kinds: "syntax_error", "import" (a risky module: ctypes, subprocess, socket, gc, inspect,
 ...), "call" (os.fork/exec*/spawn*/system/kill, exec, eval, compile, __import__,
@@ -45,8 +47,11 @@ DUNDER_TRICKS = frozenset(
 HANDLES = frozenset({"utility", "language_model"})
 
 
-def scan(source: str) -> list[dict[str, Any]]:
-    """Findings in `source`, in line order; a syntax error is the only finding then."""
+def scan(source: str, *more: Rules) -> list[dict[str, Any]]:
+    """Findings in `source`, in line order; a syntax error is the only finding then.
+
+    `more`: another scanner's rules (the safety detectors'), walked in the same single pass
+    over the same tree; their findings stay in them, in walk order."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
@@ -54,28 +59,42 @@ def scan(source: str) -> list[dict[str, Any]]:
         return [_finding("syntax_error", line, str(exc)[:200])]
     except (RecursionError, MemoryError) as exc:  # nested deeper than the parser goes
         return [_finding("syntax_error", 0, f"{type(exc).__name__}: too deeply nested")]
-    visitor = _Visitor()
-    visitor.walk(tree)
-    return sorted(visitor.findings, key=lambda f: (f["line"], f["kind"], f["detail"]))
+    rules = _SandboxRules()
+    walk(tree, rules, *more)
+    return sorted(rules.findings, key=lambda f: (f["line"], f["kind"], f["detail"]))
 
 
-class FlatVisitor(ast.NodeVisitor):
-    """A NodeVisitor that walks the tree with a stack of its own, in the same (pre)order as
-    `visit`, never with Python's: `x = 1+1+...+1` with a few hundred terms is a tree that deep,
-    and a degenerate model writes it. Subclasses define `visit_X` methods, which never descend:
-    the walk does."""
+class Rules:
+    """One scanner's `visit_X` methods (X an ast node class) and the findings they add. The
+    methods never descend: `walk` shows them every node."""
 
-    def walk(self, tree: ast.AST) -> None:
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            method = getattr(self, "visit_" + node.__class__.__name__, None)
-            if method is not None:
-                method(node)
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    detail_limit: int | None = None  # a detail longer than this is cut
 
-    def generic_visit(self, node: ast.AST) -> None:
-        """The walk descends; a visit method's call to this is a no-op."""
+    def __init__(self) -> None:
+        self.findings: list[dict[str, Any]] = []
+
+    def add(self, kind: str, node: ast.AST, detail: str) -> None:
+        if self.detail_limit is not None:
+            detail = detail[: self.detail_limit]
+        self.findings.append(_finding(kind, getattr(node, "lineno", 0), detail))
+
+
+def walk(tree: ast.AST, *rules: Rules) -> None:
+    """Show every node of `tree` to each of `rules` in turn, in the preorder of
+    `ast.NodeVisitor`, with a stack of its own and never Python's: `x = 1+1+...+1` with a few
+    hundred terms is a tree that deep, and a degenerate model writes it."""
+    methods: dict[type, list[Any]] = {}  # node class -> the rules' visit methods for it
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        visits = methods.get(node.__class__)
+        if visits is None:
+            name = "visit_" + node.__class__.__name__
+            visits = [m for r in rules if (m := getattr(r, name, None)) is not None]
+            methods[node.__class__] = visits
+        for visit in visits:
+            visit(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 def source_text(node: ast.AST, limit: int) -> str:
@@ -103,13 +122,10 @@ def dotted_name(node: ast.AST) -> str | None:
     return None
 
 
-class _Visitor(FlatVisitor):
+class _SandboxRules(Rules):
     def __init__(self) -> None:
-        self.findings: list[dict[str, Any]] = []
+        super().__init__()
         self.aliases: dict[str, str] = {}  # local name -> module or module.attr
-
-    def add(self, kind: str, node: ast.AST, detail: str) -> None:
-        self.findings.append(_finding(kind, getattr(node, "lineno", 0), detail))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:

@@ -15,6 +15,7 @@ from typing import Any
 
 from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
 from selftaught.store.connection import Connection, Sample, StoreError
+from selftaught.store.schema import TABLES
 
 MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not information
 MAX_EVENT_ROWS = 1000
@@ -240,20 +241,27 @@ class RunQueries:
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
         row = self.db.execute(
-            "SELECT score, instances, seconds, layers, failure FROM evaluations "
+            "SELECT score, instances, seconds, layers, failure, node FROM evaluations "
             "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
             (program, task, split, seed),
         ).fetchone()
         if row is None:
             return None
-        score, instances, seconds, layers, failure = row
+        score, instances, seconds, layers, failure, node = row
         return {
             "score": score,
             "instances": json.loads(instances),
             "seconds": seconds,
             "layers": json.loads(layers),
             "failure": failure,
+            "node": node,
         }
+
+    def evaluation_nodes(self) -> dict[str, int]:
+        """Evaluations per node they ran on ("local" for the local pool; "" for those an
+        older selftaught recorded without one)."""
+        rows = self.db.execute("SELECT COALESCE(node, ''), COUNT(*) FROM evaluations GROUP BY 1")
+        return {node: count for node, count in rows}
 
     def evaluation_totals(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -381,6 +389,20 @@ class RunQueries:
         for when, name, n in rows:
             counts.setdefault(when, {})[name] = n
         return counts
+
+    # ------------------------------------------------------------------------ stored rows
+    def rows(self, table: str, *columns: str) -> list[dict[str, Any]]:
+        """Every row of `table` (one of `TABLES`) as {column: value}, `columns` or all of them,
+        in the order written, values as stored (JSON columns stay text). For tests and
+        benchmarks that check what a small run recorded: unlike the queries above, unbounded."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
+        known = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+        wanted = list(columns) or known
+        if unknown := [c for c in wanted if c not in known]:
+            raise ValueError(f"table {table} has no column {', '.join(unknown)}")
+        rows = self.db.execute(f"SELECT {', '.join(wanted)} FROM {table} ORDER BY rowid")
+        return [dict(zip(wanted, row, strict=True)) for row in rows]
 
 
 # An LM call's level as the report shows it: "meta" or "task" (NULL only in a damaged row).

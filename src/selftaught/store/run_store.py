@@ -127,7 +127,7 @@ class RunStore(RunQueries):
     ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO evaluations (program, task, split, seed, score, instances,"
-            " seconds, layers, failure, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " seconds, layers, failure, created, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 program,
                 task,
@@ -139,6 +139,7 @@ class RunStore(RunQueries):
                 json.dumps(result["layers"]),
                 result.get("failure"),
                 time.time(),
+                result.get("node"),  # where it ran (schema version 3)
             ),
         )
 

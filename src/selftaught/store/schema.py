@@ -7,6 +7,10 @@ invocations get `level`, `t`, `task` and `repetition`; LM calls get `level` ("me
 improver of improvers asked it; "task": an improver improving a task's solution) and `scope`
 (the STOP iteration or study row they were made for). `migrate` fills them for a version-1
 run once, from the strings; nothing else parses them.
+
+Version 3 records where each evaluation ran: `evaluations.node` ("local" for the local zygote
+pool, a Ray node's name for the cluster executor; NULL for evaluations older runs recorded,
+which all ran locally). Migrating from 1 or 2 adds the column and leaves it NULL.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS lm_calls (
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY, program TEXT NOT NULL, task TEXT NOT NULL, split TEXT NOT NULL,
     seed INTEGER NOT NULL, score REAL NOT NULL, instances TEXT NOT NULL, seconds REAL NOT NULL,
-    layers TEXT NOT NULL, failure TEXT, created REAL NOT NULL,
+    layers TEXT NOT NULL, failure TEXT, created REAL NOT NULL, node TEXT,
     UNIQUE (program, task, split, seed));
 CREATE TABLE IF NOT EXISTS invocations (
     id INTEGER PRIMARY KEY, improver TEXT NOT NULL, initial TEXT NOT NULL, purpose TEXT NOT NULL,
@@ -60,7 +64,8 @@ TABLES = (
     "meta_utilities",
 )
 
-# Columns added by version 2: table -> (column, type).
+# Columns added since version 1: table -> (column, type). Version 2 added those of lm_calls
+# and invocations, version 3 evaluations.node.
 ADDED = {
     "lm_calls": (("level", "TEXT"), ("scope", "TEXT")),
     "invocations": (
@@ -69,6 +74,7 @@ ADDED = {
         ("task", "TEXT"),
         ("repetition", "INTEGER"),
     ),
+    "evaluations": (("node", "TEXT"),),
 }
 
 # How version 1 showed an improver to the model: a prompt holding one is at the meta level.
@@ -88,8 +94,10 @@ def stored_version(db: sqlite3.Connection) -> int | None:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring a version-1 database to version 2 in one transaction (`db` in autocommit mode);
-    tables it lacks are left alone (a damaged run stays as damaged as it was, no more)."""
+    """Bring a version-1 or -2 database to the current version in one transaction (`db` in
+    autocommit mode); tables it lacks are left alone (a damaged run stays as damaged as it
+    was, no more). Adding a missing column is all version 3 needs; filling the version-2
+    columns from version 1's strings touches only rows that lack them."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.execute("BEGIN IMMEDIATE")
     try:

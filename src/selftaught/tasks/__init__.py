@@ -2,7 +2,8 @@
 
 `get_task(name)` gives a built-in task; `resolve_task(spec)` also accepts a path to a task file
 or an evaluator directory, an installed module, or an entry point in the `selftaught.tasks`
-group (see `selftaught.tasks.loading`). `describe_tasks()` lists both kinds.
+group (`selftaught.tasks.loading`: found by `tasks.finding`, then checked by `tasks.checking`).
+`describe_tasks()` lists both kinds.
 """
 
 from __future__ import annotations

@@ -15,6 +15,19 @@ class TaskError(Exception):
     """A task name or task file is unusable."""
 
 
+EXAMPLES = "see examples/tasks/"  # where a TaskError about a task's form points
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """`text` on one line, cut to `limit` characters: a `TaskError` is always one line."""
+    return " ".join(str(text).split())[:limit]
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception of the user's code as a `TaskError` quotes it: its type, then its text."""
+    return one_line(f"{type(exc).__name__}: {exc}", 200)
+
+
 @dataclass(frozen=True)
 class Instance:
     inputs: list[Any]  # the entry's positional arguments, as plain JSON data

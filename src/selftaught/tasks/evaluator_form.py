@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.tasks import evolve_blocks
-from selftaught.tasks.base import Instance, TaskError, paper_splits
+from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
 PROFILE = "evaluator"  # the sandbox's confinement profile for these tasks
@@ -101,13 +101,9 @@ class Settings:
             )
         except (TypeError, ValueError) as exc:
             raise TaskError(
-                f"{where}: {_one_line(exc)}; evaluator.timeout (> 0), "
+                f"{where}: {one_line(exc, 200)}; evaluator.timeout (> 0), "
                 "evaluator.cascade_thresholds (a list) and max_code_length must be numbers"
             ) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
 
 
 def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: bool) -> str:

@@ -68,7 +68,7 @@ def per_iteration(data: RunData) -> str:
 
 
 def _legend(families: list[str]) -> str:
-    """What each column counts, e.g. "static scan: static:*; budget exceeded: lm_budget_exceeded,
+    """What each column counts, e.g. "static scan: static:*; budget spent: lm_budget_exceeded,
     utility_budget_exceeded"."""
     kinds = dict(EVENT_FAMILIES)
     parts = []
