@@ -45,19 +45,15 @@ RAN = ("ok", "invalid_output")  # the program returned something on that instanc
 
 
 def val_evaluations(reader: RunReader, task: str) -> dict[str, dict[str, Any]]:
-    rows = reader.db.execute(
-        "SELECT program, score, instances, created, failure FROM evaluations"
-        " WHERE task = ? AND split = 'val'",
-        (task,),
-    )
     return {
-        program: {
-            "score": score,
-            "ran": any(i.get("status") in RAN for i in json.loads(instances)),
-            "created": created,
-            "why": failure or _first_reason(json.loads(instances)),
+        row["program"]: {
+            "score": row["score"],
+            "ran": any(i.get("status") in RAN for i in json.loads(row["instances"])),
+            "created": row["created"],
+            "why": row["failure"] or _first_reason(json.loads(row["instances"])),
         }
-        for program, score, instances, created, failure in rows
+        for row in reader.rows("evaluations")
+        if row["task"] == task and row["split"] == "val"
     }
 
 
@@ -76,13 +72,13 @@ def replies(
     """Per improver, one record per reply of the model, in call order; `usage` gets each
     improver's LM calls (those answered from a cache among them) and their tokens."""
     out: dict[str, list] = {}
-    calls = reader.db.execute(
-        "SELECT request_key, first_sample, n, scope, cached,"
-        " COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0) FROM lm_calls"
-        " WHERE scope LIKE 'compare:%' ORDER BY id"
-    ).fetchall()
     seen = set()
-    for key, first, n, scope, cached, tokens in calls:
+    for call in reader.rows("lm_calls"):
+        key, first, n, scope = call["request_key"], call["first_sample"], call["n"], call["scope"]
+        if not str(scope).startswith("compare:"):
+            continue
+        cached = call["cached"]
+        tokens = (call["prompt_tokens"] or 0) + (call["completion_tokens"] or 0)
         if (key, first) in seen:  # a resumed run replays its calls from the store
             continue
         seen.add((key, first))
@@ -118,23 +114,21 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
     """Per improver, its invocations: window, returned program and its scores."""
     out: dict[str, list] = {}
     sources = {}
-    rows = reader.db.execute(
-        "SELECT improver, result, status, seconds, created, repetition FROM invocations"
-        " WHERE task = ? ORDER BY id",
-        (task,),
-    ).fetchall()
+    columns = ("improver", "result", "status", "seconds", "created", "repetition")
+    rows = [[row[c] for c in columns] for row in reader.rows("invocations") if row["task"] == task]
+    tests = {
+        row["program"]: row["score"]
+        for row in reader.rows("evaluations", "program", "task", "split", "score")
+        if row["task"] == task and row["split"] == "test"
+    }
     names = _improver_names(reader)
     seen = set()
     # Rows run one after another: an invocation's window starts where the last one ended (the
     # first where the run started, when its first program was stored).
-    previous_end = reader.db.execute("SELECT MIN(created) FROM programs").fetchone()[0] or 0.0
+    previous_end = min((r["created"] for r in reader.rows("programs", "created")), default=0.0)
     for improver, result, status, seconds, created, repetition in rows:
         returned = reader.get_program(result) if result else None
         digest = sha256(returned) if returned else None
-        test = reader.db.execute(
-            "SELECT score FROM evaluations WHERE program = ? AND task = ? AND split = 'test'",
-            (digest, task),
-        ).fetchone()
         sources.setdefault(improver, names.get(improver, improver[:12]))
         if (improver, repetition, digest) in seen:  # replayed by a resumed run
             previous_end = created
@@ -146,7 +140,7 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
             "returned": "nothing" if digest is None else (
                 "seed solution" if digest == seed_sha else "its own program"),
             "val": evals[digest]["score"] if digest in evals else None,
-            "test": test[0] if test else None,
+            "test": tests.get(digest),
         })  # fmt: skip
         previous_end = created
     return out
@@ -157,7 +151,7 @@ def _improver_names(reader: RunReader) -> dict[str, str]:
     from selftaught.improvers import load_improver
 
     names = {}
-    for (scope,) in reader.db.execute("SELECT DISTINCT scope FROM lm_calls"):
+    for scope in {row["scope"] for row in reader.rows("lm_calls", "scope")}:
         label = str(scope).rsplit(":", 1)[-1]
         try:
             names[sha256(load_improver(label))] = label
