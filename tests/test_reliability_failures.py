@@ -39,3 +39,25 @@ def test_compare_and_transfer_say_it_too(tmp_path):
     )  # fmt: skip
     assert moved.returncode == 0, moved.stderr
     assert last_json(moved.stdout)["failures"][0]["task"] == "lpn"
+
+
+def test_run_says_how_many_solutions_scored_zero_and_the_commonest_reason(tmp_path):
+    # The improver succeeds; the solution the model wrote never defines the entry function.
+    done, _ = hostile_run(
+        tmp_path, solution="def not_the_entry(x):\n    return x\n", args=("--iterations", "0")
+    )
+    assert done.returncode == 0, done.stderr
+    (lpn,) = last_json(done.stdout)["zero_scores"]
+    assert lpn["task"] == "lpn" and lpn["zero"] == lpn["scored"] >= 1
+    assert lpn["reason_count"] == lpn["zero"] and "algorithm" in lpn["reason"]
+    line = f"solutions on lpn: {lpn['zero']} of {lpn['scored']} scored 0 on val"
+    assert line + "; commonest reason" in done.stderr
+
+
+def test_no_zero_line_when_every_solution_scored(tmp_path):
+    guesser = "def algorithm(train_samples, train_parity, test_samples):\n"
+    guesser += "    return [0] * len(test_samples)\n"  # about half the bits: above 0
+    done, _ = hostile_run(tmp_path, solution=guesser, args=("--iterations", "0"))
+    assert done.returncode == 0, done.stderr
+    assert all(z["zero"] == 0 for z in last_json(done.stdout)["zero_scores"])
+    assert "scored 0 on val" not in done.stderr

@@ -1,10 +1,13 @@
-"""Why an improver scored 0: its invocations that failed, per improver and task.
+"""Why an improver scored 0: its invocations that failed, per improver and task, and the
+solutions it returned that scored 0.
 
 An improver that raises every time scores 0 on every task; the error itself is only in the
 invocations table. `invocation_failures` counts, per (improver, task), the invocations that did
 not end "ok" and keeps the first error line, for the console and `--json` of `run`, `compare`
-and `transfer`. The task is the invocation's (store column `task`), or "self" for an improver
-improving itself (level "stop").
+and `transfer`. `zero_score_lines` says, per task, how many of the solutions scored on val
+scored 0 and the commonest recorded reason (an improver can succeed and still hand back a program
+that never defines the entry function). The task is the invocation's (store column `task`), or
+"self" for an improver improving itself (level "stop").
 """
 
 from __future__ import annotations
@@ -43,3 +46,17 @@ def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
 def _first_line(status: str, error: str | None) -> str:
     lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
     return f"{status}: {lines[0][:200]}" if lines else status
+
+
+def zero_score_lines(zero_scores: list[dict[str, Any]]) -> list[str]:
+    """One console line per task on which a solution scored 0 on val (`RunQueries.zero_scores`)."""
+    lines = []
+    for z in zero_scores:
+        if not z["zero"]:
+            continue
+        line = f"solutions on {z['task']}: {z['zero']} of {z['scored']} scored 0 on val"
+        if z["reason"]:
+            reason = z["reason"].splitlines()[0][:200]
+            line += f"; commonest reason ({z['reason_count']}): {reason}"
+        lines.append(line + " (selftaught report shows each)")
+    return lines

@@ -33,7 +33,7 @@ from selftaught.cli.common import (
     user_errors,
     where_given,
 )  # fmt: skip
-from selftaught.failures import failure_lines, invocation_failures
+from selftaught.failures import failure_lines, invocation_failures, zero_score_lines
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
 
@@ -192,6 +192,7 @@ def _execute(session: RunSession, as_json: bool) -> None:
         summary = session.summary(records)
         summary["safety"] = safety.run_summary(session.store)  # docs/safety.md
         summary["failures"] = invocation_failures(session.store)
+        summary["zero_scores"] = session.store.zero_scores()
         return records, summary
 
     records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
@@ -201,7 +202,7 @@ def _execute(session: RunSession, as_json: bool) -> None:
         f"{summary['evaluations']} evaluations"
     )
     (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
-    for line in failure_lines(summary["failures"]):
+    for line in failure_lines(summary["failures"]) + zero_score_lines(summary["zero_scores"]):
         (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps(summary), flush=True)

@@ -339,6 +339,32 @@ class RunQueries:
         keys = ("failure", "task", "split", "count", "example_program")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def zero_scores(self) -> list[dict[str, Any]]:
+        """Per task, the solutions scored on val, how many scored 0, and the commonest reason
+        recorded for those zeros (None: they ran and were wrong, or failed in several ways)."""
+        rows = self.db.execute(
+            "SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE split = 'val'"
+            " GROUP BY task ORDER BY task"
+        ).fetchall()
+        out = []
+        for task, scored, zero in rows:
+            reason = self.db.execute(
+                "SELECT failure, COUNT(*) FROM evaluations WHERE split = 'val' AND task = ?"
+                " AND score = 0 AND failure IS NOT NULL GROUP BY failure ORDER BY 2 DESC, 1"
+                " LIMIT 1",
+                (task,),
+            ).fetchone()
+            out.append(
+                {
+                    "task": task,
+                    "scored": scored,
+                    "zero": zero or 0,
+                    "reason": reason[0] if reason else None,
+                    "reason_count": reason[1] if reason else 0,
+                }
+            )
+        return out
+
     # --------------------------------------------------------------------------- events
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT kind, program, detail FROM events"
