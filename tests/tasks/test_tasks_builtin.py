@@ -350,12 +350,22 @@ def test_three_sat_seed_and_good_solver(sandbox):
 
 
 def test_maxcut_seed_times_out_and_local_search_beats_random(sandbox):
-    seed = evaluate(sandbox, "maxcut", get_task("maxcut").seed_solution, "val")
+    task = get_task("maxcut")
+    seed = evaluate(sandbox, "maxcut", task.seed_solution, "val")
     # Like the paper's 0%: the cubic greedy overruns 0.1 s on the larger graphs. How many it
-    # finishes depends on the machine's speed and load (none to about half of 20 seen here), so
-    # the test asks for timeouts that score 0, not for a figure.
-    timeouts = [r for r in seed.instances if r["status"] == "timeout"]
-    assert len(timeouts) >= 5 and all(r["score"] == 0.0 for r in timeouts)
+    # overruns depends on the machine (none to about half of 20 seen, 4 on a CI machine), so the
+    # test asks for what holds on any machine: an overrun scores 0, the seed's time grows with
+    # the graph, and the graphs it overruns are larger than those it finishes.
+    assert {r["status"] for r in seed.instances} <= {"ok", "timeout"}
+    first = task.splits["val"].first_seed
+    rows = [(len(task.instance(first + i).inputs[0]), r) for i, r in enumerate(seed.instances)]
+    timed_out = [n for n, r in rows if r["status"] == "timeout"]
+    finished = [(n, r["seconds"]) for n, r in rows if r["status"] == "ok"]
+    assert all(r["score"] == 0.0 and r["reason"] for _, r in rows if r["status"] == "timeout")
+    if timed_out and finished:
+        assert np.mean(timed_out) > np.mean([n for n, _ in finished]), (timed_out, finished)
+    if len(finished) >= 5:
+        assert np.corrcoef(np.array(finished).T)[0, 1] > 0.5, finished
     coin = evaluate(sandbox, "maxcut", RANDOM_MAXCUT, "val")
     assert 0.45 < coin.score < 0.55
     good = evaluate(sandbox, "maxcut", GOOD["maxcut"], "val")
