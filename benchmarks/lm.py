@@ -69,9 +69,9 @@ def llama_server(log: Path):
     args = ["--model", str(embedded_gguf()), "--host", "127.0.0.1", "--port", str(port)]
     args += ["--n_ctx", "2048", "--n_threads", "2"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", *args], stdout=out, stderr=subprocess.STDOUT
-        )
+        # llama_cpp.server with the weights unrepacked: see selftaught/lm/llamacpp_server.py
+        server = [sys.executable, "-m", "selftaught.lm.llamacpp_server", *args]
+        proc = subprocess.Popen(server, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 90

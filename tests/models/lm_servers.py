@@ -233,7 +233,7 @@ def llama_server(log_path: Path, n_ctx: int = 2048) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "selftaught.lm.llamacpp_server",
             "--model",
             str(embedded_gguf()),
             "--host",
