@@ -95,12 +95,13 @@ process per evaluation (scaffold seconds below) and buys the rows above.
 
 SETUP = """## Setup, and what is the same for both
 
-- **One server.** llama.cpp's OpenAI-compatible server (`python -m llama_cpp.server`, in a
-  venv of its own, `~/.cache/selftaught/peers/server`) serves the default embedded model on
-  loopback, one request at a time, with its RAM prompt cache on (a repeated prompt is not
-  read twice, for either system). Both systems send one request at a time (OpenEvolve: one
-  worker, `parallel_evaluations: 1`; selftaught: `concurrency = 1`), so the server never
-  queues and the proxy's seconds are the model's.
+- **One server.** llama.cpp's OpenAI-compatible server (`python -m llama_cpp.server`, with its
+  weights unrepacked by src/selftaught/lm/llamacpp_server.py, in a venv of its own,
+  `~/.cache/selftaught/peers/server`) serves the default embedded model on loopback, one request
+  at a time, with its RAM prompt cache on (a repeated prompt is not read twice, for either
+  system). Both systems send one request at a time (OpenEvolve: one worker,
+  `parallel_evaluations: 1`; selftaught: `concurrency = 1`), so the server never queues and the
+  proxy's seconds are the model's.
 - **One thread.** Two llama.cpp threads would suit 2 cores; on this machine, shared with
   other engineers' model runs and tests (load 6 to 8 on 2 cores), two threads
   decoded 1.1 to 1.3 tokens/s and one thread 10 tokens/s on the same prompt (measured with

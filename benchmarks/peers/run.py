@@ -7,7 +7,8 @@
 What it does, in order (RESULTS.md says why each choice was made):
 1. installs OpenEvolve (PyPI `openevolve`) into a venv of its own and llama.cpp's server
    (`llama-cpp-python[server]`, the version this environment has, so pip reuses its wheel)
-   into another, once, under ~/.cache/selftaught/peers/ (`--venvs`);
+   into another (run through src/selftaught/lm/llamacpp_server.py: weights unrepacked),
+   once, under ~/.cache/selftaught/peers/ (`--venvs`);
 2. starts the default embedded model (Qwen2.5-Coder-0.5B GGUF) behind llama.cpp's
    OpenAI-compatible server on loopback, and a counting proxy in front of it (proxy.py): both
    systems talk to the proxy, which counts every request, its tokens and its seconds;
@@ -117,7 +118,7 @@ def main() -> int:
             "name": MODEL_ALIAS,
             "file": model_file.name,
             "server": f"llama-cpp-python "
-            f"{llama} (llama_cpp.server), threads {args.threads}, nice {NICE}",
+            f"{llama} (llama_cpp.server, weights unrepacked), threads {args.threads}, nice {NICE}",
         },
         "machine": machine(loads, time.time() - started),
         "budget": budget(args, oe_python),
@@ -157,13 +158,18 @@ def embedded_model_path() -> Path:
     return model_path(DEFAULT_MODEL)
 
 
+# llama_cpp.server with the weights unrepacked (it segfaults on AVX-512/AMX CPUs otherwise),
+# run by path in the server's venv, which has llama.cpp and not selftaught
+UNREPACKED_SERVER = Path(__file__).resolve().parents[2] / "src/selftaught/lm/llamacpp_server.py"
+
+
 @contextlib.contextmanager
 def model_server(python: Path, model: Path, args: argparse.Namespace) -> Iterator[str]:
     """llama.cpp's server on a free loopback port, niced; its log in the work directory."""
     port = free_port()
     log = (args.work / "server.log").open("w")
     command = [
-        "nice", "-n", str(NICE), str(python), "-m", "llama_cpp.server",
+        "nice", "-n", str(NICE), str(python), str(UNREPACKED_SERVER),
         "--model", str(model), "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1", "--port", str(port),
         "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
