@@ -3,6 +3,11 @@ OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import sysconfig
+
 import lm_servers  # noqa: E402
 import pytest
 from lm_servers import free_port  # noqa: E402
@@ -10,6 +15,7 @@ from lm_servers import free_port  # noqa: E402
 from selftaught.lm import (
     LanguageModelError,
     embedded_gguf,
+    llamacpp_server,
     open_language_model,
     request_key,
     sample_seed,
@@ -88,6 +94,30 @@ def test_openai_backend_against_a_local_server(tmp_path, llama_server, monkeypat
     assert broker.usage.completion_tokens > 0 and broker.usage.prompt_tokens > 0
     key = request_key(broker.identity, SYSTEM, USER, 0.7, 16, 0, "t=1")
     assert [store.get_sample(key, i).response for i in range(2)] == [out[0], out[2]]
+
+
+# In a Python that has llama.cpp but not selftaught (benchmarks/peers' server venv), run the
+# way the server file runs there: by path, taking the swap from the llamacpp_batch.py beside it.
+BY_PATH = """
+import importlib.util, sys
+import llama_cpp.llama_cpp as native
+assert importlib.util.find_spec("selftaught") is None
+spec = importlib.util.spec_from_file_location("server", sys.argv[1])
+server = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(server)
+with server.unrepacked_weights():
+    inside = native.llama_model_default_params().use_extra_bufts
+print(inside, native.llama_model_default_params().use_extra_bufts)
+"""
+
+
+def test_the_server_keeps_weights_unrepacked_without_selftaught_installed():
+    # -S skips site's .pth files, so the editable selftaught is not importable; llama.cpp is
+    env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
+    argv = [sys.executable, "-S", "-c", BY_PATH, llamacpp_server.__file__]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]  # swapped inside the block, restored after
 
 
 def test_openai_errors_are_one_line(monkeypatch):

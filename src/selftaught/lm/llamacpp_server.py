@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def unrepacked_weights() -> Any:
+def unrepacked_weights() -> AbstractContextManager[None]:
     """llamacpp_batch's context manager, from the package or, without it, from the file beside."""
     try:
         from selftaught.lm.llamacpp_batch import unrepacked_weights as swap
