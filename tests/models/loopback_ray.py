@@ -12,6 +12,7 @@ another Ray on the machine. Nodes import the selftaught under test
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,15 +37,44 @@ FAST_DEATH = {
 
 
 def free_port() -> int:
+    """A port the kernel hands out now: always inside its ephemeral range."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+WORKER_PORTS = 201
+
+
+def worker_port_base(taken: set[int]) -> int:
+    """The first of WORKER_PORTS free ports below the kernel's ephemeral range. Ray refuses to
+    start when a port it was given falls in the worker range (CI once drew a dashboard port
+    inside `free_port() + 1000 ..`); below the ephemeral range, no `free_port()` and none of the
+    ports Ray draws itself can land there. `taken` keeps two nodes' ranges apart."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        base = random.randrange(10_000, low - WORKER_PORTS)
+        ports = range(base, base + WORKER_PORTS)
+        if taken.isdisjoint(ports) and all(_bindable(port) for port in ports):
+            taken.update(ports)
+            return base
+    raise RuntimeError(f"no {WORKER_PORTS} free ports between 10000 and {low}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class LoopbackCluster:
     def __init__(self, cpus: int = 1):
         self.temp_dir = tempfile.mkdtemp(prefix="st-ray-", dir="/tmp")  # sockets: short paths
-        self.port = free_port()
+        self.ports: set[int] = set()  # every port given to this cluster's nodes so far
+        self.port = self._free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.sessions: list[int] = []  # the session of each node's processes, head first
         self.env = {
@@ -54,8 +84,8 @@ class LoopbackCluster:
         self.env.pop("RAY_ADDRESS", None)
         try:
             head = ["--head", f"--port={self.port}", f"--temp-dir={self.temp_dir}"]
-            self._start([*head, "--include-dashboard=false", f"--dashboard-port={free_port()}"],
-                        cpus)  # fmt: skip
+            dashboard = ["--include-dashboard=false", f"--dashboard-port={self._free_port()}"]
+            self._start([*head, *dashboard], cpus)
         except BaseException:
             self.stop()
             raise
@@ -67,11 +97,12 @@ class LoopbackCluster:
         return len(self.sessions) - 1
 
     def _start(self, args: list[str], cpus: int) -> None:
-        base = free_port() + 1000
+        low = worker_port_base(self.ports)
+        high = low + WORKER_PORTS - 1
         cmd = [RAY, "start", *args, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
-               "--disable-usage-stats", f"--dashboard-agent-listen-port={free_port()}",
-               f"--metrics-export-port={free_port()}",
-               f"--min-worker-port={base}", f"--max-worker-port={base + 200}"]  # fmt: skip
+               "--disable-usage-stats", f"--dashboard-agent-listen-port={self._free_port()}",
+               f"--metrics-export-port={self._free_port()}",
+               f"--min-worker-port={low}", f"--max-worker-port={high}"]  # fmt: skip
         proc = subprocess.Popen(
             cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True, text=True,
@@ -80,6 +111,13 @@ class LoopbackCluster:
         out, _ = proc.communicate(timeout=180)
         if proc.returncode != 0:
             raise RuntimeError(f"ray start failed: {out[-2000:]}")
+
+    def _free_port(self) -> int:
+        """A free port not yet given to this cluster (the kernel may hand one out twice)."""
+        while (port := free_port()) in self.ports:
+            pass
+        self.ports.add(port)
+        return port
 
     def kill_node(self, index: int) -> None:
         """SIGKILL every process of node `index` (its raylet and workers)."""
