@@ -112,7 +112,10 @@ def _measure(
         meta = MetaUtility(
             [evaluator], invoker, run_seed=repeat_seed(seed, repeat), concurrency=concurrency
         )
-        result = meta(source, f"compare:{seed}:{repeat}:{label}", with_test=True)
+        scope = f"compare:{seed}:{repeat}:{label}"
+        # Stored once per row and read back: re-running a comparison in its run directory
+        # invokes no finished row again (its calls would be free, but would be logged twice).
+        result = meta.score_once(source, scope, f"{scope}:{evaluator.task.name}")
         for run in result.runs:
             scores.append(float(run.test or 0.0))
             vals.append(float(run.val))

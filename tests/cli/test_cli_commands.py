@@ -84,3 +84,22 @@ def test_a_file_that_defines_no_task_is_one_line(tmp_path):
     done = run_cli("run", "--task", str(bad), "--run-dir", str(tmp_path / "r"))
     assert done.returncode == 2 and "defines no task" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
+
+
+def test_a_finished_comparison_re_run_in_place_invokes_nothing_again(tmp_path):
+    args = (
+        "compare", "--improvers", "hints,seed", "--model", WORLDS, "--repetitions", "1",
+        "--run-dir", str(tmp_path / "c"), "--json",
+    )  # fmt: skip
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    logged = {table: len(stored(tmp_path / "c", table)) for table in ("invocations", "lm_calls")}
+    assert logged["invocations"] > 0 and logged["lm_calls"] > 0
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert {t: len(stored(tmp_path / "c", t)) for t in logged} == logged  # nothing logged twice
+    scores = [
+        [(e["name"], e["mean"], e["ci"]) for e in last_json(done.stdout)["improvers"]]
+        for done in (first, again)
+    ]
+    assert scores[0] == scores[1]
