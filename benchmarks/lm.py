@@ -21,22 +21,21 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from selftaught.lm import ModelOptions, embedded_gguf, open_language_model
-from selftaught.store import RunStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "models"))
+from lm_servers import llama_server  # noqa: E402  (the tests' server on the embedded model)
+
+from selftaught.lm import ModelOptions, open_language_model  # noqa: E402
+from selftaught.store import RunStore  # noqa: E402
 
 SYSTEM = "You are a concise assistant."
 
@@ -59,40 +58,6 @@ def machine() -> dict[str, Any]:
         "llama_cpp_python": version("llama_cpp_python"),
         "openai": version("openai"),
     }
-
-
-@contextmanager
-def llama_server(log: Path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    args = ["--model", str(embedded_gguf()), "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--n_ctx", "2048", "--n_threads", "2"]
-    with open(log, "wb") as out:
-        # llama_cpp.server with the weights unrepacked: see selftaught/lm/llamacpp_server.py
-        server = [sys.executable, "-m", "selftaught.lm.llamacpp_server", *args]
-        proc = subprocess.Popen(server, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("llama_cpp.server did not start within 90 s") from None
-                time.sleep(0.25)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def throughput(broker: Any, concurrency: int, requests: int, tag: str) -> dict[str, Any]:

@@ -223,8 +223,10 @@ def anthropic_reply(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def llama_server(log_path: Path, n_ctx: int = 2048) -> Iterator[str]:
-    """llama.cpp's OpenAI-compatible server on the embedded model; yields its base URL (/v1)."""
+def llama_server(log_path: Path, n_ctx: int = 2048, start_seconds: float = 90) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on the embedded model, with its weights unrepacked
+    (see selftaught/lm/llamacpp_server.py); yields its base URL (/v1). benchmarks/lm.py uses it
+    too."""
     from selftaught.lm import embedded_gguf
 
     port = free_port()
@@ -250,7 +252,7 @@ def llama_server(log_path: Path, n_ctx: int = 2048) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
@@ -261,7 +263,9 @@ def llama_server(log_path: Path, n_ctx: int = 2048) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not answer /v1/models within 60 s")
+                raise RuntimeError(
+                    f"llama_cpp.server did not answer /v1/models within {start_seconds:.0f} s"
+                )
             time.sleep(0.25)
         yield base
     finally:
