@@ -12,6 +12,7 @@ transfer and compare all invoke improvers through it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,9 +102,11 @@ def improve(
     """Run `improve_algorithm` from `improver`; its result if it returned a string, else None."""
     program = recorder.program(improver, "improver")
     spec = handle_spec(initial_solution, utility, language_model)
+    started = time.monotonic()
     run = sandbox.run_improver(
         improver, spec, make_handler(utility, language_model), seed=seed, limits=limits
     )
+    wall_seconds = time.monotonic() - started  # with the model's calls: run.seconds stops then
     for sink in {id(h.events): h.events for h in (utility, language_model)}.values():
         if isinstance(sink, EventCap):
             sink.flush()
@@ -123,6 +126,7 @@ def improve(
                 "result": recorder.program(result, "output") if result else None,
                 "error": run.error,
                 "seconds": run.seconds,
+                "wall_seconds": wall_seconds,
                 "layers": run.layers,
             },
         )

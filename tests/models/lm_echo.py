@@ -22,3 +22,11 @@ def not_strings(system: str, user: str, n: int, temperature: float) -> list[int]
 
 def broken(system: str, user: str, n: int, temperature: float) -> list[str]:
     raise RuntimeError("the scripted model\nfailed on purpose")
+
+
+def slow(system: str, user: str, n: int, temperature: float) -> list[str]:
+    """`respond`, a second late: a model call that takes time the improver does not spend."""
+    import time
+
+    time.sleep(1.0)
+    return respond(system, user, n, temperature)

@@ -133,11 +133,14 @@ class RunQueries:
     def invocation_counts(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT CASE WHEN level = ? THEN 'self-improvement' ELSE 'meta-utility' END,"
-            " status, COUNT(*), SUM(seconds) FROM invocations GROUP BY 1, 2 ORDER BY 1, 2",
+            " status, COUNT(*), SUM(seconds), SUM(wall_seconds) FROM invocations"
+            " GROUP BY 1, 2 ORDER BY 1, 2",
             (STOP_LEVEL,),
         )
+        # wall_seconds: None where no invocation of the group recorded it (before version 4)
         return [
-            {"level": lv, "status": s, "count": n, "seconds": sec or 0.0} for lv, s, n, sec in rows
+            {"level": lv, "status": s, "count": n, "seconds": sec or 0.0, "wall_seconds": wall}
+            for lv, s, n, sec, wall in rows
         ]
 
     def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:

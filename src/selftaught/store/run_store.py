@@ -149,8 +149,8 @@ class RunStore(RunQueries):
     ) -> None:
         self.db.execute(
             "INSERT INTO invocations (improver, initial, purpose, status, result, error, seconds,"
-            " layers, created, level, t, task, repetition)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " layers, created, level, t, task, repetition, wall_seconds)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 improver,
                 initial,
@@ -165,6 +165,7 @@ class RunStore(RunQueries):
                 invocation.t,
                 invocation.task,
                 invocation.repetition,
+                run.get("wall_seconds"),  # schema version 4
             ),
         )
 

@@ -11,6 +11,11 @@ run once, from the strings; nothing else parses them.
 Version 3 records where each evaluation ran: `evaluations.node` ("local" for the local zygote
 pool, a Ray node's name for the cluster executor; NULL for evaluations older runs recorded,
 which all ran locally). Migrating from 1 or 2 adds the column and leaves it NULL.
+
+Version 4 records an invocation's wall-clock time, `invocations.wall_seconds`, beside
+`seconds`, the improver's own time (its clock stops while the host serves its budgeted calls:
+what its time limit counts, so an invocation whose model calls took minutes reads 0.01 s).
+Migrating adds the column and leaves it NULL for invocations recorded before.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,7 +46,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
 CREATE TABLE IF NOT EXISTS invocations (
     id INTEGER PRIMARY KEY, improver TEXT NOT NULL, initial TEXT NOT NULL, purpose TEXT NOT NULL,
     status TEXT NOT NULL, result TEXT, error TEXT, seconds REAL NOT NULL, layers TEXT NOT NULL,
-    created REAL NOT NULL, level TEXT, t INTEGER, task TEXT, repetition INTEGER);
+    created REAL NOT NULL, level TEXT, t INTEGER, task TEXT, repetition INTEGER,
+    wall_seconds REAL);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, program TEXT, detail TEXT NOT NULL,
     created REAL NOT NULL);
@@ -65,7 +71,7 @@ TABLES = (
 )
 
 # Columns added since version 1: table -> (column, type). Version 2 added those of lm_calls
-# and invocations, version 3 evaluations.node.
+# and invocations, version 3 evaluations.node, version 4 invocations.wall_seconds.
 ADDED = {
     "lm_calls": (("level", "TEXT"), ("scope", "TEXT")),
     "invocations": (
@@ -73,6 +79,7 @@ ADDED = {
         ("t", "INTEGER"),
         ("task", "TEXT"),
         ("repetition", "INTEGER"),
+        ("wall_seconds", "REAL"),
     ),
     "evaluations": (("node", "TEXT"),),
 }
@@ -96,7 +103,7 @@ def stored_version(db: sqlite3.Connection) -> int | None:
 def migrate(db: sqlite3.Connection) -> None:
     """Bring a version-1 or -2 database to the current version in one transaction (`db` in
     autocommit mode); tables it lacks are left alone (a damaged run stays as damaged as it
-    was, no more). Adding a missing column is all version 3 needs; filling the version-2
+    was, no more). Adding missing columns is all versions 3 and 4 need; filling the version-2
     columns from version 1's strings touches only rows that lack them."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.execute("BEGIN IMMEDIATE")

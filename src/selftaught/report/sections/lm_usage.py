@@ -168,7 +168,9 @@ def _scope_order(row: dict[str, Any]) -> tuple[int, str, str]:
 
 def _invocations(data: RunData) -> str:
     rows = [
-        [escape(r["level"]), escape(str(r["status"])), num(r["count"]), num(r["seconds"], 2)]
+        [escape(r["level"]), escape(str(r["status"])), num(r["count"]), num(r["seconds"], 2),
+         "not recorded" if r.get("wall_seconds") is None else num(r["wall_seconds"], 1)]
         for r in data.invocation_counts
-    ]
-    return table(["level", "status", "count", "seconds"], rows)
+    ]  # fmt: skip
+    # The improver's own time stops while the host serves its model calls; the wall time not.
+    return table(["level", "status", "count", "improver seconds", "wall seconds"], rows)
