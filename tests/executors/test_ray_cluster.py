@@ -17,11 +17,13 @@ import signal
 import subprocess
 import sys
 import time
+from html import escape
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, last_json, run_cli
 
+from selftaught.report import build_report
 from selftaught.store import RunReader
 
 try:
@@ -90,6 +92,8 @@ def test_a_run_on_two_nodes_records_what_the_local_executor_records(cluster, loc
     assert all(layers == local["executor"]["layers"] for layers in executor["layers"].values())
     where = nodes(tmp_path / "ray")
     assert set(where) == set(executor["layers"]) and min(where.values()) >= 3, where
+    page = build_report(tmp_path / "ray")  # says where they ran, by node
+    assert all(f"{escape(node)}: {count}" in page for node, count in where.items()), where
     assert got["iterations"] == local["iterations"]
     assert got["evaluations"] == local["evaluations"] and got["lm_calls"] == local["lm_calls"]
     assert records(tmp_path / "ray") == records(local_dir)

@@ -117,6 +117,19 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     assert "&lt;img src=x&gt;" in html
 
 
+def test_the_report_says_where_evaluations_ran(tmp_path: Path) -> None:
+    store = RunStore.open_run(tmp_path, create=True)
+    result = {"score": 0.5, "instances": [], "seconds": 0.1, "layers": [], "failure": None}
+    for i, node in enumerate(["192.0.2.2/ab12cd34", "192.0.2.2/ab12cd34", "local", None]):
+        store.put_evaluation(f"{i}" * 64, "lpn", "val", 1, result | {"node": node})
+    store.close()
+    html = unescape(re.sub(r"<[^>]+>", "", build_report(tmp_path)))
+    assert (
+        "Where they ran: 192.0.2.2/ab12cd34: 2; local: 1; "
+        "not recorded (an older selftaught): 1." in html
+    )
+
+
 def test_strategy_guesses_name_the_builtin_improvers() -> None:
     expected = {
         "beam_search": "beam search",

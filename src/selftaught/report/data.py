@@ -47,6 +47,7 @@ class RunData:
     lm_by_level: list[dict[str, Any]] = field(default_factory=list)
     lm_by_scope: list[dict[str, Any]] = field(default_factory=list)
     evaluation_totals: list[dict[str, Any]] = field(default_factory=list)  # per task and split
+    evaluation_nodes: dict[str, int] = field(default_factory=dict)  # node -> evaluations there
     evaluation_series: list[dict[str, Any]] = field(default_factory=list)  # downsampled
     top_programs: list[dict[str, Any]] = field(default_factory=list)
     best_solutions: list[dict[str, Any]] = field(default_factory=list)
@@ -111,6 +112,9 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
         data.lm_calls, data.lm_totals, data.lm_by_level, data.lm_by_scope = lm
     data.evaluation_totals = section(
         "evaluation totals", ("evaluations",), db.evaluation_totals, []
+    )
+    data.evaluation_nodes = section(
+        "evaluation nodes", ("evaluations",), db.evaluation_nodes, {}
     )
     data.evaluation_series = section(
         "evaluation series", ("evaluations",), db.evaluation_series, []

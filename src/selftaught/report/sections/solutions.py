@@ -52,7 +52,18 @@ def _totals(data: RunData) -> str:
         ]
         for r in data.evaluation_totals
     ]
-    return table(TOTAL_HEADERS, rows)
+    return table(TOTAL_HEADERS, rows) + _nodes(data.evaluation_nodes)
+
+
+def _nodes(nodes: dict[str, int]) -> str:
+    """Where the evaluations ran: the local pool, or each Ray node by name (`node` column)."""
+    if not nodes:
+        return ""
+    parts = [
+        f"{escape(node) if node else 'not recorded (an older selftaught)'}: {num(count)}"
+        for node, count in sorted(nodes.items(), key=lambda item: (not item[0], -item[1], item[0]))
+    ]
+    return f'<p class="note">Where they ran: {"; ".join(parts)}.</p>'
 
 
 def _series_chart(data: RunData) -> str:
