@@ -46,6 +46,7 @@ def test_statuses_and_scores(finished_run: Path, tmp_path: Path) -> None:
     assert rows["done"]["best_val"] == 1.0 and rows["done"]["best_test"] == 1.0
     assert rows["done"]["iterations_done"] == 2 and rows["done"]["iterations_planned"] == 2
     assert rows["done"]["lm_calls_paid"] > 0 and rows["done"]["evaluations"] > 0
+    assert rows["done"]["nodes"] == ["local"]  # where its evaluations ran
     assert rows["done"]["model"].startswith("python:stop_world:respond@")
     assert 3500 < rows["done"]["age_seconds"] < 3700
 

@@ -17,6 +17,8 @@ Contract of `list_runs(root)`:
     best_test                the test meta-utility of that same improver (chosen on val only)
     lm_calls_paid            LM calls not answered from the cache
     evaluations              evaluation rows
+    nodes                    where the evaluations ran, sorted: ["local"] or Ray node names
+                             (those an older selftaught recorded without a node left out)
     last_activity            POSIX time of the last write (the database files' mtime)
     age_seconds              seconds since then
     error                    one line when the database cannot be read, else None
@@ -78,6 +80,7 @@ def describe_run(run_dir: Path, *, now: float | None = None) -> dict[str, Any]:
         "best_test": None,
         "lm_calls_paid": None,
         "evaluations": None,
+        "nodes": None,  # where its evaluations ran: "local" or Ray node names
         "last_activity": updated,
         "age_seconds": max(0.0, now - updated),
         "error": None,
@@ -120,6 +123,7 @@ def _fill(db: RunReader, row: dict[str, Any]) -> None:
         row["lm_calls_paid"] = db.paid_lm_calls()
     if "evaluations" in tables:
         row["evaluations"] = db.count("evaluations")
+        row["nodes"] = sorted(node for node in db.evaluation_nodes() if node)
 
 
 def _status(row: dict[str, Any], locked: bool) -> dict[str, Any]:

@@ -94,6 +94,10 @@ def test_a_run_on_two_nodes_records_what_the_local_executor_records(cluster, loc
     assert set(where) == set(executor["layers"]) and min(where.values()) >= 3, where
     page = build_report(tmp_path / "ray")  # says where they ran, by node
     assert all(f"{escape(node)}: {count}" in page for node, count in where.items()), where
+    listed = run_cli("runs", str(tmp_path), "--json")
+    assert [row["nodes"] for row in json.loads(listed.stdout)] == [sorted(where)]
+    table = run_cli("runs", str(tmp_path), env={"COLUMNS": "200"}).stdout
+    assert "where" in table and f"{len(where)} nodes" in table
     assert got["iterations"] == local["iterations"]
     assert got["evaluations"] == local["evaluations"] and got["lm_calls"] == local["lm_calls"]
     assert records(tmp_path / "ray") == records(local_dir)

@@ -45,7 +45,10 @@ def list_runs_command(
     if as_json:
         print(json.dumps(rows))
         return
-    columns = ("run", "status", "task", "model", "t", "best val", "best test", "paid calls", "age")
+    # "where" only when some run ran off this machine: the table fits 80 columns otherwise.
+    clustered = any(row.get("nodes") not in (None, [], ["local"]) for row in rows)
+    columns = ("run", "status", "task", "model", "t", "best val", "best test", "paid calls",
+               *(("where",) if clustered else ()), "age")  # fmt: skip
     table = Table(*columns)
     for row in rows:
         done = _progress(row)
@@ -54,7 +57,7 @@ def list_runs_command(
         table.add_row(
             row["name"], status, str(row.get("task")), str(row.get("model")), done,
             _fmt(row.get("best_val")), _fmt(row.get("best_test")), str(row.get("lm_calls_paid")),
-            age,
+            *((_where(row.get("nodes")),) if clustered else ()), age,
         )  # fmt: skip
     stdout.print(table)
 
@@ -65,6 +68,13 @@ def _progress(row: dict[str, Any]) -> str:
         return str(row["kind"])
     done = row["iterations_done"]
     return f"{'-' if done is None else done}/{row['iterations_planned']}"
+
+
+def _where(nodes: list[str] | None) -> str:
+    """"local", the one Ray node, or how many nodes ran the run's evaluations."""
+    if not nodes:
+        return "-"
+    return nodes[0] if len(nodes) == 1 else f"{len(nodes)} nodes"
 
 
 def _fmt(value: float | None) -> str:
