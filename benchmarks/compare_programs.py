@@ -114,7 +114,7 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
     """Per improver, its invocations: window, returned program and its scores."""
     out: dict[str, list] = {}
     sources = {}
-    columns = ("improver", "result", "status", "seconds", "created", "repetition")
+    columns = ("improver", "result", "status", "seconds", "wall_seconds", "created", "repetition")
     rows = [[row[c] for c in columns] for row in reader.rows("invocations") if row["task"] == task]
     tests = {
         row["program"]: row["score"]
@@ -126,7 +126,7 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
     # Rows run one after another: an invocation's window starts where the last one ended (the
     # first where the run started, when its first program was stored).
     previous_end = min((r["created"] for r in reader.rows("programs", "created")), default=0.0)
-    for improver, result, status, seconds, created, repetition in rows:
+    for improver, result, status, seconds, wall_seconds, created, repetition in rows:
         returned = reader.get_program(result) if result else None
         digest = sha256(returned) if returned else None
         sources.setdefault(improver, names.get(improver, improver[:12]))
@@ -136,6 +136,7 @@ def invocations(reader: RunReader, task: str, seed_sha: str, evals: dict) -> dic
         seen.add((improver, repetition, digest))
         out.setdefault(sources[improver], []).append({
             "repetition": repetition, "status": status, "seconds": seconds,
+            "wall_seconds": wall_seconds,  # None in runs before schema version 4
             "window": (previous_end, created), "result": digest,
             "returned": "nothing" if digest is None else (
                 "seed solution" if digest == seed_sha else "its own program"),
