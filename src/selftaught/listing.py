@@ -122,8 +122,9 @@ def _fill(db: RunReader, row: dict[str, Any]) -> None:
     if "lm_calls" in tables:
         row["lm_calls_paid"] = db.paid_lm_calls()
     if "evaluations" in tables:
-        row["evaluations"] = db.count("evaluations")
-        row["nodes"] = sorted(node for node in db.evaluation_nodes() if node)
+        per_node = db.evaluation_nodes()  # one pass: the count is their sum
+        row["evaluations"] = sum(per_node.values())
+        row["nodes"] = sorted(node for node in per_node if node)
 
 
 def _status(row: dict[str, Any], locked: bool) -> dict[str, Any]:
