@@ -77,7 +77,17 @@ class RepetitionScore:
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> RepetitionScore:
-        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        """The record as stored; ValueError if a field has the wrong type (an altered store)."""
+        record = cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        if not (
+            isinstance(record.task, str)
+            and _integer(record.repetition)
+            and isinstance(record.returned_code, bool)
+            and _number(record.val)
+            and (record.test is None or _number(record.test))
+        ):
+            raise ValueError(f"not a repetition score: {row!r}"[:200])
+        return record
 
 
 @dataclass(frozen=True)
@@ -94,10 +104,13 @@ class MetaScore:
 
     @classmethod
     def from_stored(cls, val: float, test: float | None, detail: dict[str, Any]) -> MetaScore:
-        runs = detail.get("runs") if isinstance(detail, dict) else None
-        rows = runs if isinstance(runs, list) else []
-        parsed = tuple(RepetitionScore.from_dict(r) for r in rows if isinstance(r, dict))
-        return cls(val, test, parsed)
+        """The score as stored; ValueError if it is not what `detail()` writes."""
+        runs = detail.get("runs", []) if isinstance(detail, dict) else None
+        if not (_number(val) and (test is None or _number(test)) and isinstance(runs, list)):
+            raise ValueError("not a stored meta-utility")
+        if not all(isinstance(r, dict) for r in runs):
+            raise ValueError("a stored repetition is not an object")
+        return cls(val, test, tuple(RepetitionScore.from_dict(r) for r in runs))
 
 
 @dataclass(frozen=True)
@@ -122,3 +135,11 @@ class IterationRecord:
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> IterationRecord:
         return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -49,10 +49,14 @@ class RunQueries:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
+        return self._stored_json(row[0], f"meta {key!r}")
+
+    def _stored_json(self, text: Any, what: str) -> Any:
+        """A JSON column the store wrote; one line naming it when it no longer parses."""
         try:
-            return json.loads(row[0])
+            return json.loads(text)
         except (TypeError, ValueError):
-            altered = f"{self.path}: meta {key!r} is not JSON; the file was altered"
+            altered = f"{self.path}: {what} is not JSON; the file was altered"
             raise StoreError(altered) from None
 
     def meta(self) -> dict[str, Any]:
@@ -101,7 +105,12 @@ class RunQueries:
             "SELECT val, test, detail FROM meta_utilities WHERE improver = ? AND purpose = ?",
             (improver, purpose),
         ).fetchone()
-        return None if row is None else {"val": row[0], "test": row[1], **json.loads(row[2])}
+        if row is None:
+            return None
+        detail = self._stored_json(row[2], f"the meta-utility record of {purpose!r}")
+        if not isinstance(detail, dict):
+            raise StoreError(f"{self.path}: the meta-utility record of {purpose!r} was altered")
+        return {"val": row[0], "test": row[1], **detail}
 
     def record_meta_utilities(self) -> dict[str, dict[str, Any]]:
         """improver -> {"val", "test", "runs"} for every improver the STOP loop scored."""
@@ -253,9 +262,9 @@ class RunQueries:
         score, instances, seconds, layers, failure, node = row
         return {
             "score": score,
-            "instances": json.loads(instances),
+            "instances": self._stored_json(instances, f"the evaluation of {program[:12]}"),
             "seconds": seconds,
-            "layers": json.loads(layers),
+            "layers": self._stored_json(layers, f"the evaluation of {program[:12]}"),
             "failure": failure,
             "node": node,
         }
