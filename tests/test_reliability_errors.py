@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, last_json, one_clear_line, run_cli
+from conftest import ROOT, last_json, one_clear_line, run_cli, stored
 from hostile import HOSTILE, hostile_run
 
 from selftaught.run_lock import holder
@@ -175,3 +175,25 @@ def test_a_read_only_filesystem(finished, tmp_path):
     # What was recorded can still be read: the database opens read-only.
     assert safety_["rc"] == 0, safety_["stderr"]
     assert report_out["rc"] == 0 and (tmp_path / "report.html").stat().st_size > 1000
+
+
+COMPARE_WORLD = f"python:{ROOT / 'tests' / 'models' / 'improver_worlds.py'}:respond_lpn"
+
+
+@pytest.mark.parametrize(
+    "detail",
+    ['{not json', '{"runs": [{"task": 5, "val": "x"}]}', '{"runs": "none"}', '[1, 2]'],
+)
+def test_an_altered_comparison_record_is_one_line_and_nothing_else_is_lost(tmp_path, detail):
+    args = (
+        "compare", "--improvers", "seed", "--model", COMPARE_WORLD, "--repetitions", "1",
+        "--run-dir", str(tmp_path / "c"), "--json",
+    )  # fmt: skip
+    assert run_cli(*args).returncode == 0
+    db = sqlite3.connect(tmp_path / "c" / "run.db")  # raw: a hand-altered record
+    db.execute("UPDATE meta_utilities SET detail = ?", (detail,))
+    db.commit()
+    db.close()
+    logged = len(stored(tmp_path / "c", "lm_calls"))
+    one_clear_line(run_cli(*args), "meta-utility record", "altered")
+    assert len(stored(tmp_path / "c", "lm_calls")) == logged  # nothing paid or logged again
