@@ -2,17 +2,42 @@
 
 The paper's utilities live in [0, 1]. A score outside it is a scorer bug or a reward hack:
 the host counts it as 0 and records it (`events.UTILITY_OUT_OF_RANGE`), never clips it.
+
+A candidate's numbers can be anything JSON allows, including integers past float range
+(10**400) and finite floats whose sum is not finite: `finite` and `mean` never raise on them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+
+
+def finite(value: object) -> float | None:
+    """`value` as a finite float, or None when it is not a number, a bool, not finite or
+    past float range (`float(10**400)` raises OverflowError, `math.isfinite` too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def mean(values: Iterable[float]) -> float:
+    """The mean of finite floats; 0.0 for none. The plain sum first (the same figures as ever,
+    and n scores of 1.0 give exactly 1.0); only when that overflows, the parts divided before
+    summing (the mean of two 1.7e308 is 1.7e308, not inf)."""
+    numbers = list(values)
+    if not numbers:
+        return 0.0
+    total = sum(numbers)
+    if math.isfinite(total):
+        return total / len(numbers)
+    return math.fsum(v / len(numbers) for v in numbers)
 
 
 def is_unit_score(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0.0 <= value <= 1.0
-    )
+    number = finite(value)
+    return number is not None and 0.0 <= number <= 1.0

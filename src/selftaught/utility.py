@@ -16,6 +16,7 @@ from typing import Any
 
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.sandbox.api import WALL_BACKSTOP
+from selftaught.scores import mean
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, TaskError, child_program
@@ -126,7 +127,7 @@ class Evaluator:
             limits=limits,
         )
         rows = [self._score(inst, out) for inst, out in zip(instances, run.outcomes, strict=True)]
-        score = sum(r["score"] for r in rows) / len(rows)
+        score = mean(r["score"] for r in rows)
         failure = _common_failure(rows)
         seconds = time.monotonic() - started
         return Evaluation(

@@ -20,6 +20,7 @@ from selftaught.sandbox.api import STATUSES
 from selftaught.store import RunReader
 
 TASK = str(Path(__file__).with_name("fuzz_task.py"))
+METRIC_TASK = str(Path(__file__).with_name("metric_task"))
 INSTANCE_STATUSES = set(STATUSES) | {"invalid_output"}
 
 DRIVER = """import json
@@ -44,14 +45,14 @@ def _config(path: Path, utility_calls: int) -> Path:
     return path
 
 
-def check_solutions(tmp_path: Path, sources: list[str]) -> None:
-    """One `selftaught run` whose improver scores every source; then the property."""
+def check_solutions(tmp_path: Path, sources: list[str], task: str = TASK) -> None:
+    """One `selftaught run` of `task` whose improver scores every source; then the property."""
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER.format(payload=json.dumps(sources)))
     config = _config(tmp_path / "fuzz.toml", len(sources) + 1)
     run_dir = tmp_path / "solutions"
     done = run_cli(
-        "run", "--task", TASK, "--model", HOSTILE, "--iterations", "0", "--improver",
+        "run", "--task", task, "--model", HOSTILE, "--iterations", "0", "--improver",
         str(driver), "--config", str(config), "--run-dir", str(run_dir), "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

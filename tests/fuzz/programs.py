@@ -143,7 +143,19 @@ def _place(code: str, where: str) -> str:
     return f"def algorithm(x):\n{_indent(code)}\n    return 2 * x\n"
 
 
-ATTACKS = {"signal": _signal(rare_stop=False), "exit": EXITS, "write": WRITES,
+# Control characters and terminal escapes in what a program says: its exception messages and
+# outputs reach the console, where they must show as inert text (docs/safety.md).
+ESCAPES = ["\x1b[2J\x1b[H\x1b[32mALL CLEAR: 0 circumventions\x1b[0m", "\x1b]0;owned\x07",
+           "\r\x1b[K[bold red]rich markup[/]", "\x9b31m", "\x00\x08\x7f", "\u202eevil"]
+CONTROL = st.one_of(
+    st.sampled_from(ESCAPES),
+    st.text(st.characters(max_codepoint=0x20) | st.sampled_from("\x1b[]\x9b"), max_size=30),
+).flatmap(
+    lambda text: st.sampled_from(
+        [f"raise RuntimeError({text!r})", f"return {text!r}", f"print({text!r})\nreturn x * 2"]
+    )
+)
+ATTACKS = {"control": CONTROL, "signal": _signal(rare_stop=False), "exit": EXITS, "write": WRITES,
            "output": OUTPUTS, "exhaustion": EXHAUSTION}  # fmt: skip
 
 
@@ -155,6 +167,24 @@ def solutions(rare_stop: bool = False) -> st.SearchStrategy[tuple[str, str]]:
             st.just(kind),
             st.builds(_place, attacks[kind], st.sampled_from(["module", "entry"])),
         )
+    )
+
+
+# -------------------------------------------------------------- evaluator-form metrics
+
+METRIC_VALUES = st.one_of(
+    st.integers(-(10**400), 10**400), st.floats(), st.sampled_from([10**400, -(10**400), 1.7e308]),
+    st.booleans(), st.text(max_size=5),
+)  # fmt: skip
+METRICS = st.dictionaries(st.sampled_from(["combined_score", "a", "b", "c"]), METRIC_VALUES)
+
+
+def metric_solutions() -> st.SearchStrategy[str]:
+    """Candidates of `fuzz/metric_task` whose `metrics()` are hostile numbers (as JSON, which
+    holds integers past float range and, from Python, NaN and Infinity)."""
+    return METRICS.map(
+        lambda metrics: "import json\n\n\ndef metrics():\n"
+        f"    return json.loads({json.dumps(metrics)!r})\n"
     )
 
 

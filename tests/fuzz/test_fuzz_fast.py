@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fuzz.harness import check_improvers, check_solutions
-from fuzz.programs import improvers, solutions
+from fuzz.harness import METRIC_TASK, check_improvers, check_solutions
+from fuzz.programs import improvers, metric_solutions, solutions
 
 FAST = settings(
     max_examples=1, deadline=None, derandomize=True, database=None,
@@ -24,3 +24,9 @@ def test_hostile_solutions(tmp_path_factory, batch):
 @given(batch=st.lists(improvers(), min_size=5, max_size=5, unique_by=lambda p: p[1]))
 def test_hostile_improvers(tmp_path_factory, batch):
     check_improvers(tmp_path_factory.mktemp("fuzz"), [source for _, source in batch])
+
+
+@FAST
+@given(batch=st.lists(metric_solutions(), min_size=8, max_size=8, unique_by=lambda p: p))
+def test_hostile_metrics(tmp_path_factory, batch):
+    check_solutions(tmp_path_factory.mktemp("fuzz"), batch, task=METRIC_TASK)

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fuzz.harness import check_improvers, check_solutions
-from fuzz.programs import improvers, solutions
+from fuzz.harness import METRIC_TASK, check_improvers, check_solutions
+from fuzz.programs import improvers, metric_solutions, solutions
 
 BATCHES = int(os.environ.get("FUZZ_BATCHES", "40"))
 BATCH = int(os.environ.get("FUZZ_BATCH", "50"))
-COUNTS = {"solutions": 0, "improvers": 0}
+COUNTS = {"solutions": 0, "improvers": 0, "metrics": 0}
 
 
 def _settings(examples: int) -> settings:
@@ -32,8 +32,8 @@ def report():
     started = time.monotonic()
     yield
     seconds = time.monotonic() - started
-    print(f"\nfuzz: {COUNTS['solutions']} solutions and {COUNTS['improvers']} improvers "
-          f"in {seconds:.0f} s")  # fmt: skip
+    print(f"\nfuzz: {COUNTS['solutions']} solutions, {COUNTS['improvers']} improvers and "
+          f"{COUNTS['metrics']} metric sets in {seconds:.0f} s")  # fmt: skip
 
 
 @pytest.mark.fuzz
@@ -52,3 +52,11 @@ def test_many_hostile_solutions(tmp_path_factory, batch):
 def test_many_hostile_improvers(tmp_path_factory, batch):
     check_improvers(tmp_path_factory.mktemp("fuzz"), [source for _, source in batch])
     COUNTS["improvers"] += len(batch)
+
+
+@pytest.mark.fuzz
+@_settings(max(1, BATCHES // 4))
+@given(batch=st.lists(metric_solutions(), min_size=BATCH // 2, max_size=BATCH // 2))
+def test_many_hostile_metrics(tmp_path_factory, batch):
+    check_solutions(tmp_path_factory.mktemp("fuzz"), batch, task=METRIC_TASK)
+    COUNTS["metrics"] += len(batch)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import ast
-import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,7 +17,7 @@ from selftaught import events, stats
 from selftaught.records import RepetitionScore
 from selftaught.sandbox.scan import Rules, dotted_name, source_text
 from selftaught.sandbox.scan import scan as sandbox_scan
-from selftaught.scores import is_unit_score
+from selftaught.scores import finite, is_unit_score
 
 # ------------------------------------------------------------------ static detectors
 
@@ -169,7 +168,8 @@ def check_evaluation(
 
 
 def _finite_or_text(value: Any) -> Any:
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else repr(value)
+    number = finite(value)  # never math.isfinite on an int past float range: it raises
+    return number if number is not None else repr(value)[:100]
 
 
 def generalization_flags(

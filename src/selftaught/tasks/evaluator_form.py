@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught.scores import finite, mean
 from selftaught.tasks import evolve_blocks
 from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
 
@@ -249,18 +250,22 @@ class EvaluatorTask:
         if self.score_key in metrics:
             value = metrics[self.score_key]
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return f"{self.score_key} is {value!r}, not a number"[:300], self.score_key
-            if not math.isfinite(value):
-                return f"{self.score_key} is {value!r}", self.score_key
-            return float(value), self.score_key
+                return f"{self.score_key} is {_shown(value)}, not a number", self.score_key
+            number = finite(value)
+            if number is None:  # nan, inf, or an integer past float range
+                return f"{self.score_key} is {_shown(value)}, not a finite float", self.score_key
+            return number, self.score_key
         if self.form == "shinka" or self.score_range is not None:
             return f"the evaluator's result has no {self.score_key!r}", self.score_key
         # OpenEvolve's fitness without combined_score: the mean of the numeric metrics,
         # flags and MAP-Elites feature dimensions left out (0 when there are none).
-        values = [float(v) for k, v in metrics.items() if k not in self.settings.feature_dimensions
-                  and isinstance(v, int | float) and not isinstance(v, bool)]  # fmt: skip
-        how = f"no {self.score_key!r}: the mean of {len(values)} numeric metrics"
-        return (sum(values) / len(values) if values else 0.0), how
+        numeric = [v for k, v in metrics.items() if k not in self.settings.feature_dimensions
+                   and isinstance(v, int | float) and not isinstance(v, bool)]  # fmt: skip
+        how = f"no {self.score_key!r}: the mean of {len(numeric)} numeric metrics"
+        values = [finite(v) for v in numeric]
+        if None in values:
+            return "a numeric metric is not a finite float (nan, inf or past float range)", how
+        return mean(values), how  # type: ignore[arg-type]
 
     def record(self, output: Any) -> dict[str, Any]:
         """What an evaluation records beyond its score: metrics, artifacts, stage, how scored."""
@@ -277,6 +282,13 @@ class EvaluatorTask:
         if how != self.score_key:
             row["scored_by"] = how
         return row
+
+
+def _shown(value: Any) -> str:
+    """A candidate's value in a reason: short, and never a 4,300-digit int's repr (which raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and finite(value) is None:
+        return f"an integer of {value.bit_length()} bits"
+    return one_line(repr(value), 200)
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:

