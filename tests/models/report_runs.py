@@ -205,3 +205,35 @@ def safety_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert result.returncode == 0, result.stderr
         _CACHE["safety"] = run_dir
     return _CACHE["safety"]
+
+
+def long_lineage_store(run_dir: Path, adoptions: int) -> Path:
+    """A finished `--gate paper` run in which every iteration adopted a new improver: a spine
+    of `adoptions` + 1 improvers, each the parent of the next, written through RunStore."""
+    store = RunStore.open_run(run_dir, create=True)
+    store.set_meta("config", {"task": "lpn", "iterations": adoptions, "gate": "paper"})
+    store.db.execute("BEGIN")  # one transaction: thousands of single-row commits take seconds
+    shas = [
+        store.put_program(
+            f"def improve_algorithm(initial_solution, utility, language_model):\n"
+            f"    return initial_solution  # version {t}\n",
+            "improver",
+        )
+        for t in range(adoptions + 1)
+    ]
+    store.set_meta("initial_improver", shas[0])
+    for t, sha in enumerate(shas):
+        store.put_meta_utility(sha, "record", 0.5, 0.5, {"runs": []})
+        store.put_iteration(
+            t,
+            {
+                "t": t, "meta_utility_val": 0.5, "meta_utility_test": 0.5,
+                "candidate_val": 0.5 if t else None, "candidate_test": 0.5 if t else None,
+                "adopted": True if t else None, "improver_sha256": sha,
+                "candidate_sha256": sha if t else None,
+            },
+        )  # fmt: skip
+    store.db.execute("COMMIT")
+    store.set_meta("finished", True)
+    store.close()
+    return run_dir

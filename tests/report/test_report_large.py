@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from report_runs import many_events_store, synthetic_store
+from conftest import run_cli
+from report_runs import long_lineage_store, many_events_store, synthetic_store
 
 from selftaught.report import build_report, load_run
 
@@ -39,3 +40,13 @@ def test_100000_events_are_counted_per_iteration_in_sql(tmp_path: Path) -> None:
         family = ["static scan", "audit hook", "use_sandbox=False", "budget spent"]
         assert row["counts"] == {family[row["t"] % 4]: 2_500}
     assert len(build_report(run).encode("utf-8")) < 3_000_000
+
+
+def test_the_report_of_a_1000_adoption_run(tmp_path: Path) -> None:
+    """Every lineage walk is iterative: a spine of 1,001 improvers (deeper than Python's
+    recursion limit) is reported, through the real command, not a RecursionError."""
+    run = long_lineage_store(tmp_path / "long", adoptions=1_000)
+    done = run_cli("report", str(run), "-o", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text()
+    assert "version 1000" in html or "t=1000" in html or "1,000" in html

@@ -66,18 +66,15 @@ class Lineage:
         """(depth, node) in depth-first order, children by the iteration that proposed them."""
         out: list[tuple[int, Node]] = []
         seen: set[str] = set()
-
-        def visit(sha: str, depth: int) -> None:
+        # An explicit stack, not recursion: a 1,000-adoption run is a spine 1,000 deep.
+        stack = [(sha, 0) for sha, node in reversed(self.nodes.items()) if node.parent is None]
+        while stack:
+            sha, depth = stack.pop()
             if sha in seen:  # a cycle cannot arise from the records, but never loop on one
-                return
+                continue
             seen.add(sha)
             out.append((depth, self.nodes[sha]))
-            for child in self.nodes[sha].children:
-                visit(child, depth + 1)
-
-        for sha, node in self.nodes.items():
-            if node.parent is None:
-                visit(sha, 0)
+            stack.extend((child, depth + 1) for child in reversed(self.nodes[sha].children))
         return out
 
     def adopted_pairs(self) -> list[tuple[Node, Node]]:
