@@ -5,6 +5,7 @@ No tests here; the test modules import `finished_run` and the builders.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -236,4 +237,60 @@ def long_lineage_store(run_dir: Path, adoptions: int) -> Path:
     store.db.execute("COMMIT")
     store.set_meta("finished", True)
     store.close()
+    return run_dir
+
+
+PLANTED = "\"'><script>pwn({})</script><img src=x onerror=pwn({})>"
+
+
+def planted_run(finished: Path, target: Path, *, numbers: bool, keys: bool) -> Path:
+    """A copy of a finished run in which every stored text (with `numbers`, every stored
+    number too; with `keys`, every key of its JSON) is markup: each column's text, each string
+    leaf of its JSON. The same
+    original becomes the same markup everywhere, so that hashes still join programs to records.
+    Only the meta keys and the schema facts stay, so that the run still opens."""
+    run_dir = copy_run(finished, target)
+    mapping: dict[object, str] = {}
+
+    def plant(value: object) -> object:
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float) and not numbers:
+            return value
+        if value not in mapping:
+            mapping[value] = PLANTED.format(len(mapping), len(mapping))
+        return mapping[value]
+
+    def walk(value: object) -> object:
+        if isinstance(value, dict):
+            return {(plant(k) if keys else k): walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return plant(value)
+
+    def cell(value: object) -> object:
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return plant(value)
+            return json.dumps(walk(parsed)) if isinstance(parsed, dict | list) else plant(value)
+        return value if isinstance(value, bytes) else plant(value)
+
+    db = sqlite3.connect(run_dir / "run.db")  # raw: markup planted in every stored field
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        info = list(db.execute(f"PRAGMA table_info({table})"))
+        columns = [r[1] for r in info]
+        keep = {r[1] for r in info if r[5] and r[2].upper() == "INTEGER"}  # rowids: numbers only
+        for row in db.execute(f"SELECT rowid, * FROM {table}").fetchall():
+            rowid, values = row[0], dict(zip(columns, row[1:], strict=True))
+            if table == "meta" and values["key"] in ("schema_version", "kind"):
+                continue
+            changed = {c: (v if (table == "meta" and c == "key") or c in keep else cell(v))
+                       for c, v in values.items()}  # fmt: skip
+            sets = ", ".join(f"{c} = ?" for c in changed)
+            db.execute(f"UPDATE {table} SET {sets} WHERE rowid = ?", [*changed.values(), rowid])
+    db.commit()
+    db.close()
     return run_dir

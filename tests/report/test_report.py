@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import report_runs as support
 from conftest import run_cli, stored
-from report_runs import copy_run, killed_after_t0
+from report_runs import PLANTED, copy_run, killed_after_t0, planted_run
 
 from selftaught import improvers
 from selftaught.config import build_config
@@ -115,6 +115,25 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     html = build_report(tmp_path)
     assert "<script>alert(1)" not in html and "<img src=x>" not in html
     assert "&lt;img src=x&gt;" in html
+
+
+@pytest.mark.parametrize("plant", ["texts", "numbers", "keys"])
+def test_markup_planted_in_every_stored_field_is_inert(
+    finished_run: Path, tmp_path: Path, plant: str
+) -> None:
+    """A run directory received from someone else: whatever it holds, the report shows as
+    text. Every stored string (and number) of a real run is replaced by markup."""
+    run = planted_run(
+        finished_run, tmp_path / "planted", numbers=plant == "numbers", keys=plant == "keys"
+    )
+    store = RunStore.open_run(run, create=False)  # events and evaluation rows of every shape
+    store.record_event("static:exec", PLANTED, {"line": PLANTED, "detail": PLANTED})
+    store.close()
+    done = run_cli("report", str(run), "-o", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>pwn(" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;pwn(" in html  # shown, as text
 
 
 def test_the_report_says_where_evaluations_ran(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ Each section of the page is built in a module of `report/sections/` from the cel
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from html import escape
+from typing import TypeVar
 
 from selftaught.report.assets import CSS, PAGER_JS
 from selftaught.report.cells import section
@@ -33,22 +35,42 @@ from selftaught.report.sections import (
     solutions,
 )
 
+UNREADABLE = '<p class="note">not shown: the run directory holds values of the wrong type</p>'
+T = TypeVar("T")
+
+
+def _shown(data: RunData, what: str, build: Callable[[], T], instead: T) -> T:
+    """`build()`, or `instead` with a line in the partial banner: a run directory altered by
+    hand (or received from someone else) can hold any value of any type in any field, and
+    one odd value must cost its section, not the whole report."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - any stored value may be of any type
+        data.partial.append(
+            f"{what}: not shown ({type(exc).__name__}: a stored value of the wrong type)"
+        )
+        return instead
+
 
 def render(data: RunData) -> str:
     """The whole page of `data` (see the module docstring for what it guarantees)."""
-    tree = build_lineage(data)
+    tree = _shown(data, "the lineage", lambda: build_lineage(data), None)
     title = f"selftaught run {data.run_dir.name}"
-    body = [
-        header.header(data),
-        header.summary(data),
-        section("meta-utility", "Meta-utility per iteration", meta_utility.meta_utility(data)),
-        section("lineage", "Lineage of improvers", lineage.lineage_tree(tree)),
-        section("diffs", "Adopted improvers against their parents", lineage.adopted_diffs(tree)),
-        section("solutions", "Solutions", solutions.solutions(data)),
-        section("lm", "Language-model usage", lm_usage.lm_usage(data)),
-        section("safety", "Safety events", safety.safety_events(data)),
-        section("config", "Configuration and reproduction", config.configuration(data)),
+    parts = [
+        ("meta-utility", "Meta-utility per iteration", lambda: meta_utility.meta_utility(data)),
+        ("lineage", "Lineage of improvers", lambda: lineage.lineage_tree(tree)),
+        ("diffs", "Adopted improvers against their parents", lambda: lineage.adopted_diffs(tree)),
+        ("solutions", "Solutions", lambda: solutions.solutions(data)),
+        ("lm", "Language-model usage", lambda: lm_usage.lm_usage(data)),
+        ("safety", "Safety events", lambda: safety.safety_events(data)),
+        ("config", "Configuration and reproduction", lambda: config.configuration(data)),
     ]
+    sections = [
+        section(anchor, heading, _shown(data, f"section {heading!r}", build, UNREADABLE))
+        for anchor, heading, build in parts
+    ]
+    summary = _shown(data, "the summary cards", lambda: header.summary(data), "")
+    body = [header.header(data), summary, *sections]  # the header last: it lists what failed
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

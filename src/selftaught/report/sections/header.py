@@ -50,7 +50,10 @@ def summary(data: RunData) -> str:
     cards = [
         ("task", escape(str(config.get("task", "–")))),
         ("model", escape(str(data.meta.get("model_identity") or config.get("model", "–")))),
-        ("iterations", f"{'–' if done is None else done} / {config.get('iterations', '–')}"),
+        (
+            "iterations",
+            escape(f"{'–' if done is None else done} / {config.get('iterations', '–')}"),
+        ),
         ("best û val", num(best.get("meta_utility_val")) if best else "–"),
         ("its û test", num(best.get("meta_utility_test")) if best else "–"),
         ("LM calls paid", num(data.lm_totals.get("paid"))),

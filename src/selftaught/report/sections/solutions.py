@@ -8,9 +8,10 @@ from html import escape
 from typing import Any
 
 from selftaught.report import svg
-from selftaught.report.cells import isnum, more, num, sha, table
+from selftaught.report.cells import more, num, sha, table
 from selftaught.report.data import MAX_INSTANCE_ROWS, RunData
 from selftaught.report.diff import code_block
+from selftaught.scores import finite
 from selftaught.store.queries import MAX_PROGRAM_ROWS
 
 TOTAL_HEADERS = [
@@ -94,7 +95,7 @@ def _best(best: dict[str, Any]) -> str:
     strip = svg.bar_strip(
         [
             (
-                float(r.get("score", 0.0)) if isnum(r.get("score")) else 0.0,
+                finite(r.get("score")) or 0.0,  # never float(10**400): it raises
                 str(r.get("status", "")),
                 f"instance {i}: {r.get('score')} {r.get('status', '')} {r.get('reason', '')}",
             )
