@@ -2,8 +2,9 @@
 
 The property (docs/reliability.md): the command exits 0; every recorded instance outcome has a
 known status and, unless ok, a reason; every improver invocation has a known status; running
-the command again on the finished run (`resume`, or the same `compare`) adds nothing; and the
-run's database passes SQLite's integrity check. Many programs share one command: a batch of
+the command again on the finished run (`resume`, or the same `compare`) adds nothing; nothing the
+programs said reaches the console as a raw terminal escape; and the run's database passes
+SQLite's integrity check. Many programs share one command: a batch of
 solutions is scored by one improver that calls `utility` on each, a batch of improvers is one
 `compare`.
 """
@@ -11,6 +12,7 @@ solutions is scored by one improver that calls `utility` on each, a batch of imp
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import last_json, run_cli, stored
@@ -56,6 +58,7 @@ def check_solutions(tmp_path: Path, sources: list[str], task: str = TASK) -> Non
         str(driver), "--config", str(config), "--run-dir", str(run_dir), "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    _check_console(done)
     first = _counts(run_dir)
     assert first["evaluations"] >= 1
     _check_records(run_dir)
@@ -80,6 +83,7 @@ def check_improvers(tmp_path: Path, sources: list[str]) -> None:
             "--config", str(config), "--run-dir", str(run_dir), "--json")  # fmt: skip
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr[-3000:]
+    _check_console(done)
     _check_records(run_dir)
     first = _counts(run_dir)
     again = run_cli(*args)
@@ -105,6 +109,11 @@ def _check_records(run_dir: Path) -> None:
             assert row["status"] == "ok" or row.get("reason"), row
     for row in stored(run_dir, "invocations", "status", "error"):
         assert row["status"] in STATUSES, row
+
+
+def _check_console(done: subprocess.CompletedProcess) -> None:
+    """What the programs said reaches the console inert: no raw escape (docs/safety.md)."""
+    assert "\x1b" not in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
 
 
 def _check_integrity(run_dir: Path) -> None:

@@ -22,6 +22,7 @@ from selftaught.cli.common import (
     where_given,
 )
 from selftaught.config import ConfigError
+from selftaught.inert import visible
 from selftaught.lm import describe_models
 from selftaught.lm.catalog import describe_embedded
 
@@ -116,9 +117,9 @@ def _show_task(spec: str, show_evaluator: bool) -> None:
     solution, verbatim; then (to stderr) the confinement profile and the seed's check."""
     task = tasks.resolve_task(spec, show_evaluator=show_evaluator)
     print("# utility.str (the task's description, as the model sees it)\n")
-    print(task.description)
+    print(visible(task.description, newlines=True))
     print("\n# the initial solution\n")
-    print(task.seed_solution)
+    print(visible(task.seed_solution, newlines=True))
     note = f"task {task.name!r}: confinement profile {getattr(task, 'profile', 'strict')!r}"
     check = getattr(task, "seed_check", None)
     if check is not None:

@@ -7,18 +7,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from selftaught.config import ConfigError, RunConfig, absolute_tasks, build_config
 from selftaught.config_file import load_config_file
 from selftaught.executors import ExecutorError
 from selftaught.improvers import ImproverError
+from selftaught.inert import visible
 from selftaught.lm import LanguageModelError, RunCapReached
 from selftaught.lm.spec import ModelSpecError, absolute_spec
 from selftaught.session import RunSession
@@ -33,8 +35,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="STOP, the Self-Taught Optimizer: a language model improves code, then the improver.",
 )
-stdout = Console()
-stderr = Console(stderr=True)
+
+
+class InertConsole(Console):
+    """A console on which everything printed is inert text (docs/safety.md, "What a person
+    sees"): every string it renders (a line, a table cell, a title) has its control characters
+    visibly escaped (`inert.visible`), and no markup is read unless a line of ours asks for it
+    (`markup=True`, with what it quotes passed through `shown`). A task name, an error or a
+    flagged source line is model-written or came from a run directory: in a table cell, rich
+    markup would style it ("[green]") or raise ("[/]" with nothing to close)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text, newlines=True), **options)
+
+
+def shown(text: object) -> str:
+    """Text quoted in a line printed with markup=True: control characters and markup inert."""
+    return escape(visible(text))
+
+
+stdout = InertConsole()
+stderr = InertConsole(stderr=True)
 
 
 def _print_version(given: bool) -> None:
@@ -56,6 +80,7 @@ def _options(
 ) -> None:
     """STOP, the Self-Taught Optimizer: a language model improves code, then the improver."""
 
+
 USER_ERRORS = (
     ConfigError,
     ModelSpecError,
@@ -73,7 +98,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as exc:
-        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        stderr.print(
+            f"[bold red]error:[/] {shown(exc)}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
 
 
@@ -183,7 +210,9 @@ def drive(session: RunSession, work: Callable[[], T], again: str) -> T:
             try:
                 return work()
             except RunCapReached as exc:
-                stderr.print(f"[bold]stopped:[/] {exc}", highlight=False, soft_wrap=True)
+                stderr.print(
+                    f"[bold]stopped:[/] {shown(exc)}", markup=True, highlight=False, soft_wrap=True
+                )
                 stderr.print(f"continue under a larger cap (--max-... N) with: {again}")
                 raise typer.Exit(3) from None
     except KeyboardInterrupt:
