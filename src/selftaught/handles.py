@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from selftaught import sizes
 from selftaught.events import (
     HANDLE_SETATTR,
     LM_BUDGET_EXCEEDED,
@@ -115,6 +116,13 @@ class LanguageModelHandle:
             raise HandleError(
                 "ValueError",
                 f"at most {self.max_responses_per_call} messages per call, got {len(messages)}",
+            )
+        longest = max((len(m) for m in messages), default=0) + len(call.expertise)
+        if longest > sizes.PROMPT_CHARS:  # refused unsent and unspent (docs/reliability.md)
+            raise HandleError(
+                "ValueError",
+                f"a prompt (expertise and message) of {longest:,} characters; at most "
+                f"{sizes.PROMPT_CHARS:,} characters per message",
             )
         self.budget -= 1
         temperature = min(max(call.temperature, 0.0), 2.0)

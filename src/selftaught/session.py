@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from selftaught import sizes
 from selftaught.config import RunConfig, parse_config
 from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
@@ -106,6 +107,7 @@ class RunSession:
             raise
         store.set_meta("kind", kind)
         store.set_meta("config", config.model_dump(mode="json"))
+        store.set_meta("size_caps", sizes.as_dict())  # what this run cut (docs/reliability.md)
         store.set_meta("initial_improver", store.put_program(initial_improver, "improver"))
         session.language_model.save_identity()
         return session

@@ -156,7 +156,10 @@ def test_token_and_dollar_caps(tmp_path, no_keys):
             broker.sample("s", ["c"], 0.7)
         assert len(server.requests) == 2
         one_call = (10 * 0.15 + 3 * 0.6) / 1e6
-        broker = fake_openai(tmp_path / "d", server.url, caps=Caps(dollars=1.5 * one_call))
+        # A request counts its worst case before it is sent (1 prompt token, 16 max tokens):
+        # two calls fit, the third could pass the cap (tests/test_reliability_sizes.py).
+        worst = (1 * 0.15 + 16 * 0.6) / 1e6
+        broker = fake_openai(tmp_path / "d", server.url, caps=Caps(dollars=one_call + worst))
         broker.sample("s", ["a"], 0.7)
         broker.sample("s", ["b"], 0.7)
         with pytest.raises(RunCapReached, match="dollars cap"):

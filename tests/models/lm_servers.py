@@ -126,6 +126,21 @@ class FaultServer:
             h.end_headers()
             h.wfile.write(data)
             return True
+        if kind == "huge":  # a reply of `arg` MB, chunked (no Content-Length to refuse early)
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            chunk = b'{"id": "x", "choices": [{"message": {"content": "' + b"x" * (1 << 20)
+            try:
+                for _ in range(int(arg or 64)):
+                    h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    chunk = b"x" * (1 << 20)
+                h.wfile.write(b"0\r\n\r\n")
+            except OSError:  # the client stopped reading: what the cap is for
+                pass
+            h.close_connection = True
+            return True
         if kind == "echo-key":
             creds = h.headers.get("Authorization") or h.headers.get("x-api-key") or ""
             self._reply(h, int(arg or 401), error_body(f"bad key {creds}"))

@@ -18,8 +18,9 @@ import time
 from typing import Any
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line, redact, strip_userinfo
+from selftaught.lm.http_cap import capped_client
 from selftaught.lm.options import ModelOptions
-from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier
+from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier, too_large
 from selftaught.store import Sample
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -59,8 +60,9 @@ class AnthropicBackend(Backend):
         self.model = model
         self.max_concurrency = self.options.concurrency
         self.client = anthropic.Anthropic(
-            api_key=key, base_url=base_url, max_retries=0, timeout=self.options.timeout
-        )
+            api_key=key, base_url=base_url, max_retries=0, timeout=self.options.timeout,
+            http_client=capped_client(anthropic),
+        )  # fmt: skip
         self.name = f"anthropic:{model}" + (f" at {strip_userinfo(base_url)}" if base_url else "")
         self.identity = f"anthropic:{model}"
 
@@ -98,6 +100,7 @@ class AnthropicBackend(Backend):
                 attempt, self.classify, self.policy, name=self.name, on_retry=self.on_retry
             )
         except Exception as exc:
+            exc = too_large(exc) or exc  # the SDK's "Connection error." hides why
             text = redact(one_line(exc), [self._key])
             raise LanguageModelError(f"{self.name}: {type(exc).__name__}: {text}") from exc
         text = "".join(

@@ -44,9 +44,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from selftaught import sizes
 from selftaught.lm.base import Backend, LanguageModelError, one_line
 from selftaught.lm.cache import SampleCache
-from selftaught.lm.caps import ELAPSED_KEY, Caps, RunCapReached, Spent
+from selftaught.lm.caps import (
+    ELAPSED_KEY,
+    Caps,
+    RunCapReached,
+    Spent,
+    passes_dollars,
+    worst_case,
+)
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.pricing import PriceTable
 from selftaught.lm.replay import IDENTITY_KEY
@@ -117,12 +125,14 @@ def sample_seed(run_seed: int, key: str, index: int) -> int:
 
 
 def _storable(sample: Sample) -> Sample:
-    """A reply as UTF-8 can hold it: a lone surrogate (a backend's broken decoding) would make
-    the store, the request hash and the child's pipe raise; it becomes U+FFFD."""
+    """A reply as UTF-8 can hold it, and no longer than `sizes.REPLY_CHARS` (a reply past it
+    is cut there, before it is stored or handed to anyone: docs/reliability.md, "Size caps").
+    A lone surrogate (a backend's broken decoding) would make the store, the request hash and
+    the child's pipe raise; it becomes U+FFFD."""
     text = sample.response
     if not isinstance(text, str):
         raise LanguageModelError(f"the backend returned a {type(text).__name__}, not text")
-    fixed = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    fixed = text[: sizes.REPLY_CHARS].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return sample if fixed == text else replace(sample, response=fixed)
 
 
@@ -191,6 +201,7 @@ class LMBroker:
         self._counters: dict[str, int] = {}
         self._lock = threading.RLock()
         self._in_flight = 0  # paid requests reserved and not yet recorded (`_reserve`)
+        self._in_flight_dollars = 0.0  # their worst cases (`caps.worst_case`)
         # Requests at the backend at once, over every thread of the run: a local model serves
         # one at a time; a server takes `concurrency` (a model option).
         self._slots = threading.BoundedSemaphore(max(1, backend.max_concurrency))
@@ -257,7 +268,8 @@ class LMBroker:
             for message, positions in groups.items()
         ]
         paid = [plan for plan in plans if plan.missing]
-        self._reserve(len(paid))
+        worst = self._worst_case(paid)
+        self._reserve(len(paid), worst)
         try:
             if paid:
                 self._generate(paid)
@@ -267,7 +279,7 @@ class LMBroker:
                 for position, got in zip(positions, samples, strict=True):
                     responses[position] = got.response
         finally:
-            self._release(len(paid))
+            self._release(len(paid), worst)
         self.cache.set_meta(ELAPSED_KEY, self.spent().seconds)
         return responses
 
@@ -293,24 +305,43 @@ class LMBroker:
             )
         return plan
 
-    def _reserve(self, calls: int) -> None:
-        """Count `calls` paid requests as in flight, or raise RunCapReached if the caps forbid
-        them. In-flight requests count against the calls cap, so that concurrent invocations
-        cannot pass it together; tokens and dollars are known only once a request returns."""
+    def _worst_case(self, paid: list[_Plan]) -> float:
+        """The most `paid` may cost (`caps.worst_case`); 0 without a dollars cap."""
+        if self.caps.dollars is None or self.price is None:
+            return 0.0
+        total = 0.0
+        for plan in paid:
+            # A backend that splits samples pays for the prompt once per sample.
+            prompts = len(plan.missing) if self.backend.splits_samples else 1
+            chars = prompts * (len(plan.system) + len(plan.user))
+            total += worst_case(self.price, chars, len(plan.missing), self.max_tokens)
+        return total
+
+    def _reserve(self, calls: int, worst: float = 0.0) -> None:
+        """Count `calls` paid requests, whose cost is at most `worst` dollars, as in flight, or
+        raise RunCapReached if the caps forbid them. In-flight requests count against the calls
+        cap and their worst cases against the dollars cap, so that concurrent invocations cannot
+        pass them together; tokens are known only once a request returns."""
         if not calls:
             return
         with self._lock:
             if self.caps.any:
                 spent = self.spent()
                 spent.calls += self._in_flight
-                reason = spent.reached(self.caps, calls_wanted=calls)
+                reason = spent.reached(self.caps, calls_wanted=calls) or passes_dollars(
+                    self.caps, spent.dollars, self._in_flight_dollars, worst
+                )
                 if reason is not None:
                     raise RunCapReached(reason)
             self._in_flight += calls
+            self._in_flight_dollars += worst
 
-    def _release(self, calls: int) -> None:
+    def _release(self, calls: int, worst: float = 0.0) -> None:
+        if not calls:
+            return
         with self._lock:
             self._in_flight -= calls
+            self._in_flight_dollars -= worst
 
     def _generate(self, paid: list[_Plan]) -> None:
         """Ask the backend for every missing sample; store what came back even if a job failed.

@@ -5,8 +5,12 @@ served) and raises RunCapReached instead of sending it. The run then stops like 
 model error, with everything paid for stored, and resumes later under a larger cap: what earlier
 sessions of the run spent is read back from its store (`spent_in_store`), so a cap holds for the
 run as a whole. A cap stops the next request once reached. Requests in flight count against the
-calls cap; the tokens and dollars caps are known only when a request returns, so the requests in
-flight when one was crossed may overshoot it (by at most the backend's concurrency in requests).
+calls cap. The dollars cap counts a request's worst case before sending it (`worst_case`: its
+prompt tokens estimated at one per `CHARS_PER_TOKEN` characters, plus `max_tokens` for every
+sample asked, at the model's price), with the worst cases of the requests in flight; what it
+really cost replaces the estimate once it returns. The tokens cap is known only when a request
+returns, so the requests in flight when it was crossed may overshoot it (by at most the
+backend's concurrency in requests).
 
 Wall time is the time the run's brokers were open, summed over sessions and kept in the run's
 meta under "lm_elapsed_seconds".
@@ -17,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from selftaught.lm.base import LanguageModelError
+from selftaught.lm.pricing import Price
 from selftaught.store import RunStore
 
 ELAPSED_KEY = "lm_elapsed_seconds"
@@ -73,6 +78,28 @@ class Spent:
                     f" {cap}; {RESUME_HINT}"
                 )
         return None
+
+
+# A prompt's tokens, estimated before sending: English and code run 3.5 to 4.5 characters per
+# token in the common tokenizers; 3 errs towards counting more, so the cap is not passed.
+CHARS_PER_TOKEN = 3
+
+
+def worst_case(price: Price, prompt_chars: int, samples: int, max_tokens: int) -> float:
+    """The most a request may cost: estimated prompt tokens, and every sample at max_tokens."""
+    return price.cost(-(-prompt_chars // CHARS_PER_TOKEN), samples * max_tokens)
+
+
+def passes_dollars(caps: Caps, spent: float, in_flight: float, worst: float) -> str | None:
+    """A one-line reason if a request whose worst case is `worst` could pass the dollars cap,
+    with `spent` paid and `in_flight` the worst cases of the requests not yet returned."""
+    if caps.dollars is None or spent + in_flight + worst <= caps.dollars:
+        return None
+    return (
+        f"run cap reached: {spent:.4f} dollars spent, {in_flight:.4f} in flight, and the next "
+        f"request's worst case is {worst:.4f} (its prompt, and max tokens for every sample), "
+        f"which could pass the dollars cap {caps.dollars}; {RESUME_HINT}"
+    )
 
 
 def spent_in_store(store: RunStore | None) -> Spent:

@@ -24,8 +24,9 @@ from dataclasses import replace
 from typing import Any
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line, redact, strip_userinfo
+from selftaught.lm.http_cap import capped_client
 from selftaught.lm.options import ModelOptions
-from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier
+from selftaught.lm.retry import MalformedResponse, call_with_retries, sdk_classifier, too_large
 from selftaught.store import Sample
 
 
@@ -75,6 +76,7 @@ class OpenAIBackend(Backend):
                 api_key=key,
                 max_retries=0,
                 timeout=timeout if timeout is not None else options.timeout,
+                http_client=capped_client(openai),
             )
         except Exception as exc:  # noqa: BLE001 - httpx.InvalidURL and kin: a bad --base-url
             raise LanguageModelError(
@@ -181,6 +183,7 @@ class OpenAIBackend(Backend):
         )
 
     def _error(self, exc: Exception) -> LanguageModelError:
+        exc = too_large(exc) or exc  # the SDK's "Connection error." hides why
         text = redact(one_line(exc), [self._key])
         return LanguageModelError(f"{self.name}: {type(exc).__name__}: {text}")
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from selftaught import sizes
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -137,6 +139,8 @@ def sdk_classifier(sdk: Any) -> Classifier:
     (APIStatusError with `status_code` and `response`, APITimeoutError, APIConnectionError)."""
 
     def classify(exc: BaseException) -> Verdict:
+        if too_large(exc):  # the same request would be as large again
+            return Verdict(False)
         if isinstance(exc, sdk.APIStatusError):
             status = exc.status_code
             response = getattr(exc, "response", None)
@@ -153,6 +157,29 @@ def sdk_classifier(sdk: Any) -> Classifier:
         return Verdict(False)
 
     return classify
+
+
+class ReplyTooLarge(Exception):
+    """A response body past `sizes.REPLY_BODY_BYTES` (`http_cap`): never retried."""
+
+    def __init__(self) -> None:
+        megabytes = sizes.REPLY_BODY_BYTES / (1 << 20)
+        super().__init__(
+            f"the server's reply is larger than {megabytes:g} MB, selftaught's cap on one reply "
+            "body; it was not read further (ask for fewer samples per call or fewer --max-tokens)"
+        )
+
+
+def too_large(exc: BaseException) -> ReplyTooLarge | None:
+    """The `ReplyTooLarge` behind `exc` (the SDKs raise their own error from it), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ReplyTooLarge):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class MalformedResponse(Exception):

@@ -33,11 +33,13 @@ of them (default 1 each).
 from __future__ import annotations
 
 import ast
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught import sizes
 from selftaught.scores import finite, mean
 from selftaught.tasks import evolve_blocks
 from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
@@ -281,7 +283,21 @@ class EvaluatorTask:
         _value, how = self.fitness(metrics)
         if how != self.score_key:
             row["scored_by"] = how
+        return _capped(row)
+
+
+def _capped(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` if its JSON fits `sizes.RECORD_CHARS`; else without its artifacts and private
+    metrics (and its metrics too if they alone are past half the cap), saying so: every
+    instance of every evaluation is stored, so an evaluator's 1 MB of artifacts would be."""
+    size = len(json.dumps(row, default=str))
+    if size <= sizes.RECORD_CHARS:
         return row
+    kept = {k: v for k, v in row.items() if k not in ("artifacts", "private")}
+    if len(json.dumps(kept, default=str)) > sizes.RECORD_CHARS // 2:
+        kept["metrics"] = {}
+    kept["cut"] = f"{size:,} characters of metrics and artifacts, past the record cap"
+    return kept
 
 
 def _shown(value: Any) -> str:
