@@ -64,8 +64,10 @@ def main() -> None:
             {
                 "benchmark": "reply cap",
                 "machine": {
-                    "platform": platform.platform(), "cores": os.cpu_count(),
-                    "load_average_at_start": os.getloadavg(), "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "cores": os.cpu_count(),
+                    "load_average_at_start": os.getloadavg(),
+                    "python": platform.python_version(),
                 },
                 "reply_megabytes_sent": args.megabytes,
                 "cap_megabytes": sizes.REPLY_BODY_BYTES / (1 << 20),
