@@ -145,8 +145,14 @@ def _place(code: str, where: str) -> str:
 
 # Control characters and terminal escapes in what a program says: its exception messages and
 # outputs reach the console, where they must show as inert text (docs/safety.md).
-ESCAPES = ["\x1b[2J\x1b[H\x1b[32mALL CLEAR: 0 circumventions\x1b[0m", "\x1b]0;owned\x07",
-           "\r\x1b[K[bold red]rich markup[/]", "\x9b31m", "\x00\x08\x7f", "\u202eevil"]
+ESCAPES = [
+    "\x1b[2J\x1b[H\x1b[32mALL CLEAR: 0 circumventions\x1b[0m",
+    "\x1b]0;owned\x07",
+    "\r\x1b[K[bold red]rich markup[/]",
+    "\x9b31m",
+    "\x00\x08\x7f",
+    "\u202eevil",
+]
 CONTROL = st.one_of(
     st.sampled_from(ESCAPES),
     st.text(st.characters(max_codepoint=0x20) | st.sampled_from("\x1b[]\x9b"), max_size=30),
@@ -183,8 +189,9 @@ def metric_solutions() -> st.SearchStrategy[str]:
     """Candidates of `fuzz/metric_task` whose `metrics()` are hostile numbers (as JSON, which
     holds integers past float range and, from Python, NaN and Infinity)."""
     return METRICS.map(
-        lambda metrics: "import json\n\n\ndef metrics():\n"
-        f"    return json.loads({json.dumps(metrics)!r})\n"
+        lambda metrics: (
+            f"import json\n\n\ndef metrics():\n    return json.loads({json.dumps(metrics)!r})\n"
+        )
     )
 
 

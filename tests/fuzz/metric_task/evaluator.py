@@ -3,8 +3,7 @@ returns, so that hostile numbers (past float range, inf, sums that overflow) rea
 
 import importlib.util
 
-SELFTAUGHT_OPTIONS = {"name": "metric_echo", "instance_seconds": 2.0, "val_runs": 1,
-                      "test_runs": 1}
+SELFTAUGHT_OPTIONS = {"name": "metric_echo", "instance_seconds": 2.0, "val_runs": 1, "test_runs": 1}
 
 
 def evaluate(program_path):

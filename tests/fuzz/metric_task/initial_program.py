@@ -1,2 +1,2 @@
 def metrics():
-    return {'combined_score': 0.5}
+    return {"combined_score": 0.5}
