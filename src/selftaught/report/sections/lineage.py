@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from selftaught.report.cells import num, score, sha
+from selftaught.report.cells import more, num, score, sha
 from selftaught.report.diff import code_block, side_by_side
 from selftaught.report.lineage import Lineage, Node
 
@@ -66,15 +66,21 @@ def _node(node: Node) -> str:
     )
 
 
+MAX_DIFFS = 50
+
+
 def adopted_diffs(lineage: Lineage) -> str:
     """One open `<details>` per adopted improver: its source beside its parent's."""
     pairs = lineage.adopted_pairs()
     if not pairs:
         return '<p class="note">no improver was adopted, so there is nothing to compare</p>'
-    out = []
-    for parent, child in pairs:
+    # The latest MAX_DIFFS: a 1,000-adoption run would otherwise put 3 MB of diffs on the page.
+    out = [more(MAX_DIFFS, len(pairs), "earlier adoptions' diffs")]
+    for parent, child in pairs[-MAX_DIFFS:]:
         if parent.source is None or child.source is None:
-            out.append(f'<p class="note">t={child.adopted_at}: a source is not recorded</p>')
+            out.append(
+                f'<p class="note">t={escape(str(child.adopted_at))}: a source is not recorded</p>'
+            )
             continue
         title = (
             f"t={child.adopted_at}: {child.sha[:12]} ({child.strategy}) against its parent "
