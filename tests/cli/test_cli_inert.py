@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from conftest import run_cli
 from hostile import HOSTILE, hostile_run
@@ -88,3 +91,18 @@ def test_visible_escapes_what_a_terminal_would_act_on():
     assert visible("line\n\tnext", newlines=True) == "line\n\tnext"
     assert visible("line\nnext") == "line\\x0anext"
     assert visible("plain [bold] text é ü 漢") == "plain [bold] text é ü 漢"
+
+
+def test_the_compilers_warnings_about_a_program_do_not_quote_it_to_stderr():
+    """An invalid escape sequence "\\<ESC>" in a program: Python 3.12 warns about it at parse
+    time, quoting the ESC raw; the host's parses of programs show no such warning."""
+    program = 'x = "\\\x1b[2Jpwned"\n'
+    code = (
+        "import sys\nfrom selftaught.sandbox.scan import scan\n"
+        "from selftaught.report.lineage import guess_strategy\n"
+        "scan(sys.argv[1]); guess_strategy(sys.argv[1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code, program], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.report.data import RunData, run_values
+from selftaught.sandbox.scan import parse
 from selftaught.stats import Interval, mean_interval
 
 # (label, patterns): a label is claimed when any pattern occurs (case-insensitive).
@@ -89,7 +90,7 @@ def guess_strategy(source: str | None) -> str:
     if not source:
         return "source not recorded"
     try:
-        ast.parse(source)
+        parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "does not parse"
     text = source.lower()
@@ -164,7 +165,7 @@ def _rejected(data: RunData, sha: str) -> str:
 
 def _defines_improver(source: str) -> bool:
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return any(isinstance(n, ast.FunctionDef) and n.name == "improve_algorithm" for n in tree.body)

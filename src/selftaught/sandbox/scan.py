@@ -17,6 +17,7 @@ positional argument, with a value other than a literal True).
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import Any
 
 RISKY_MODULES = frozenset(
@@ -47,13 +48,25 @@ DUNDER_TRICKS = frozenset(
 HANDLES = frozenset({"utility", "language_model"})
 
 
+# The compiler's warnings about an untrusted program (an invalid escape sequence) quote its
+# text, a raw ESC included, onto the host's stderr, where a person reads it. A program parsed
+# without a file name is "<unknown>" to the warnings module: those warnings are not shown.
+for _category in (SyntaxWarning, DeprecationWarning):
+    warnings.filterwarnings("ignore", category=_category, module="<unknown>")
+
+
+def parse(source: str) -> ast.Module:
+    """`ast.parse` of an untrusted program (see the filters above: no warning reaches stderr)."""
+    return ast.parse(source)
+
+
 def scan(source: str, *more: Rules) -> list[dict[str, Any]]:
     """Findings in `source`, in line order; a syntax error is the only finding then.
 
     `more`: another scanner's rules (the safety detectors'), walked in the same single pass
     over the same tree; their findings stay in them, in walk order."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
         line = getattr(exc, "lineno", None) or 0
         return [_finding("syntax_error", line, str(exc)[:200])]
