@@ -14,7 +14,7 @@ from lm_servers import FaultServer
 
 from selftaught import sizes
 from selftaught.lm import Caps, LanguageModelError, RunCapReached, open_language_model
-from selftaught.store import RunReader, RunStore
+from selftaught.store import RunReader, RunStore, Sample
 from selftaught.tasks import resolve_task
 
 QUICK = ("--iterations", "0", "--repetitions", "1")
@@ -101,3 +101,13 @@ def test_an_evaluators_huge_artifacts_are_not_stored_whole(tmp_path):
     assert row["metrics"] == {"combined_score": 0.5}  # the score's metric is kept
     small = {"metrics": {"combined_score": 0.5}, "artifacts": {"log": "ok"}}
     assert task.record(small)["artifacts"] == {"log": "ok"}
+
+
+def test_a_stored_reply_past_the_cap_is_read_cut(tmp_path):
+    """A run directory from elsewhere (--cache-from, replay) may hold a reply no selftaught
+    stored: the store reads at most the cap of it."""
+    store = RunStore.open_run(tmp_path, create=True)
+    store.put_sample("k", 0, Sample("é" * (2 * sizes.REPLY_CHARS), 1, 1, 0.1))
+    got = store.get_sample("k", 0)
+    assert got.response == "é" * sizes.REPLY_CHARS and got.prompt_tokens == 1
+    store.close()

@@ -294,9 +294,6 @@ class LMBroker:
         for index in plan.indices:
             hit, source = self.cache.get(key, index)
             if hit is not None:
-                # Another run's store (--cache-from, replay) may be older or altered: cut it too.
-                if isinstance(hit.response, str) and len(hit.response) > sizes.REPLY_CHARS:
-                    hit = replace(hit, response=hit.response[: sizes.REPLY_CHARS])
                 plan.found[index] = hit
                 plan.from_other_run += source == "cache_from"
         if plan.missing and not self.backend.generates:

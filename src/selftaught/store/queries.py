@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from selftaught import sizes
 from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
@@ -169,10 +170,12 @@ class RunQueries:
 
     # ----------------------------------------------------------------- LM samples and calls
     def get_sample(self, request_key: str, index: int) -> Sample | None:
+        # At most `sizes.REPLY_CHARS` of it, read by SQLite: a run directory from elsewhere
+        # (--cache-from, replay) may hold a 300 MB reply that no selftaught stored.
         row = self.db.execute(
-            "SELECT response, prompt_tokens, completion_tokens, seconds FROM lm_samples "
-            "WHERE request_key = ? AND sample_index = ?",
-            (request_key, index),
+            "SELECT substr(response, 1, ?), prompt_tokens, completion_tokens, seconds"
+            " FROM lm_samples WHERE request_key = ? AND sample_index = ?",
+            (sizes.REPLY_CHARS, request_key, index),
         ).fetchone()
         return None if row is None else Sample(*row)
 
