@@ -38,7 +38,7 @@ app = typer.Typer(
 
 
 class InertConsole(Console):
-    """A console on which everything printed is inert text (docs/safety.md, "What a person
+    """A console on which everything printed is inert text (docs/reliability.md, "What a person
     sees"): every string it renders (a line, a table cell, a title) has its control characters
     visibly escaped (`inert.visible`), and no markup is read unless a line of ours asks for it
     (`markup=True`, with what it quotes passed through `shown`). A task name, an error or a
