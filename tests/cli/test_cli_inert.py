@@ -1,6 +1,7 @@
 """Terminal escapes and rich markup in model-written text never reach the console raw
 (issue 25, item 4): every console line of `run`, `safety`, `evaluate`, `compare`, `runs`,
-`report` and `tasks --show` shows control characters visibly escaped, and markup as text."""
+`report`, `doctor` and `tasks --show` shows control characters visibly escaped, and markup
+as text."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def test_evaluate_compare_runs_and_report_too(spoofed):
     assert "\\x1b[2J" in inert(run_cli(*compare))
     inert(run_cli("runs", str(tmp)))
     inert(run_cli("report", str(run_dir), "-o", str(tmp / "report.html")))
+    inert(run_cli("doctor", "--run-dir", str(run_dir)))
 
 
 def test_a_task_text_is_shown_escaped(tmp_path):
