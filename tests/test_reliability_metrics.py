@@ -11,6 +11,9 @@ import pytest
 from hostile import hostile_run, instance_rows
 
 from selftaught import scores
+from selftaught.sandbox import open_sandbox
+from selftaught.tasks import Instance, Split
+from selftaught.utility import Evaluator
 
 # An evaluator whose metrics are whatever the candidate's `metrics()` returns: the candidate
 # writes its own numbers, as a program under an OpenEvolve evaluator does in effect.
@@ -62,3 +65,31 @@ def test_scores_helpers_never_raise_on_huge_numbers():
     assert scores.mean([1.7e308, 1.7e308]) == pytest.approx(1.7e308)
     assert scores.mean([]) == 0.0
     json.dumps(scores.mean([1e308] * 10))  # finite, so storable
+
+
+class _RecordsBadly:
+    """A task whose record of an output raises, as the evaluator form's did on 10**400."""
+
+    name, entry, array_args, instance_seconds = "records_badly", "algorithm", False, 1.0
+    seed_solution = "def algorithm(x):\n    return x\n"
+    description = "def utility(algorithm_str): ..."
+    splits = {"val": Split(1, 2), "test": Split(10, 2)}
+
+    def instance(self, seed):
+        return Instance(inputs=[seed], answer=seed)
+
+    def score(self, instance, output):
+        return 1.0, None
+
+    def record(self, output):
+        return {"value": float(10**400)}
+
+
+def test_an_output_that_breaks_the_record_costs_only_the_record():
+    box = open_sandbox("auto")
+    try:
+        result = Evaluator(_RecordsBadly(), box, None).evaluate(_RecordsBadly.seed_solution, "val")
+    finally:
+        box.close()
+    assert result.score == 1.0
+    assert all("OverflowError" in row["record_error"] for row in result.instances)

@@ -144,10 +144,21 @@ class Evaluator:
             row["score"], reason = self._scored(instance, outcome.output)
             if reason:
                 row["status"], row["reason"] = "invalid_output", reason
-            record = getattr(self.task, "record", None)  # metrics, artifacts (evaluator form)
-            if callable(record):
-                row |= {k: v for k, v in record(outcome.output).items() if k not in row}
+            row |= {k: v for k, v in self._recorded(outcome.output).items() if k not in row}
         return row
+
+    def _recorded(self, output: Any) -> dict[str, Any]:
+        """What the task records of an output beyond its score (the evaluator form's metrics
+        and artifacts); like the score, an output that breaks it costs only the record."""
+        record = getattr(self.task, "record", None)
+        if not callable(record):
+            return {}
+        try:
+            return dict(record(output))
+        except TaskError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the output is the candidate's, not ours
+            return {"record_error": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
     def _scored(self, instance: Instance, output: Any) -> tuple[float, str | None]:
         """The task's score of one output; an output that breaks the scorer (10**400 is past
