@@ -243,12 +243,15 @@ def long_lineage_store(run_dir: Path, adoptions: int) -> Path:
 PLANTED = "\"'><script>pwn({})</script><img src=x onerror=pwn({})>"
 
 
-def planted_run(finished: Path, target: Path, *, numbers: bool, keys: bool) -> Path:
+def planted_run(
+    finished: Path, target: Path, *, numbers: bool, keys: bool, keep: tuple[str, ...] = ()
+) -> Path:
     """A copy of a finished run in which every stored text (with `numbers`, every stored
     number too; with `keys`, every key of its JSON) is markup: each column's text, each string
     leaf of its JSON. The same
     original becomes the same markup everywhere, so that hashes still join programs to records.
-    Only the meta keys and the schema facts stay, so that the run still opens."""
+    Only the meta keys and the schema facts stay, so that the run still opens, and the columns
+    named in `keep` (the host's own words, such as a split, so that sections still join)."""
     run_dir = copy_run(finished, target)
     mapping: dict[object, str] = {}
 
@@ -282,12 +285,12 @@ def planted_run(finished: Path, target: Path, *, numbers: bool, keys: bool) -> P
     for table in tables:
         info = list(db.execute(f"PRAGMA table_info({table})"))
         columns = [r[1] for r in info]
-        keep = {r[1] for r in info if r[5] and r[2].upper() == "INTEGER"}  # rowids: numbers only
+        kept = {r[1] for r in info if r[5] and r[2].upper() == "INTEGER"} | set(keep)  # rowids
         for row in db.execute(f"SELECT rowid, * FROM {table}").fetchall():
             rowid, values = row[0], dict(zip(columns, row[1:], strict=True))
             if table == "meta" and values["key"] in ("schema_version", "kind"):
                 continue
-            changed = {c: (v if (table == "meta" and c == "key") or c in keep else cell(v))
+            changed = {c: (v if (table == "meta" and c == "key") or c in kept else cell(v))
                        for c, v in values.items()}  # fmt: skip
             sets = ", ".join(f"{c} = ?" for c in changed)
             db.execute(f"UPDATE {table} SET {sets} WHERE rowid = ?", [*changed.values(), rowid])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import report_runs as support
 from conftest import run_cli, stored
+from hostile import hostile_run
 from report_runs import PLANTED, copy_run, killed_after_t0, planted_run
 
 from selftaught import improvers
@@ -134,6 +135,49 @@ def test_markup_planted_in_every_stored_field_is_inert(
     html = (tmp_path / "report.html").read_text()
     assert "<script>pwn(" not in html and "<img src=x" not in html
     assert "&lt;script&gt;pwn(" in html  # shown, as text
+
+
+EVALUATOR = """
+import importlib.util
+SELFTAUGHT_OPTIONS = {"name": "echo", "instance_seconds": 5.0, "val_runs": 2, "test_runs": 1}
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    return program.metrics()
+"""
+SOLUTION = """def metrics():
+    return {"note": "a", "value": 2, "artifacts": {"log": "b"}, "combined_score": 0.5}
+"""
+IMPROVER = """def improve_algorithm(initial_solution, utility, language_model):
+    exec("x = 1")
+    utility(initial_solution)
+    raise RuntimeError("it failed")
+"""
+
+
+def test_markup_planted_in_an_evaluator_form_run_with_events_is_inert(tmp_path: Path) -> None:
+    """The same, for a run with what the scripted run lacks: an evaluator's metrics and
+    artifacts per instance, failed invocations, safety events with their evidence."""
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "evaluator.py").write_text(EVALUATOR)
+    (task / "initial_program.py").write_text(SOLUTION)
+    args = ("--iterations", "1", "--repetitions", "1")
+    done, run_dir = hostile_run(
+        tmp_path, solution=SOLUTION, improver=IMPROVER, task=str(task), args=args
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    keep = ("split", "status", "level", "kind")
+    run = planted_run(run_dir, tmp_path / "planted", numbers=False, keys=False, keep=keep)
+    done = run_cli("report", str(run), "-o", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>pwn(" not in html and "<img src=x" not in html
+    assert html.count("&lt;script&gt;pwn(") > 20  # shown, as text, in many places
+    assert "not shown" not in html  # every section rendered, the metrics table too
+    assert "the evaluator&#x27;s metrics and artifacts" in html or "metrics and artifacts" in html
 
 
 def test_the_report_says_where_evaluations_ran(tmp_path: Path) -> None:
