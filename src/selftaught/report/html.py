@@ -34,21 +34,29 @@ from selftaught.report.sections import (
 )
 
 
+def sections(data: RunData) -> dict[str, str]:
+    """Each section of the page by its anchor, in page order: the report and the live
+    dashboard (selftaught.dashboard) render them with this one function."""
+    tree = build_lineage(data)
+    return {
+        "meta-utility": section(
+            "meta-utility", "Meta-utility per iteration", meta_utility.meta_utility(data)
+        ),
+        "lineage": section("lineage", "Lineage of improvers", lineage.lineage_tree(tree)),
+        "diffs": section(
+            "diffs", "Adopted improvers against their parents", lineage.adopted_diffs(tree)
+        ),
+        "solutions": section("solutions", "Solutions", solutions.solutions(data)),
+        "lm": section("lm", "Language-model usage", lm_usage.lm_usage(data)),
+        "safety": section("safety", "Safety events", safety.safety_events(data)),
+        "config": section("config", "Configuration and reproduction", config.configuration(data)),
+    }
+
+
 def render(data: RunData) -> str:
     """The whole page of `data` (see the module docstring for what it guarantees)."""
-    tree = build_lineage(data)
     title = f"selftaught run {data.run_dir.name}"
-    body = [
-        header.header(data),
-        header.summary(data),
-        section("meta-utility", "Meta-utility per iteration", meta_utility.meta_utility(data)),
-        section("lineage", "Lineage of improvers", lineage.lineage_tree(tree)),
-        section("diffs", "Adopted improvers against their parents", lineage.adopted_diffs(tree)),
-        section("solutions", "Solutions", solutions.solutions(data)),
-        section("lm", "Language-model usage", lm_usage.lm_usage(data)),
-        section("safety", "Safety events", safety.safety_events(data)),
-        section("config", "Configuration and reproduction", config.configuration(data)),
-    ]
+    body = [header.header(data), header.summary(data), *sections(data).values()]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

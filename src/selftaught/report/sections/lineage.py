@@ -36,7 +36,8 @@ def lineage_tree(lineage: Lineage) -> str:
             while depth < depth_stack[-1]:
                 parts.append("</ul></li>")
                 depth_stack.pop()
-        parts.append(f"<li>{_node(node)}")
+        parent = lineage.nodes.get(node.parent) if node.parent else None
+        parts.append(f"<li>{_node(node, parent)}")
     parts.append("</li>")
     while len(depth_stack) > 1:
         parts.append("</ul></li>")
@@ -45,7 +46,7 @@ def lineage_tree(lineage: Lineage) -> str:
     return "".join(parts)
 
 
-def _node(node: Node) -> str:
+def _node(node: Node, parent: Node | None) -> str:
     when = []
     if node.proposed_at:
         when.append("proposed at t=" + ", ".join(str(t) for t in node.proposed_at))
@@ -62,8 +63,23 @@ def _node(node: Node) -> str:
         f'<div class="strategy">strategy: {escape(node.strategy)}'
         f"{' · ' + escape('; '.join(when)) if when else ''}</div>{notes}"
         f"<details><summary>source ({lines} lines)</summary>{code_block(node.source)}</details>"
-        "</div>"
+        f"{_parent_diff(node, parent)}</div>"
     )
+
+
+def _parent_diff(node: Node, parent: Node | None) -> str:
+    """A closed `<details>`: the node's source beside its parent's (nothing for the root)."""
+    if parent is None or parent.source is None or node.source is None:
+        return ""
+    diff = side_by_side(
+        parent.source,
+        node.source,
+        old_title=f"parent {parent.sha[:12]}: û val {num(parent.val)}",
+        new_title=f"{node.sha[:12]}: û val {num(node.val)}",
+    )
+    summary = "<summary>diff against its parent</summary>"
+    return f'<details class="parent-diff">{summary}{diff}</details>'
+
 
 
 def adopted_diffs(lineage: Lineage) -> str:

@@ -1,0 +1,241 @@
+"""Watching run stores cheaply and pushing what changed to the pages that watch them.
+
+Contract:
+- one thread (`Hub`) polls, every `interval` seconds, only the runs someone watches; a run
+  is re-read only when its files changed: the size and mtime of run.db and run.db-wal (every
+  commit of a WAL-mode run writes the -wal file), plus, for the runs list, who holds the
+  run's lock. An unchanged run costs two `stat` calls per poll and no SQL.
+- a changed run is read through a long-lived `store.RunReader` (read-only; reopened when a run
+  that had no -wal file, read as immutable, starts writing); each page watching it gets the
+  rows written after its own high-water marks (rowids), at most `MAX_LIVE_ROWS` a table, as
+  JSON, and the re-rendered panels (at most every `PANEL_SECONDS`, and the report's panels only
+  when iterations, meta-utilities, invocations or events were written).
+- a page's events are strings in its `Subscriber.queue` (server-sent-event frames); a page
+  that stops reading loses its oldest frames, never blocks the others or the run.
+- nothing here writes to a run; a run that cannot be read is reported, not raised.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selftaught.dashboard.pages import REPORT_PANELS, live_panels
+from selftaught.dashboard.runs import RunIndex, run_row
+from selftaught.run_lock import holder
+from selftaught.store import RunReader, StoreError
+from selftaught.store.queries import LIVE_TABLES
+
+STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the page appends
+BACKFILL = 50  # rows of each stream a page gets when it connects
+PANEL_SECONDS = 0.5
+QUEUE_FRAMES = 1000
+# Tables whose new rows change the report's sections (the curve, the lineage, safety).
+REPORT_TABLES = ("iterations", "meta_utilities", "invocations", "events")
+
+
+def frame(event: str, payload: Any) -> str:
+    """One server-sent event; JSON never holds a raw newline, so it is one data line."""
+    return f"event: {event}\ndata: {json.dumps(payload, default=str)}\n\n"
+
+
+@dataclass(eq=False)
+class Subscriber:
+    run: str | None  # a run's key, or None: the runs list
+    queue: queue.Queue[str] = field(default_factory=lambda: queue.Queue(QUEUE_FRAMES))
+    marks: dict[str, int] | None = None  # rowids already sent; None: nothing sent yet
+
+    def put(self, text: str) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(text)
+                return
+            except queue.Full:  # a page that stopped reading loses its oldest frames
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    pass
+
+
+def signature(run_dir: Path) -> tuple[int, ...]:
+    """Sizes and mtimes of run.db and its WAL: any commit changes them."""
+    out: list[int] = []
+    for name in ("run.db", "run.db-wal"):
+        try:
+            st = (run_dir / name).stat()
+            out += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            out += [-1, -1]
+    return tuple(out)
+
+
+class RunWatch:
+    """One run being watched: its long-lived reader and when its panels were last sent."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.seen: tuple[int, ...] = ()
+        self.marks: dict[str, int] = {}
+        self.panels_at = 0.0
+        self.panels_due = True
+        self.report_due = True
+        self.panels: dict[str, str] = {}
+        self._reader: RunReader | None = None
+        self._live = False
+
+    def reader(self) -> RunReader:
+        wal = Path(f"{self.run_dir / 'run.db'}-wal").exists()
+        if self._reader is not None and wal and not self._live:
+            self.close()  # it was read as immutable; a writer has started since
+        if self._reader is None:
+            self._reader = RunReader.open(self.run_dir)
+            self._live = wal
+        return self._reader
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+class Hub:
+    """The one watching thread; pages subscribe to a run or to the runs list."""
+
+    def __init__(self, index: RunIndex, interval: float = 0.1):
+        self.index = index
+        self.interval = interval
+        self._subscribers: set[Subscriber] = set()
+        self._watches: dict[str, RunWatch] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._list_seen: dict[str, tuple] = {}
+        self._list_at = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dashboard-hub", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for watch in self._watches.values():
+            watch.close()
+
+    def subscribe(self, run: str | None) -> Subscriber:
+        subscriber = Subscriber(run)
+        with self._lock:
+            self._subscribers.add(subscriber)
+            self._list_seen.clear()  # a new runs page gets the whole list at once
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                subscribers = list(self._subscribers)
+            try:
+                self._poll(subscribers)
+            except Exception as exc:  # noqa: BLE001 - the watcher must outlive one bad read
+                for s in subscribers:
+                    s.put(frame("problem", {"error": f"{type(exc).__name__}: {exc}"}))
+
+    def _poll(self, subscribers: list[Subscriber]) -> None:
+        lists = [s for s in subscribers if s.run is None]
+        if lists:
+            self._poll_list(lists)
+        by_run: dict[str, list[Subscriber]] = {}
+        for s in subscribers:
+            if s.run is not None:
+                by_run.setdefault(s.run, []).append(s)
+        for key in list(self._watches):
+            if key not in by_run:
+                self._watches.pop(key).close()
+        for key, watchers in by_run.items():
+            self._poll_run(key, watchers)
+
+    # ------------------------------------------------------------------------ runs list
+    def _poll_list(self, pages: list[Subscriber]) -> None:
+        now = time.monotonic()
+        fresh = [s for s in pages if s.marks is None]
+        if now - self._list_at < 0.5 and not fresh:
+            return
+        self._list_at = now
+        changed = False
+        runs = self.index.scan()
+        for key, run_dir in runs.items():
+            seen = (signature(run_dir), holder(run_dir) is not None)
+            if self._list_seen.get(key) != seen or key not in self._rows:
+                self._list_seen[key] = seen
+                self._rows[key] = run_row(key, run_dir)
+                changed = True
+        if changed or fresh:
+            rows = sorted((self._rows[k] for k in runs), key=lambda r: -r["last_activity"])
+            text = frame("runs", rows)
+            for s in pages if changed else fresh:
+                s.put(text)
+                s.marks = {}
+
+    # -------------------------------------------------------------------------- one run
+    def _poll_run(self, key: str, pages: list[Subscriber]) -> None:
+        run_dir = self.index.path(key)
+        if run_dir is None:
+            return
+        watch = self._watches.get(key) or self._watches.setdefault(key, RunWatch(run_dir))
+        seen = signature(run_dir)
+        fresh = [s for s in pages if s.marks is None]
+        if seen != watch.seen or fresh:
+            watch.seen = seen
+            try:
+                self._send_rows(watch, pages)
+            except StoreError as exc:
+                watch.close()
+                for s in pages:
+                    s.put(frame("problem", {"error": str(exc)}))
+                return
+        self._send_panels(watch, pages, fresh)
+
+    def _send_rows(self, watch: RunWatch, pages: list[Subscriber]) -> None:
+        reader = watch.reader()
+        marks = reader.marks()
+        if any(marks[t] != watch.marks.get(t) for t in REPORT_TABLES):
+            watch.report_due = True
+        if marks != watch.marks:
+            watch.panels_due = True
+        watch.marks = marks
+        for s in pages:
+            if s.marks is None:  # a page that just connected: the latest rows of each stream
+                s.marks = {t: max(0, marks[t] - BACKFILL) for t in LIVE_TABLES}
+                s.marks.update({t: marks[t] for t in LIVE_TABLES if t not in STREAMED})
+            rows = {t: reader.rows_after(t, s.marks[t]) for t in LIVE_TABLES
+                    if marks[t] > s.marks[t]}  # fmt: skip
+            if rows:
+                s.put(frame("rows", rows))
+            s.marks = dict(marks)
+
+    def _send_panels(self, watch: RunWatch, pages: list[Subscriber], fresh: list) -> None:
+        now = time.monotonic()
+        if watch.panels_due and now - watch.panels_at >= PANEL_SECONDS:
+            panels = live_panels(watch.run_dir)
+            if not watch.report_due:  # the report's sections did not change: not resent
+                panels = {k: v for k, v in panels.items() if k not in REPORT_PANELS}
+            changed = {k: v for k, v in panels.items() if watch.panels.get(k) != v}
+            watch.panels.update(panels)
+            watch.panels_at, watch.panels_due, watch.report_due = now, False, False
+            if changed:
+                text = frame("panels", changed)
+                for s in pages:
+                    if s not in fresh:
+                        s.put(text)
+        if fresh and watch.panels:
+            text = frame("panels", watch.panels)
+            for s in fresh:
+                s.put(text)

@@ -1,0 +1,98 @@
+"""`selftaught serve` over HTTP, without a browser: the token, the headers, what it lists of a
+runs directory with damaged and old runs, that it never writes, and a busy port."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import report_runs as support
+from conftest import one_clear_line, run_cli
+from dashboard_runs import first_event, mixed_runs
+
+from selftaught.dashboard import start_dashboard
+
+finished_run = support.finished_run
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_every_request_needs_the_token(finished_run: Path, tmp_path: Path) -> None:
+    root = mixed_runs(tmp_path / "runs", finished_run)
+    with start_dashboard([root]) as dashboard:
+        base, token = dashboard.url.split("/?token=")
+        assert base.startswith("http://127.0.0.1:") and len(token) >= 32
+        paths = ["/", "/run/done", "/events", "/events/done", "/static/dashboard.js",
+                 "/overlay?runs=done&runs=old"]  # fmt: skip
+        for path in paths:
+            for bad in ("", "?token=", f"?token={token[:-1]}", f"?token={token}x"):
+                joiner = "&" if "?" in path and bad else ""
+                url = base + (path + joiner + bad.lstrip("?") if joiner else path + bad)
+                status, _, body = _get(url)
+                assert status == 403, url
+                assert b"lpn" not in body and b"def " not in body
+        status, headers, body = _get(f"{base}/run/done?token={token}")
+        assert status == 200 and b"Meta-utility per iteration" in body
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert b"<script>" not in body  # no inline script: the CSP would refuse it anyway
+        status, headers, _ = _get(f"{base}/static/dashboard.js?token={token}")
+        assert status == 200 and headers["Content-Type"] == "text/javascript"
+
+
+def test_lists_readable_runs_and_names_the_unreadable(finished_run: Path, tmp_path: Path) -> None:
+    root = mixed_runs(tmp_path / "runs", finished_run)
+    before = _files(root)
+    with start_dashboard([root]) as dashboard:
+        base, token = dashboard.url.split("/?token=")
+        rows = {r["key"]: r for r in first_event(f"{base}/events?token={token}", "runs")}
+        assert set(rows) == {"done", "old", "damaged"}
+        assert rows["done"]["status"] == "finished" and rows["done"]["best_val"] == 1.0
+        assert rows["old"]["status"] in ("finished", "stopped") and rows["old"]["error"] is None
+        assert rows["old"]["iterations_done"] is not None
+        assert rows["damaged"]["status"] == "unreadable"
+        assert "not a usable run database" in rows["damaged"]["error"]
+        # The old run's page renders from its migrated in-memory copy; the damaged one's is
+        # one line saying why, not a traceback.
+        status, _, body = _get(f"{base}/run/old?token={token}")
+        assert status == 200 and b"Lineage of improvers" in body
+        status, _, body = _get(f"{base}/run/damaged?token={token}")
+        assert status == 404 and b"not a usable run database" in body and b"Traceback" not in body
+        panels = first_event(f"{base}/events/done?token={token}", "panels")
+        assert {"now", "budgets", "meta-utility", "lineage", "summary"} <= set(panels)
+    assert _files(root) == before  # nothing was written, not even -wal or -shm files
+
+
+def test_busy_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", str(tmp_path), "--port", str(port), timeout=60)
+    one_clear_line(done, "in use", str(port), "--port")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0"])
+def test_beyond_loopback_warns(tmp_path: Path, host: str) -> None:
+    with socket.socket() as taken:  # a busy port ends the command right after the warning
+        taken.bind((host, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", str(tmp_path), "--host", host, "--port", str(port), timeout=60)
+    assert done.returncode == 2
+    assert "warning" in done.stderr and "anyone who can reach it" in done.stderr
