@@ -23,7 +23,7 @@ from selftaught.report.sections import header
 from selftaught.store import RunReader, StoreError
 
 # The report's sections the server re-renders when the run records what they show.
-REPORT_PANELS = ("meta-utility", "lineage", "diffs", "safety")
+REPORT_PANELS = ("head", "summary", "meta-utility", "lineage", "diffs", "safety")
 
 
 def shell(title: str, token: str, body: str, **data: str) -> str:
@@ -66,25 +66,33 @@ def run_page(token: str, key: str, run_dir: Path) -> str:
     order = ["now", "budgets", "meta-utility", "lineage", "diffs", "streams", "solutions",
              "lm", "safety", "config"]  # fmt: skip
     parts = {**report, **live, "streams": _streams()}
-    body = header.header(data) + live["summary"] + "".join(parts[name] for name in order)
+    body = live["head"] + live["summary"] + "".join(parts[name] for name in order)
     return shell(f"selftaught run {key}", token, body, page="run", run=key)
 
 
 def live_panels(run_dir: Path, data: RunData | None = None) -> dict[str, str]:
-    """The panels the server pushes when the run writes, by element id: the summary cards,
-    "now", "budgets" and the report's REPORT_PANELS."""
+    """The panels the server pushes when the run writes, by element id: REPORT_PANELS (the
+    header with its finished or partial badge, the summary cards, the report's sections that
+    change as a run goes) and the `quick_panels`."""
     data = data if data is not None else load_run(run_dir)
-    out = {"summary": f'<div id="summary">{header.summary(data)}</div>'}
+    out = {
+        "head": f'<div id="head">{header.header(data)}</div>',
+        "summary": f'<div id="summary">{header.summary(data)}</div>',
+    }
     report = sections(data)
-    out.update({name: report[name] for name in REPORT_PANELS})
+    out.update({name: report[name] for name in REPORT_PANELS if name in report})
     try:
         with RunReader.open(run_dir) as reader:
-            out["now"] = now_panel(reader, data.meta)
-            out["budgets"] = budget_panel(reader, data.meta)
+            out.update(quick_panels(reader, data.meta))
     except StoreError as exc:
         note = f'<p class="note">{escape(str(exc))}</p>'
         out["now"], out["budgets"] = section("now", "Now", note), section("budgets", "Budgets", "")
     return out
+
+
+def quick_panels(reader: RunReader, meta: dict[str, Any]) -> dict[str, str]:
+    """ "now" and "budgets": a few aggregate queries, cheap enough for every write."""
+    return {"now": now_panel(reader, meta), "budgets": budget_panel(reader, meta)}
 
 
 def _streams() -> str:

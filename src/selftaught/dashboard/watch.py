@@ -25,18 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selftaught.dashboard.pages import REPORT_PANELS, live_panels
+from selftaught.dashboard.pages import live_panels, quick_panels
 from selftaught.dashboard.runs import RunIndex, run_row
 from selftaught.run_lock import holder
 from selftaught.store import RunReader, StoreError
-from selftaught.store.queries import LIVE_TABLES
 
 STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the page appends
 BACKFILL = 50  # rows of each stream a page gets when it connects
 PANEL_SECONDS = 0.5
 QUEUE_FRAMES = 1000
 # Tables whose new rows change the report's sections (the curve, the lineage, safety).
-REPORT_TABLES = ("iterations", "meta_utilities", "invocations", "events")
+REPORT_TABLES = ("iterations", "meta_utilities", "invocations", "events", "meta")
 
 
 def frame(event: str, payload: Any) -> str:
@@ -186,10 +185,13 @@ class Hub:
 
     # -------------------------------------------------------------------------- one run
     def _poll_run(self, key: str, pages: list[Subscriber]) -> None:
-        run_dir = self.index.path(key)
-        if run_dir is None:
-            return
-        watch = self._watches.get(key) or self._watches.setdefault(key, RunWatch(run_dir))
+        watch = self._watches.get(key)
+        if watch is None:  # the directory is looked up once, not on every poll
+            run_dir = self.index.path(key)
+            if run_dir is None:
+                return
+            watch = self._watches.setdefault(key, RunWatch(run_dir))
+        run_dir = watch.run_dir
         seen = signature(run_dir)
         fresh = [s for s in pages if s.marks is None]
         if seen != watch.seen or fresh:
@@ -213,9 +215,8 @@ class Hub:
         watch.marks = marks
         for s in pages:
             if s.marks is None:  # a page that just connected: the latest rows of each stream
-                s.marks = {t: max(0, marks[t] - BACKFILL) for t in LIVE_TABLES}
-                s.marks.update({t: marks[t] for t in LIVE_TABLES if t not in STREAMED})
-            rows = {t: reader.rows_after(t, s.marks[t]) for t in LIVE_TABLES
+                s.marks = {t: max(0, marks[t] - BACKFILL) for t in STREAMED}
+            rows = {t: reader.rows_after(t, s.marks[t]) for t in STREAMED
                     if marks[t] > s.marks[t]}  # fmt: skip
             if rows:
                 s.put(frame("rows", rows))
@@ -224,9 +225,11 @@ class Hub:
     def _send_panels(self, watch: RunWatch, pages: list[Subscriber], fresh: list) -> None:
         now = time.monotonic()
         if watch.panels_due and now - watch.panels_at >= PANEL_SECONDS:
-            panels = live_panels(watch.run_dir)
-            if not watch.report_due:  # the report's sections did not change: not resent
-                panels = {k: v for k, v in panels.items() if k not in REPORT_PANELS}
+            if watch.report_due or not watch.panels:
+                panels = live_panels(watch.run_dir)
+            else:  # the report's sections did not change: only the cheap panels
+                reader = watch.reader()
+                panels = quick_panels(reader, reader.meta())
             changed = {k: v for k, v in panels.items() if watch.panels.get(k) != v}
             watch.panels.update(panels)
             watch.panels_at, watch.panels_due, watch.report_due = now, False, False

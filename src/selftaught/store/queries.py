@@ -34,6 +34,7 @@ LIVE_TABLES: dict[str, tuple[str, ...]] = {
     "events": ("created", "kind", "program", "detail"),
     "iterations": ("created", "t"),
     "meta_utilities": ("created", "improver", "purpose", "val", "test"),
+    "meta": ("key",),  # a run fact rewritten (INSERT OR REPLACE) takes a new rowid
 }  # fmt: skip
 COUNTED = frozenset({"evaluations", "lm_calls", "invocations", "events", "programs"})
 
