@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import report_runs as support
 from conftest import one_clear_line, run_cli
-from dashboard_runs import first_event, mixed_runs
+from dashboard_runs import first_event, mixed_runs, start_run, wait_for
 
 from selftaught.dashboard import start_dashboard
 
@@ -96,3 +96,22 @@ def test_beyond_loopback_warns(tmp_path: Path, host: str) -> None:
         done = run_cli("serve", str(tmp_path), "--host", host, "--port", str(port), timeout=60)
     assert done.returncode == 2
     assert "warning" in done.stderr and "anyone who can reach it" in done.stderr
+
+
+def test_run_serve_prints_a_url_that_shows_the_run(tmp_path: Path) -> None:
+    run = start_run(tmp_path / "live", "--serve", sleep=0.3)
+    try:
+        assert run.stderr is not None
+        line = run.stderr.readline()
+        assert line.startswith("dashboard: http://127.0.0.1:"), line
+        url = line.split()[-1]
+        base, token = url.split("/?token=")
+        rows = wait_for(
+            lambda: first_event(f"{base}/events?token={token}", "runs"), 60, "the run to list"
+        )
+        assert [r["key"] for r in rows] == ["live"] and rows[0]["status"] == "running"
+        status, _, _ = _get(f"{base}/events?token=nope")
+        assert status == 403
+    finally:
+        out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err

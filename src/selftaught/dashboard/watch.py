@@ -8,8 +8,8 @@ Contract:
 - a changed run is read through a long-lived `store.RunReader` (read-only; reopened when a run
   that had no -wal file, read as immutable, starts writing); each page watching it gets the
   rows written after its own high-water marks (rowids), at most `MAX_LIVE_ROWS` a table, as
-  JSON, and the re-rendered panels (at most every `PANEL_SECONDS`, and the report's panels only
-  when iterations, meta-utilities, invocations or events were written).
+  JSON, and the re-rendered panels: "now" and "budgets" at most every `PANEL_SECONDS`, the
+  report's panels at most every `REPORT_SECONDS` and only when what they show was written.
 - a page's events are strings in its `Subscriber.queue` (server-sent-event frames); a page
   that stops reading loses its oldest frames, never blocks the others or the run.
 - nothing here writes to a run; a run that cannot be read is reported, not raised.
@@ -32,10 +32,12 @@ from selftaught.store import RunReader, StoreError
 
 STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the page appends
 BACKFILL = 50  # rows of each stream a page gets when it connects
-PANEL_SECONDS = 0.5
+PANEL_SECONDS = 0.5  # the cheap panels ("now", "budgets") at most this often
+REPORT_SECONDS = 1.0  # the report's panels (tens of ms to render) at most this often
 QUEUE_FRAMES = 1000
-# Tables whose new rows change the report's sections (the curve, the lineage, safety).
-REPORT_TABLES = ("iterations", "meta_utilities", "invocations", "events", "meta")
+# Tables whose new rows change the report's sections (the curve, the lineage, safety); an
+# improver invocation that ends is followed by its meta-utility record, which re-renders them.
+REPORT_TABLES = ("iterations", "meta_utilities", "events", "meta")
 
 
 def frame(event: str, payload: Any) -> str:
@@ -81,6 +83,7 @@ class RunWatch:
         self.seen: tuple[int, ...] = ()
         self.marks: dict[str, int] = {}
         self.panels_at = 0.0
+        self.report_at = 0.0
         self.panels_due = True
         self.report_due = True
         self.panels: dict[str, str] = {}
@@ -224,15 +227,19 @@ class Hub:
 
     def _send_panels(self, watch: RunWatch, pages: list[Subscriber], fresh: list) -> None:
         now = time.monotonic()
-        if watch.panels_due and now - watch.panels_at >= PANEL_SECONDS:
-            if watch.report_due or not watch.panels:
-                panels = live_panels(watch.run_dir)
-            else:  # the report's sections did not change: only the cheap panels
-                reader = watch.reader()
-                panels = quick_panels(reader, reader.meta())
+        report = watch.report_due and now - watch.report_at >= REPORT_SECONDS
+        if report or not watch.panels:
+            panels = live_panels(watch.run_dir)
+            watch.report_at, watch.report_due = now, False
+        elif watch.panels_due and now - watch.panels_at >= PANEL_SECONDS:
+            reader = watch.reader()  # the report's sections did not change: the cheap panels
+            panels = quick_panels(reader, reader.meta())
+        else:
+            panels = {}
+        if panels:
             changed = {k: v for k, v in panels.items() if watch.panels.get(k) != v}
             watch.panels.update(panels)
-            watch.panels_at, watch.panels_due, watch.report_due = now, False, False
+            watch.panels_at, watch.panels_due = now, False
             if changed:
                 text = frame("panels", changed)
                 for s in pages:
