@@ -3,6 +3,7 @@ runs directory with damaged and old runs, that it never writes, and a busy port.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import urllib.error
 import urllib.request
@@ -14,6 +15,7 @@ from conftest import one_clear_line, run_cli
 from dashboard_runs import first_event, mixed_runs, start_run, wait_for
 
 from selftaught.dashboard import start_dashboard
+from selftaught.store import RunReader
 
 finished_run = support.finished_run
 
@@ -115,3 +117,24 @@ def test_run_serve_prints_a_url_that_shows_the_run(tmp_path: Path) -> None:
     finally:
         out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
+
+
+def test_a_watched_run_leaves_its_whole_record_in_run_db(tmp_path: Path) -> None:
+    """The dashboard's reader is open when the run's writer closes; SQLite then leaves the WAL
+    unmerged unless the writer folds it in, and a copy of run.db alone would be empty."""
+    live = tmp_path / "runs" / "live"
+    run = start_run(live, sleep=0.05)
+    with start_dashboard([live.parent]) as dashboard:
+        base, token = dashboard.url.split("/?token=")
+        url = f"{base}/events/live?token={token}"
+        wait_for(lambda: _get(f"{base}/run/live?token={token}")[0] == 200, 60, "the run")
+        with urllib.request.urlopen(url, timeout=30) as stream:  # open to the run's end
+            wait_for(lambda: stream.readline().startswith(b"event: panels"), 30, "panels")
+            _, err = run.communicate(timeout=120)  # the watcher's reader is open meanwhile
+        assert run.returncode == 0, err
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(live / "run.db", copy / "run.db")
+    with RunReader.open(copy) as reader:
+        assert reader.meta()["finished"] is True
+        assert [r["t"] for r in reader.iterations()] == [0, 1]
