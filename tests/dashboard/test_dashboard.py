@@ -13,6 +13,7 @@ import pytest
 import report_runs as support
 from conftest import one_clear_line, run_cli
 from dashboard_runs import first_event, mixed_runs, start_run, wait_for
+from report_runs import killed_after_t0
 
 from selftaught.dashboard import start_dashboard
 from selftaught.store import RunReader
@@ -59,11 +60,13 @@ def test_every_request_needs_the_token(finished_run: Path, tmp_path: Path) -> No
 
 def test_lists_readable_runs_and_names_the_unreadable(finished_run: Path, tmp_path: Path) -> None:
     root = mixed_runs(tmp_path / "runs", finished_run)
+    killed_after_t0(finished_run, root / "killed")
     before = _files(root)
     with start_dashboard([root]) as dashboard:
         base, token = dashboard.url.split("/?token=")
         rows = {r["key"]: r for r in first_event(f"{base}/events?token={token}", "runs")}
-        assert set(rows) == {"done", "old", "damaged"}
+        assert set(rows) == {"done", "old", "damaged", "killed"}
+        assert rows["killed"]["status"] == "stopped" and rows["killed"]["resumable"]
         assert rows["done"]["status"] == "finished" and rows["done"]["best_val"] == 1.0
         assert rows["old"]["status"] in ("finished", "stopped") and rows["old"]["error"] is None
         assert rows["old"]["iterations_done"] is not None
@@ -138,3 +141,19 @@ def test_a_watched_run_leaves_its_whole_record_in_run_db(tmp_path: Path) -> None
     with RunReader.open(copy) as reader:
         assert reader.meta()["finished"] is True
         assert [r["t"] for r in reader.iterations()] == [0, 1]
+
+
+def test_rows_after_a_mark(finished_run: Path) -> None:
+    """The store's reads for the live layer: high-water marks, and the rows after one."""
+    with RunReader.open(finished_run) as reader:
+        marks = reader.marks()
+        assert marks["lm_calls"] == reader.count("lm_calls") > 2
+        assert marks["evaluations"] > 0 and marks["iterations"] > 0
+        for table in ("lm_calls", "evaluations", "invocations", "events"):
+            assert reader.rows_after(table, marks[table]) == []
+        last = reader.rows_after("lm_calls", marks["lm_calls"] - 2)
+        assert [r["id"] for r in last] == [marks["lm_calls"] - 1, marks["lm_calls"]]
+        assert {"level", "scope", "tokens", "cached", "created"} <= set(last[0])
+        evaluation = reader.rows_after("evaluations", 0)[0]
+        assert evaluation["split"] in ("val", "test") and 0 <= evaluation["score"] <= 1
+        assert reader.latest_lm_call()["user"]

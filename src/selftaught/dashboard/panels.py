@@ -104,7 +104,7 @@ def _levels(
             f"<tr><th>{level}</th><td>{num(runs)}</td>"
             f"<td>{_gauge(used.get('calls', 0), calls_cap)}</td>"
             f"<td>{num(used.get('tokens', 0))}</td><td>{_dollars(used.get('dollars'))}</td>"
-            f"<td>{escape(what)}: {_gauge(utility_used, _times(utility_budget, runs))}</td></tr>"
+            f"<td>{escape(what)}: {_utility(utility_used, _times(utility_budget, runs))}</td></tr>"
         )
     head = (
         "<tr><th>level</th><th>invocations ended</th><th>model calls / budget</th>"
@@ -130,6 +130,14 @@ def _caps(spent: tuple[int, int, float], caps: dict[str, Any]) -> str:
     items = "".join(f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div></div>'
                     for k, v in cells)  # fmt: skip
     return f'<h3>Run caps</h3><div class="cards">{items}</div>'
+
+
+def _utility(used: int | None, cap: int | None) -> str:
+    # The meta level's meta-utility calls are not recorded one by one (each runs many
+    # invocations, some answered from the record): the budget is shown, not a guess of its use.
+    if used is None:
+        return f"budget {num(cap)}, use not recorded" if cap else "use not recorded"
+    return _gauge(used, cap)
 
 
 def _times(budget: Any, runs: int) -> int | None:

@@ -14,6 +14,7 @@ Contract:
 from __future__ import annotations
 
 import hmac
+import queue
 import socket
 import time
 from http import HTTPStatus
@@ -132,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             while not self.server.closing:
                 try:
                     text = subscriber.queue.get(timeout=0.5)
-                except Exception:  # noqa: BLE001 - queue.Empty: nothing to send
+                except queue.Empty:
                     if time.monotonic() - last > HEARTBEAT_SECONDS:
                         self.wfile.write(b": heartbeat\n\n")
                         self.wfile.flush()
