@@ -54,6 +54,9 @@ def test_every_request_needs_the_token(finished_run: Path, tmp_path: Path) -> No
         assert "script-src 'self'" in headers["Content-Security-Policy"]
         assert headers["Referrer-Policy"] == "no-referrer"
         assert b"<script>" not in body  # no inline script: the CSP would refuse it anyway
+        # The lineage's second level: under each improver, the meta-utility's runs of it.
+        assert body.count(b'<details class="downstream">') == 2  # the initial and the adopted
+        assert b"meta-utility runs of this improver (10 listed)" in body
         status, headers, _ = _get(f"{base}/static/dashboard.js?token={token}")
         assert status == 200 and headers["Content-Type"] == "text/javascript"
 

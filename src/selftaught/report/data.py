@@ -39,6 +39,10 @@ class RunData:
     meta_utilities: dict[str, dict[str, Any]] = field(default_factory=dict)
     # improver sha -> source, for every improver the lineage names
     improvers: dict[str, str] = field(default_factory=dict)
+    # improver sha -> the meta-utility's runs of it, each with the solution it returned
+    # ({"t", "task", "repetition", "status", "error", "result", "source", "val", "test",
+    # "failure"}): the lineage's second level
+    downstream: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # stop invocations: {"t", "improver", "result", "status", "error"}
     stop_invocations: list[dict[str, Any]] = field(default_factory=list)
     invocation_counts: list[dict[str, Any]] = field(default_factory=list)
@@ -107,6 +111,9 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
         "invocation counts", ("invocations",), db.invocation_counts, []
     )
     data.improvers = section("programs", ("programs",), lambda: _improvers(db, data), {})
+    data.downstream = section(
+        "improver runs", ("invocations", "evaluations", "programs"), lambda: _downstream(db), {}
+    )
     lm = section("LM calls", ("lm_calls",), db.lm_report, None)
     if lm is not None:
         data.lm_calls, data.lm_totals, data.lm_by_level, data.lm_by_scope = lm
@@ -162,6 +169,16 @@ def _improvers(reader: RunReader, data: RunData) -> dict[str, str]:
     for inv in data.stop_invocations:
         wanted.update(x for x in (inv["improver"], inv["result"]) if x)
     return reader.sources(wanted)
+
+
+def _downstream(reader: RunReader) -> dict[str, list[dict[str, Any]]]:
+    """The meta-utility's runs of each improver, with the source of the solution returned."""
+    runs = reader.downstream_runs()
+    sources = reader.sources({r["result"] for rows in runs.values() for r in rows if r["result"]})
+    for rows in runs.values():
+        for r in rows:
+            r["source"] = sources.get(r["result"]) if r["result"] else None
+    return runs
 
 
 def _t_order(value: Any) -> tuple[int, float, str]:

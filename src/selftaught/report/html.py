@@ -42,7 +42,9 @@ def sections(data: RunData) -> dict[str, str]:
         "meta-utility": section(
             "meta-utility", "Meta-utility per iteration", meta_utility.meta_utility(data)
         ),
-        "lineage": section("lineage", "Lineage of improvers", lineage.lineage_tree(tree)),
+        "lineage": section(
+            "lineage", "Lineage of improvers", lineage.lineage_tree(tree, data.downstream)
+        ),
         "diffs": section(
             "diffs", "Adopted improvers against their parents", lineage.adopted_diffs(tree)
         ),

@@ -21,6 +21,7 @@ MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not inform
 MAX_EVENT_ROWS = 1000
 MAX_PROGRAM_ROWS = 200
 MAX_FAILURE_ROWS = 200
+MAX_DOWNSTREAM_ROWS = 20  # improver runs listed under each improver of the lineage
 MAX_LIVE_ROWS = 200  # per table and push: a browser that fell behind gets the newest
 # What the dashboard streams of each table as rows are written: column expressions (a name, or
 # "expression AS name"). JSON columns go out as text; the page shows them as text.
@@ -174,6 +175,30 @@ class RunQueries:
             "SELECT improver, level, task, status, error FROM invocations ORDER BY id"
         )
         return [tuple(row) for row in rows]
+
+    def downstream_runs(self) -> dict[str, list[dict[str, Any]]]:
+        """The second level of the lineage: per improver, the improver runs the meta-utility
+        made of it (the first `MAX_DOWNSTREAM_ROWS`, in order), each with the solution it
+        returned and that solution's latest val and test scores on the run's task."""
+
+        def latest(split: str, column: str) -> str:
+            return (
+                f"(SELECT {column} FROM evaluations e WHERE e.program = i.result"
+                f" AND e.task = i.task AND e.split = '{split}' ORDER BY e.id DESC LIMIT 1)"
+            )
+
+        rows = self.db.execute(
+            "SELECT improver, t, task, repetition, status, error, result,"
+            f" {latest('val', 'score')}, {latest('test', 'score')}, {latest('val', 'failure')}"
+            " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY improver ORDER BY id) AS k"
+            " FROM invocations WHERE level = ?) i WHERE k <= ? ORDER BY id",
+            (META_UTILITY_LEVEL, MAX_DOWNSTREAM_ROWS),
+        )  # fmt: skip
+        keys = ("t", "task", "repetition", "status", "error", "result", "val", "test", "failure")
+        out: dict[str, list[dict[str, Any]]] = {}
+        for improver, *values in rows:
+            out.setdefault(improver, []).append(dict(zip(keys, values, strict=True)))
+        return out
 
     def meta_utility_improvers(self) -> list[str]:
         """Every improver the meta-utility ran, in order of invocation (repeats included)."""
