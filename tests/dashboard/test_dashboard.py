@@ -160,3 +160,24 @@ def test_rows_after_a_mark(finished_run: Path) -> None:
         evaluation = reader.rows_after("evaluations", 0)[0]
         assert evaluation["split"] in ("val", "test") and 0 <= evaluation["score"] <= 1
         assert reader.latest_lm_call()["user"]
+
+
+def test_api_serve_shows_the_run_while_it_runs(tmp_path: Path) -> None:
+    """`selftaught.run(serve=True)`: the model (a function called in this process) reads the
+    dashboard's runs list while the run is in progress, from the URL the run printed."""
+    import contextlib
+    import io
+
+    import dashboard_world
+
+    import selftaught
+
+    printed = io.StringIO()
+    dashboard_world.PRINTED[:] = [printed]
+    dashboard_world.SEEN.clear()
+    with contextlib.redirect_stderr(printed):
+        run = selftaught.run(task="lpn", model=dashboard_world.watching, run_dir=tmp_path / "api",
+                             serve=True, iterations=1, repetitions=1, seed=3)  # fmt: skip
+    seen = dashboard_world.SEEN
+    assert [r["status"] for r in seen] == ["running"] and seen[0]["key"] == "api"
+    assert run.iterations[-1].t == 1

@@ -31,3 +31,20 @@ def respond(system: str, user: str, n: int, temperature: float) -> list[str]:
     time.sleep(float(os.environ.get("DASHBOARD_SLEEP", "0.5")))
     answers = stop_world.respond(system, user, n, temperature)
     return [a.replace("```python\n", "```python\n" + HOSTILE, 1) for a in answers]
+
+
+# For `selftaught.run(model=watching, serve=True)` (tests/dashboard): the test points PRINTED
+# at what the run prints on stderr; on its first call the model reads the dashboard's runs
+# list from the URL printed there, into SEEN, while the run is in progress.
+PRINTED: list = []
+SEEN: list = []
+
+
+def watching(system: str, user: str, n: int, temperature: float) -> list[str]:
+    if not SEEN and PRINTED:
+        import dashboard_runs
+
+        url = PRINTED[0].getvalue().split("dashboard: ", 1)[1].split()[0]
+        base, token = url.split("/?token=")
+        SEEN.extend(dashboard_runs.first_event(f"{base}/events?token={token}", "runs"))
+    return stop_world.respond(system, user, n, temperature)
