@@ -28,7 +28,7 @@ from typing import Any
 from selftaught.dashboard.pages import live_panels, quick_panels
 from selftaught.dashboard.runs import RunIndex, run_row
 from selftaught.run_lock import holder
-from selftaught.store import RunReader, StoreError
+from selftaught.store import SCHEMA_VERSION, RunReader, StoreError
 
 STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the page appends
 BACKFILL = 50  # rows of each stream a page gets when it connects
@@ -50,6 +50,7 @@ class Subscriber:
     run: str | None  # a run's key, or None: the runs list
     queue: queue.Queue[str] = field(default_factory=lambda: queue.Queue(QUEUE_FRAMES))
     marks: dict[str, int] | None = None  # rowids already sent; None: nothing sent yet
+    problem: str | None = None  # the last problem sent
 
     def put(self, text: str) -> None:
         while True:
@@ -89,6 +90,14 @@ class RunWatch:
         self.panels: dict[str, str] = {}
         self._reader: RunReader | None = None
         self._live = False
+
+    def changed(self, seen: tuple[int, ...]) -> None:
+        """The run's files changed: a reader of a migrated in-memory copy (an older schema)
+        does not see new writes, so it is reopened."""
+        self.seen = seen
+        version = self._reader.version if self._reader is not None else None
+        if version is not None and version < SCHEMA_VERSION:
+            self.close()
 
     def reader(self) -> RunReader:
         wal = Path(f"{self.run_dir / 'run.db'}-wal").exists()
@@ -147,8 +156,11 @@ class Hub:
             try:
                 self._poll(subscribers)
             except Exception as exc:  # noqa: BLE001 - the watcher must outlive one bad read
+                text = f"{type(exc).__name__}: {exc}"
                 for s in subscribers:
-                    s.put(frame("problem", {"error": f"{type(exc).__name__}: {exc}"}))
+                    if s.problem != text:  # said once, not ten times a second
+                        s.problem = text
+                        s.put(frame("problem", {"error": text}))
 
     def _poll(self, subscribers: list[Subscriber]) -> None:
         lists = [s for s in subscribers if s.run is None]
@@ -194,19 +206,20 @@ class Hub:
             if run_dir is None:
                 return
             watch = self._watches.setdefault(key, RunWatch(run_dir))
-        run_dir = watch.run_dir
-        seen = signature(run_dir)
+        seen = signature(watch.run_dir)
         fresh = [s for s in pages if s.marks is None]
-        if seen != watch.seen or fresh:
-            watch.seen = seen
-            try:
+        try:
+            if seen != watch.seen or fresh:
+                watch.changed(seen)
                 self._send_rows(watch, pages)
-            except StoreError as exc:
-                watch.close()
-                for s in pages:
+            self._send_panels(watch, pages, fresh)
+        except StoreError as exc:  # a damaged run: said once to each page, retried on a write
+            watch.close()
+            watch.seen = seen
+            for s in pages:
+                if s.problem != str(exc):
+                    s.problem = str(exc)
                     s.put(frame("problem", {"error": str(exc)}))
-                return
-        self._send_panels(watch, pages, fresh)
 
     def _send_rows(self, watch: RunWatch, pages: list[Subscriber]) -> None:
         reader = watch.reader()
