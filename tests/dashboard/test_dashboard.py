@@ -3,6 +3,7 @@ runs directory with damaged and old runs, that it never writes, and a busy port.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import urllib.error
@@ -181,3 +182,30 @@ def test_api_serve_shows_the_run_while_it_runs(tmp_path: Path) -> None:
     seen = dashboard_world.SEEN
     assert [r["status"] for r in seen] == ["running"] and seen[0]["key"] == "api"
     assert run.iterations[-1].t == 1
+
+
+@pytest.mark.slow  # about 20 s: a run slowed down so that the page can watch it
+def test_safety_events_reach_the_page_while_the_run_goes(tmp_path: Path) -> None:
+    """Improvers that turn the sandbox flag off, raise budgets and try to escape: the safety
+    panel the page gets shows their events while the run is still going."""
+    live = tmp_path / "runs" / "live"
+    run = start_run(live, "--sandbox-flag", sleep=1.0, world="safety_world")
+    try:
+        with start_dashboard([live.parent]) as dashboard:
+            base, token = dashboard.url.split("/?token=")
+            wait_for(lambda: _get(f"{base}/run/live?token={token}")[0] == 200, 60, "the run")
+            with urllib.request.urlopen(f"{base}/events/live?token={token}", timeout=30) as stream:
+                wait_for(lambda: _safety_shown(stream), 120, "a safety event on the page")
+                assert run.poll() is None  # the run has not finished
+    finally:
+        _, err = run.communicate(timeout=180)
+    assert run.returncode == 0, err
+
+
+def _safety_shown(stream) -> bool:  # noqa: ANN001 - an HTTP response
+    line = stream.readline().decode()
+    if not line.startswith("data: "):
+        return False
+    panels = json.loads(line.removeprefix("data: "))
+    safety = panels.get("safety", "") if isinstance(panels, dict) else ""
+    return "static:use_sandbox" in safety

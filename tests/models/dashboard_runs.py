@@ -42,9 +42,11 @@ def mixed_runs(root: Path, finished: Path | None = None) -> Path:
     return root
 
 
-def start_run(run_dir: Path, *args: str, sleep: float = 0.5) -> subprocess.Popen:
+def start_run(
+    run_dir: Path, *args: str, sleep: float = 0.5, world: str = "stop_world"
+) -> subprocess.Popen:
     """`selftaught run` on the slow, hostile world, in a subprocess (the caller waits on it)."""
-    env = {**os.environ, "DASHBOARD_SLEEP": str(sleep)}
+    env = {**os.environ, "DASHBOARD_SLEEP": str(sleep), "DASHBOARD_WORLD": world}
     command = [sys.executable, "-m", "selftaught", "run", "--model", SLOW_WORLD, "--iterations",
                "1", "--repetitions", "2", "--run-dir", str(run_dir), *args]  # fmt: skip
     return subprocess.Popen(
