@@ -96,6 +96,10 @@ def test_busy_port_is_one_line(tmp_path: Path) -> None:
     one_clear_line(done, "in use", str(port), "--port")
 
 
+def test_a_missing_directory_is_one_line(tmp_path: Path) -> None:
+    one_clear_line(run_cli("serve", str(tmp_path / "nowhere"), timeout=60), "no directory")
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0"])
 def test_beyond_loopback_warns(tmp_path: Path, host: str) -> None:
     with socket.socket() as taken:  # a busy port ends the command right after the warning

@@ -23,7 +23,15 @@ def serve(
     ] = "127.0.0.1",
 ) -> None:
     """A live, read-only dashboard of runs in the browser: one URL, with a token."""
-    dashboard = start_or_exit(paths or [Path("runs")], host, port)
+    paths = paths or [Path("runs")]
+    if missing := [str(p) for p in paths if not p.is_dir()]:
+        stderr.print(
+            f"[bold red]error:[/] no directory {escape(', '.join(missing))}; give run "
+            "directories or directories of runs (default: runs)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(2)
+    dashboard = start_or_exit(paths, host, port)
     stdout.print(f"dashboard: {dashboard.url}", highlight=False, soft_wrap=True)
     try:
         dashboard.wait()

@@ -55,6 +55,7 @@
   };
 
   function appendRows(rows) {
+    clearProblem();
     Object.keys(STREAMS).forEach(function (table) {
       var body = document.querySelector("#stream-" + table + " tbody");
       if (!body || !rows[table]) return;
@@ -86,6 +87,11 @@
       });
       old.replaceWith(fresh);
     });
+  }
+
+  function clearProblem() {
+    var note = document.getElementById("problem");
+    if (note) note.remove();
   }
 
   function problem(info) {
@@ -152,9 +158,16 @@
   }
 
   function showRuns(rows) {
+    clearProblem();
     var body = document.querySelector("#runs tbody");
     var fresh = document.createElement("tbody");
     rows.forEach(function (r) { fresh.appendChild(runRow(r)); });
+    if (!rows.length) {
+      var tr = document.createElement("tr");
+      cell(tr, "no run directory here yet; a run started under these paths appears by itself")
+        .colSpan = 12;
+      fresh.appendChild(tr);
+    }
     body.replaceWith(fresh);
   }
 
