@@ -15,7 +15,11 @@ Prints one JSON object.
   client connected, the time it arrived minus its `created` time (stamped just before the
   write commits): median and 95th percentile (the target: median under 1 s);
 - `dashboard_cpu_seconds_per_run`: the CPU this process (server, watcher and both clients)
-  used during a watched run: what the dashboard takes from a machine with no core to spare.
+  used during a watched run: what the dashboard takes from a machine with no core to spare;
+- `long_run_render_seconds`: on a store of a long run (`--rows` model calls and evaluations,
+  written as tests/models/report_runs.synthetic_store writes them), the time of one render of
+  the report's live panels and of the cheap ones, and the gaps the watcher then keeps between
+  renders (at least five times a render: at most a fifth of a core).
 """
 
 from __future__ import annotations
@@ -115,9 +119,32 @@ def one_run(where: Path, name: str, watched: bool) -> tuple[float, list[float], 
     return seconds, [d for c in clients for d in c.delays], cpu
 
 
+def render_times(run_dir: Path, rows: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "tests" / "models"))
+    from report_runs import synthetic_store
+
+    from selftaught.dashboard.pages import live_panels, quick_panels
+    from selftaught.dashboard.watch import PANEL_SECONDS, REPORT_SECONDS, SHARE
+    from selftaught.store import RunReader
+
+    synthetic_store(run_dir, evaluations=rows, lm_calls=rows, events=rows // 10)
+    started = time.perf_counter()
+    live_panels(run_dir)
+    report = time.perf_counter() - started
+    with RunReader.open(run_dir) as reader:
+        started = time.perf_counter()
+        quick_panels(reader, reader.meta())
+        quick = time.perf_counter() - started
+    return {"rows": rows, "report_panels": report, "now_and_budgets": quick,
+            "report_gap": max(REPORT_SECONDS, SHARE * report),
+            "now_and_budgets_gap": max(PANEL_SECONDS, SHARE * quick)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=20_000)
     args = parser.parse_args()
     info = machine()
     walls: dict[str, list[float]] = {"unwatched": [], "watched": []}
@@ -131,6 +158,7 @@ def main() -> None:
                 walls[mode].append(seconds)
                 delays += seen
                 cpu += [used] if mode == "watched" else []
+        long_run = render_times(Path(where) / "long", args.rows)
     median = {mode: statistics.median(values) for mode, values in walls.items()}
     delays.sort()
     print(json.dumps({
@@ -142,6 +170,7 @@ def main() -> None:
         "wall_growth": median["watched"] / median["unwatched"] - 1.0,
         "clients": 2,
         "dashboard_cpu_seconds_per_run": statistics.median(cpu),
+        "long_run_render_seconds": long_run,
         "rows_timed": len(delays),
         "delay_seconds": {
             "median": statistics.median(delays) if delays else None,

@@ -74,7 +74,7 @@ def live_panels(run_dir: Path, data: RunData | None = None) -> dict[str, str]:
     """The panels the server pushes when the run writes, by element id: REPORT_PANELS (the
     header with its finished or partial badge, the summary cards, the report's sections that
     change as a run goes) and the `quick_panels`."""
-    data = data if data is not None else load_run(run_dir)
+    data = data if data is not None else load_run(run_dir, live=True)
     out = {
         "head": f'<div id="head">{header.header(data)}</div>',
         "summary": f'<div id="summary">{header.summary(data)}</div>',

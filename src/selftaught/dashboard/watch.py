@@ -9,7 +9,9 @@ Contract:
   that had no -wal file, read as immutable, starts writing); each page watching it gets the
   rows written after its own high-water marks (rowids), at most `MAX_LIVE_ROWS` a table, as
   JSON, and the re-rendered panels: "now" and "budgets" at most every `PANEL_SECONDS`, the
-  report's panels at most every `REPORT_SECONDS` and only when what they show was written.
+  report's panels at most every `REPORT_SECONDS` and only when what they show was written;
+  both at most once in `SHARE` times the last render's duration, so that on a long run the
+  watcher takes at most a fifth of a core (its rows still go out at once).
 - a page's events are strings in its `Subscriber.queue` (server-sent-event frames); a page
   that stops reading loses its oldest frames, never blocks the others or the run.
 - nothing here writes to a run; a run that cannot be read is reported, not raised.
@@ -34,6 +36,9 @@ STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the p
 BACKFILL = 50  # rows of each stream a page gets when it connects
 PANEL_SECONDS = 0.5  # the cheap panels ("now", "budgets") at most this often
 REPORT_SECONDS = 1.0  # the report's panels (tens of ms to render) at most this often
+# ... and at most one render in SHARE times what the last one took: on a run with tens of
+# thousands of rows a render takes a second, and the watcher stays under a fifth of a core.
+SHARE = 5.0
 QUEUE_FRAMES = 1000
 # Tables whose new rows change the report's sections (the curve, the lineage, safety); an
 # improver invocation that ends is followed by its meta-utility record, which re-renders them.
@@ -85,6 +90,7 @@ class RunWatch:
         self.marks: dict[str, int] = {}
         self.panels_at = 0.0
         self.report_at = 0.0
+        self.panel_gap, self.report_gap = PANEL_SECONDS, REPORT_SECONDS
         self.panels_due = True
         self.report_due = True
         self.panels: dict[str, str] = {}
@@ -124,6 +130,7 @@ class Hub:
         self._watches: dict[str, RunWatch] = {}
         self._rows: dict[str, dict[str, Any]] = {}
         self._list_seen: dict[str, tuple] = {}
+        self._row_due: dict[str, float] = {}  # a long run's row is re-read less often
         self._list_at = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -187,9 +194,12 @@ class Hub:
         runs = self.index.scan()
         for key, run_dir in runs.items():
             seen = (signature(run_dir), holder(run_dir) is not None)
-            if self._list_seen.get(key) != seen or key not in self._rows:
+            due = self._row_due.get(key, 0.0) <= now
+            if key not in self._rows or (self._list_seen.get(key) != seen and due):
                 self._list_seen[key] = seen
+                started = time.monotonic()
                 self._rows[key] = run_row(key, run_dir)
+                self._row_due[key] = now + SHARE * (time.monotonic() - started)
                 changed = True
         if changed or fresh:
             rows = sorted((self._rows[k] for k in runs), key=lambda r: -r["last_activity"])
@@ -240,13 +250,16 @@ class Hub:
 
     def _send_panels(self, watch: RunWatch, pages: list[Subscriber], fresh: list) -> None:
         now = time.monotonic()
-        report = watch.report_due and now - watch.report_at >= REPORT_SECONDS
+        report = watch.report_due and now - watch.report_at >= watch.report_gap
         if report or not watch.panels:
             panels = live_panels(watch.run_dir)
+            took = time.monotonic() - now
+            watch.report_gap = max(REPORT_SECONDS, SHARE * took)
             watch.report_at, watch.report_due = now, False
-        elif watch.panels_due and now - watch.panels_at >= PANEL_SECONDS:
+        elif watch.panels_due and now - watch.panels_at >= watch.panel_gap:
             reader = watch.reader()  # the report's sections did not change: the cheap panels
             panels = quick_panels(reader, reader.meta())
+            watch.panel_gap = max(PANEL_SECONDS, SHARE * (time.monotonic() - now))
         else:
             panels = {}
         if panels:

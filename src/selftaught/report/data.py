@@ -75,14 +75,21 @@ class RunData:
         return self.meta.get("finished") is True
 
 
-def load_run(run_dir: Path) -> RunData:
-    """All report sections of `run_dir`; `StoreError` only when there is no database to read."""
+# What `load_run(..., live=True)` leaves out: the parts of the solutions and LM-usage sections
+# that the live dashboard does not re-render as a run writes (the costly reads of a long run).
+LIVE_SKIPS = frozenset({"evaluation nodes", "evaluation series", "solutions", "best solutions",
+                        "failures"})  # fmt: skip
+
+
+def load_run(run_dir: Path, *, live: bool = False) -> RunData:
+    """All report sections of `run_dir` (`live`: all but LIVE_SKIPS and the LM-call series);
+    `StoreError` only when there is no database to read."""
     run_dir = Path(run_dir)
     with RunReader.open(run_dir) as reader:
-        return _load(reader, run_dir)
+        return _load(reader, run_dir, LIVE_SKIPS if live else frozenset())
 
 
-def _load(db: RunReader, run_dir: Path) -> RunData:
+def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> RunData:
     data = RunData(run_dir=run_dir)
     tables = db.tables()
     missing = [t for t in TABLES if t not in tables]
@@ -91,7 +98,7 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
 
     def section(name: str, needs: tuple[str, ...], read: Callable[[], T], default: T) -> T:
         # One damaged section must not hide the others: note it and carry on.
-        if any(t not in tables for t in needs):
+        if name in skips or any(t not in tables for t in needs):
             return default
         try:
             return read()
@@ -114,7 +121,7 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
     data.downstream = section(
         "improver runs", ("invocations", "evaluations", "programs"), lambda: _downstream(db), {}
     )
-    lm = section("LM calls", ("lm_calls",), db.lm_report, None)
+    lm = section("LM calls", ("lm_calls",), lambda: db.lm_report(series=not skips), None)
     if lm is not None:
         data.lm_calls, data.lm_totals, data.lm_by_level, data.lm_by_scope = lm
     data.evaluation_totals = section(

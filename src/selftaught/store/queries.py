@@ -246,8 +246,9 @@ class RunQueries:
         ).fetchone()
         return int(calls), int(tokens), float(dollars)
 
-    def lm_report(self) -> tuple[list, dict, list, list]:
-        """(downsampled calls with cumulative counts, totals, per level, per scope)."""
+    def lm_report(self, series: bool = True) -> tuple[list, dict, list, list]:
+        """(downsampled calls with cumulative counts, totals, per level, per scope); without
+        `series` the first is empty (the window over every call is the costly part)."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
         tokens = "COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
         total = self.db.execute(
@@ -271,7 +272,8 @@ class RunQueries:
                 " SUM(seconds) FROM lm_calls GROUP BY 1, 2 ORDER BY MIN(id)"
             )
         ]
-        return self._lm_series(totals["calls"] or 0, tokens), totals, by_level, by_scope
+        calls = self._lm_series(totals["calls"] or 0, tokens) if series else []
+        return calls, totals, by_level, by_scope
 
     def _lm_series(self, n: int, tokens: str) -> list[dict[str, Any]]:
         # Every k-th call, k chosen so that at most MAX_SERIES_POINTS are kept; the cumulative
