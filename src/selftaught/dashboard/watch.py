@@ -87,6 +87,8 @@ class RunWatch:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
         self.seen: tuple[int, ...] = ()
+        self.broken: tuple[int, ...] | None = None  # the files as they were when unreadable
+        self.reason = ""
         self.marks: dict[str, int] = {}
         self.panels_at = 0.0
         self.report_at = 0.0
@@ -163,11 +165,7 @@ class Hub:
             try:
                 self._poll(subscribers)
             except Exception as exc:  # noqa: BLE001 - the watcher must outlive one bad read
-                text = f"{type(exc).__name__}: {exc}"
-                for s in subscribers:
-                    if s.problem != text:  # said once, not ten times a second
-                        s.problem = text
-                        s.put(frame("problem", {"error": text}))
+                self._problem(subscribers, f"{type(exc).__name__}: {exc}")
 
     def _poll(self, subscribers: list[Subscriber]) -> None:
         lists = [s for s in subscribers if s.run is None]
@@ -218,6 +216,9 @@ class Hub:
             watch = self._watches.setdefault(key, RunWatch(run_dir))
         seen = signature(watch.run_dir)
         fresh = [s for s in pages if s.marks is None]
+        if watch.broken == seen:  # unreadable, and unchanged since: not read again
+            self._problem(pages, watch.reason)
+            return
         try:
             if seen != watch.seen or fresh:
                 watch.changed(seen)
@@ -225,11 +226,17 @@ class Hub:
             self._send_panels(watch, pages, fresh)
         except StoreError as exc:  # a damaged run: said once to each page, retried on a write
             watch.close()
-            watch.seen = seen
-            for s in pages:
-                if s.problem != str(exc):
-                    s.problem = str(exc)
-                    s.put(frame("problem", {"error": str(exc)}))
+            watch.seen = watch.broken = seen
+            watch.reason = str(exc)
+            self._problem(pages, watch.reason)
+
+    @staticmethod
+    def _problem(pages: list[Subscriber], reason: str) -> None:
+        """Tell each page why the run cannot be read, once."""
+        for s in pages:
+            if s.problem != reason:
+                s.problem = reason
+                s.put(frame("problem", {"error": reason}))
 
     def _send_rows(self, watch: RunWatch, pages: list[Subscriber]) -> None:
         reader = watch.reader()
