@@ -16,10 +16,10 @@ from typing import Any
 
 from selftaught.dashboard.panels import budget_panel, now_panel
 from selftaught.report import svg
-from selftaught.report.cells import section
+from selftaught.report.cells import isnum, section
 from selftaught.report.data import RunData, load_run
 from selftaught.report.html import sections
-from selftaught.report.sections import header
+from selftaught.report.sections import header, meta_utility
 from selftaught.store import RunReader, StoreError
 
 # The report's sections the server re-renders when the run records what they show.
@@ -125,17 +125,9 @@ def overlay(runs: dict[str, Path]) -> str:
         color = svg.PALETTE[i % len(svg.PALETTE)]
         for split, dashed in (("val", False), ("test", True)):
             points = [(r["t"], r[f"meta_utility_{split}"]) for r in _iterations(run_dir)
-                      if _number(r.get(f"meta_utility_{split}"))]  # fmt: skip
+                      if isnum(r.get(f"meta_utility_{split}"))]  # fmt: skip
             series.append(svg.Series(f"{key} {split}", points, color, "step", dashed))
-    return svg.line_chart(
-        series,
-        title="meta-utility per iteration, runs overlaid",
-        x_label="iteration t",
-        y_label="meta-utility û",
-        y_range=(0.0, 1.0),
-        x_integer=True,
-        x_pad=0.25,
-    )
+    return meta_utility.curve(series, "meta-utility per iteration, runs overlaid")
 
 
 def _iterations(run_dir: Path) -> list[dict[str, Any]]:
@@ -144,7 +136,3 @@ def _iterations(run_dir: Path) -> list[dict[str, Any]]:
             return reader.iterations() if "iterations" in reader.tables() else []
     except (StoreError, ValueError, TypeError):
         return []
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
