@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 import report_runs as support
-from conftest import one_clear_line, run_cli
+from conftest import ROOT, one_clear_line, run_cli
 from dashboard_runs import first_event, mixed_runs, start_run, wait_for
 from report_runs import killed_after_t0
 
@@ -213,3 +216,22 @@ def _safety_shown(stream) -> bool:  # noqa: ANN001 - an HTTP response
     panels = json.loads(line.removeprefix("data: "))
     safety = panels.get("safety", "") if isinstance(panels, dict) else ""
     return "static:use_sandbox" in safety
+
+
+def test_serve_prints_one_url_and_stops_on_ctrl_c(finished_run: Path, tmp_path: Path) -> None:
+    root = mixed_runs(tmp_path / "runs", finished_run)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "selftaught", "serve", str(root), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        assert line.startswith("dashboard: http://127.0.0.1:") and "?token=" in line
+        status, _, body = _get(line.split()[-1])
+        assert status == 200 and b"selftaught runs" in body
+    finally:
+        serve.send_signal(signal.SIGINT)
+        out, err = serve.communicate(timeout=30)
+    assert serve.returncode == 130 and "Traceback" not in err
+    assert out == ""  # one line, then nothing
