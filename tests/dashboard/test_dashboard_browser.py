@@ -44,6 +44,9 @@ def test_watch_a_run_live(tmp_path: Path) -> None:
                 listing, page = context.new_page(), context.new_page()
                 for tab in (listing, page):
                     tab.on("pageerror", lambda e: problems.append(str(e)))
+                    # A refused inline script or style (the CSP) is a console error.
+                    tab.on("console", lambda m: problems.append(m.text) if m.type == "error"
+                           else None)  # fmt: skip
                     tab.on("request", lambda r: None if r.url.startswith(base)
                            else problems.append(f"request to {r.url}"))  # fmt: skip
                 listing.goto(dashboard.url)

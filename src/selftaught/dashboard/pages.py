@@ -33,7 +33,7 @@ def shell(title: str, token: str, body: str, **data: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title>"
+        f'<title>{escape(title)}</title><link rel="icon" href="data:,">'
         f'<link rel="stylesheet" href="/static/report.css{q}">'
         f'<link rel="stylesheet" href="/static/dashboard.css{q}">'
         f'<script src="/static/dashboard.js{q}" defer></script></head>'
