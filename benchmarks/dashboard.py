@@ -15,7 +15,8 @@ Prints one JSON object.
   client connected, the time it arrived minus its `created` time (stamped just before the
   write commits): median and 95th percentile (the target: median under 1 s);
 - `dashboard_cpu_seconds_per_run`: the CPU this process (server, watcher and both clients)
-  used during a watched run: what the dashboard takes from a machine with no core to spare;
+  used during a watched run: what the dashboard takes from a machine with no core to spare
+  (the clients' share included); `watcher_cpu_seconds_per_run`: the watching thread's alone;
 - `long_run_render_seconds`: on a store of a long run (`--rows` model calls and evaluations,
   written as tests/models/report_runs.synthetic_store writes them), the time of one render of
   the report's live panels and of the cheap ones, and the gaps the watcher then keeps between
@@ -93,12 +94,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_run(where: Path, name: str, watched: bool) -> tuple[float, list[float], float]:
+def one_run(
+    where: Path, name: str, watched: bool
+) -> tuple[float, list[float], tuple[float, float]]:
     run_dir = where / name
     if not watched:
         started = time.perf_counter()
         subprocess.run(run_command(run_dir), check=True, capture_output=True, cwd=ROOT)
-        return time.perf_counter() - started, [], 0.0
+        return time.perf_counter() - started, [], (0.0, 0.0)
     cpu = cpu_seconds()
     with start_dashboard([run_dir]) as dashboard:
         base, token = dashboard.url.split("/?token=")
@@ -112,11 +115,12 @@ def one_run(where: Path, name: str, watched: bool) -> tuple[float, list[float], 
         process.wait()
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu
+        watcher = dashboard.watcher_cpu_seconds
         time.sleep(1.0)  # the last rows reach the pages
         stop.set()
     if process.returncode != 0:
         raise SystemExit(f"the run failed ({process.returncode})")
-    return seconds, [d for c in clients for d in c.delays], cpu
+    return seconds, [d for c in clients for d in c.delays], (cpu, watcher)
 
 
 def render_times(run_dir: Path, rows: int) -> dict[str, float]:
@@ -150,6 +154,7 @@ def main() -> None:
     walls: dict[str, list[float]] = {"unwatched": [], "watched": []}
     delays: list[float] = []
     cpu: list[float] = []
+    watcher: list[float] = []
     with tempfile.TemporaryDirectory(prefix="selftaught-dashboard-") as where:
         one_run(Path(where), "warm-up", False)
         for i in range(args.rounds):
@@ -157,7 +162,9 @@ def main() -> None:
                 seconds, seen, used = one_run(Path(where), f"{mode}-{i}", mode == "watched")
                 walls[mode].append(seconds)
                 delays += seen
-                cpu += [used] if mode == "watched" else []
+                if mode == "watched":
+                    cpu.append(used[0])
+                    watcher.append(used[1])
         long_run = render_times(Path(where) / "long", args.rows)
     median = {mode: statistics.median(values) for mode, values in walls.items()}
     delays.sort()
@@ -170,6 +177,7 @@ def main() -> None:
         "wall_growth": median["watched"] / median["unwatched"] - 1.0,
         "clients": 2,
         "dashboard_cpu_seconds_per_run": statistics.median(cpu),
+        "watcher_cpu_seconds_per_run": statistics.median(watcher),
         "long_run_render_seconds": long_run,
         "rows_timed": len(delays),
         "delay_seconds": {

@@ -46,6 +46,11 @@ class Dashboard:
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}/?token={self._server.token}"
 
+    @property
+    def watcher_cpu_seconds(self) -> float:
+        """The CPU time the watching thread used so far (what watching costs a machine)."""
+        return self._hub.cpu_seconds
+
     def start(self) -> Dashboard:
         self._hub.start()
         self._thread.start()

@@ -35,7 +35,7 @@ from selftaught.store import SCHEMA_VERSION, RunReader, StoreError
 STREAMED = ("evaluations", "lm_calls", "invocations")  # tables whose rows the page appends
 BACKFILL = 50  # rows of each stream a page gets when it connects
 PANEL_SECONDS = 0.5  # the cheap panels ("now", "budgets") at most this often
-REPORT_SECONDS = 1.0  # the report's panels (tens of ms to render) at most this often
+REPORT_SECONDS = 0.5  # the report's panels (tens of ms to render) at most this often
 # ... and at most one render in SHARE times what the last one took: on a run with tens of
 # thousands of rows a render takes a second, and the watcher stays under a fifth of a core.
 SHARE = 5.0
@@ -135,6 +135,7 @@ class Hub:
         self._row_due: dict[str, float] = {}  # a long run's row is re-read less often
         self._list_at = 0.0
         self._lock = threading.Lock()
+        self.cpu_seconds = 0.0  # the watcher thread's CPU time so far (benchmarks/dashboard.py)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dashboard-hub", daemon=True)
 
@@ -162,10 +163,13 @@ class Hub:
         while not self._stop.wait(self.interval):
             with self._lock:
                 subscribers = list(self._subscribers)
+            started = time.thread_time()
             try:
                 self._poll(subscribers)
             except Exception as exc:  # noqa: BLE001 - the watcher must outlive one bad read
                 self._problem(subscribers, f"{type(exc).__name__}: {exc}")
+            finally:
+                self.cpu_seconds += time.thread_time() - started
 
     def _poll(self, subscribers: list[Subscriber]) -> None:
         lists = [s for s in subscribers if s.run is None]
