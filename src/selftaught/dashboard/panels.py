@@ -59,6 +59,9 @@ def _prompt(call: dict[str, Any] | None) -> str:
         f"<code>{escape(str(call['scope']))}</code>, {age:.0f} s ago{cut}</p>"
         f"<details open><summary>what the model is asked</summary>"
         f'<pre class="prompt" id="prompt">{escape(user[:PROMPT_CHARS])}</pre></details>'
+        "<details><summary>its system prompt</summary>"
+        f'<pre class="prompt">{escape(str(call.get("system") or "")[:PROMPT_CHARS])}</pre>'
+        "</details>"
     )
 
 
