@@ -61,6 +61,7 @@ def test_watch_a_run_live(tmp_path: Path) -> None:
                 href = listing.locator('tr[data-key="live"] a').get_attribute("href")
                 page.goto(base + str(href))
                 page.evaluate("window.__notReloaded = true")
+                page.locator("#lineage summary").first.click()  # opens the initial's source
                 ts = _cells(page, "#meta-utility tbody tr td:first-child")
                 assert ts == ["0"], ts
                 # t = 1 appears, and the runs list turns finished, without a reload.
@@ -69,6 +70,9 @@ def test_watch_a_run_live(tmp_path: Path) -> None:
                 )
                 t1.wait_for(timeout=120_000)
                 assert page.evaluate("window.__notReloaded") is True
+                # The lineage was re-rendered (t = 1 added a node) and kept what was opened.
+                assert page.locator("#lineage .node").count() >= 2
+                assert page.locator("#lineage details").first.get_attribute("open") is not None
                 finished = listing.locator('tr[data-key="live"] .status', has_text="finished")
                 finished.wait_for(timeout=60_000)
                 assert page.locator("#stream-evaluations tbody tr").count() >= 2

@@ -71,19 +71,26 @@
     });
   }
 
+  function detailsKey(d) {
+    var node = d.closest("[data-sha]");
+    var summary = d.querySelector("summary");
+    return (node ? node.dataset.sha : "") + "|" + (summary ? summary.textContent : "");
+  }
+
   function replacePanels(panels) {
     var parser = new DOMParser();
     Object.keys(panels).forEach(function (id) {
       var old = document.getElementById(id);
       var parsed = parser.parseFromString(panels[id], "text/html").getElementById(id);
       if (!old || !parsed) return;
-      // Keep what the reader opened or closed open or closed across a re-render.
-      var open = Array.prototype.map.call(old.querySelectorAll("details"), function (d) {
-        return d.open;
-      });
+      // Keep what the reader opened or closed open or closed across a re-render: a
+      // <details> is known by its improver (data-sha) and its summary's text.
+      var open = new Map();
+      old.querySelectorAll("details").forEach(function (d) { open.set(detailsKey(d), d.open); });
       var fresh = document.importNode(parsed, true);
-      fresh.querySelectorAll("details").forEach(function (d, i) {
-        if (i < open.length) d.open = open[i];
+      fresh.querySelectorAll("details").forEach(function (d) {
+        var key = detailsKey(d);
+        if (open.has(key)) d.open = open.get(key);
       });
       old.replaceWith(fresh);
     });
