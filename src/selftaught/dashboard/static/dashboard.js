@@ -150,7 +150,7 @@
     cell(tr, num(r.best_test));
     cell(tr, num(r.lm_calls_paid));
     cell(tr, typeof r.dollars === "number" ? "$" + r.dollars.toFixed(4) : "–");
-    cell(tr, age(r.last_activity));
+    cell(tr, age(r.last_activity), "age").dataset.ts = String(r.last_activity);
     cell(tr, r.error ? String(r.error) : "", r.error ? "bad reason" : "reason");
     return tr;
   }
@@ -196,5 +196,11 @@
     });
   } else if (page === "runs") {
     listen("/events" + q, { runs: showRuns, problem: problem });
+    // Ages move on between the server's events.
+    setInterval(function () {
+      document.querySelectorAll("#runs td.age").forEach(function (td) {
+        td.textContent = age(Number(td.dataset.ts));
+      });
+    }, 5000);
   }
 })();
