@@ -16,6 +16,7 @@ Contract of `list_runs(root)`:
     best_val                 the best val meta-utility of an incumbent
     best_test                the test meta-utility of that same improver (chosen on val only)
     lm_calls_paid            LM calls not answered from the cache
+    dollars                  what the paid calls cost (0 when the model records no price)
     evaluations              evaluation rows
     nodes                    where the evaluations ran, sorted: ["local"] or Ray node names
                              (those an older selftaught recorded without a node left out)
@@ -79,6 +80,7 @@ def describe_run(run_dir: Path, *, now: float | None = None) -> dict[str, Any]:
         "best_val": None,
         "best_test": None,
         "lm_calls_paid": None,
+        "dollars": None,
         "evaluations": None,
         "nodes": None,  # where its evaluations ran: "local" or Ray node names
         "last_activity": updated,
@@ -121,6 +123,7 @@ def _fill(db: RunReader, row: dict[str, Any]) -> None:
             row["best_test"] = best.get("meta_utility_test")
     if "lm_calls" in tables:
         row["lm_calls_paid"] = db.paid_lm_calls()
+        row["dollars"] = db.spent()[2]
     if "evaluations" in tables:
         per_node = db.evaluation_nodes()  # one pass: the count is their sum
         row["evaluations"] = sum(per_node.values())

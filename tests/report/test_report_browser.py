@@ -10,41 +10,14 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 import report_runs as support
+from browser import ARGS, CHROMIUM, require_browser
 
 from selftaught.report import load_run, write_report
 from selftaught.report.lineage import build_lineage
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 finished_run = support.finished_run
-
-
-def _require_browser() -> None:
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    missing = []
-    if not CHROMIUM.is_file():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install -e '.[test]')")
-    if missing:
-        reason = "report browser test needs " + " and ".join(missing)
-        if in_ci:
-            pytest.fail(reason + "; CI=true must provide it")
-        pytest.skip(reason)
+_require_browser = require_browser
 
 
 def test_report_renders_in_chromium(finished_run: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ exactly as `selftaught run` records it (same store, same resume, same report).""
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,11 +108,14 @@ def run(
     cache_from: PathLike | None = None,
     model_option: list[str] | dict[str, Any] | None = None,
     progress: bool = False,
+    serve: bool = False,
 ) -> Run:
     """Run STOP as `selftaught run` does, with the same options (None: not given, so the
-    preset's, the config file's or the command's default). `task`: a spec, a path, a
-    `selftaught.Task` object or class, or a list of them; `model`: a spec or a function
-    fn(system, user, n, temperature) -> list of n strings; `config`: a TOML file;
+    preset's, the config file's or the command's default); `serve`: the live dashboard
+    beside it while it runs (its URL printed on stderr, as `selftaught run --serve`);
+    `task`: a spec, a path, a `selftaught.Task` object or class, or a list of them;
+    `model`: a spec or a function fn(system, user, n, temperature) -> list of n strings;
+    `config`: a TOML file;
     `executor`: "local" or "ray" (with `ray_address`, else $RAY_ADDRESS; docs/cluster.md);
     `progress`: the command's live display on stderr."""
     from selftaught.cli.common import caps_given, run_config, where_given
@@ -146,8 +150,26 @@ def run(
         source = _initial_improver(settings)
         label = "+".join(Path(spec).stem for spec in settings.tasks)
         where = Path(run_dir) if run_dir is not None else default_run_dir(label)
-        session = RunSession.start(where, settings, source)
-    return _finish(session, progress)
+    dashboard = _dashboard(where) if serve else None
+    try:
+        with user_errors():
+            session = RunSession.start(where, settings, source)
+        return _finish(session, progress)
+    finally:
+        if dashboard is not None:
+            dashboard.close()
+
+
+def _dashboard(run_dir: Path) -> Any:
+    """The dashboard over `run_dir` on a free loopback port, its URL printed on stderr."""
+    from selftaught.dashboard import DashboardError, start_dashboard
+
+    try:
+        dashboard = start_dashboard([run_dir])
+    except DashboardError as exc:
+        raise SelftaughtError(str(exc)) from None
+    print(f"dashboard: {dashboard.url}", file=sys.stderr, flush=True)
+    return dashboard
 
 
 def resume(

@@ -115,6 +115,10 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Watch it live: start the dashboard, print its URL.")
+    ] = False,
+    serve_port: Annotated[int, typer.Option(help="The dashboard's port (0: any free).")] = 0,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations; every step is recorded."""
     with user_errors():
@@ -145,8 +149,23 @@ def run(
         source = _initial_improver(config)
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
-        session = RunSession.start(run_dir, config, source)
-    _execute(session, as_json)
+    dashboard = _dashboard(run_dir, serve_port) if serve else None
+    try:
+        with user_errors():
+            session = RunSession.start(run_dir, config, source)
+        _execute(session, as_json)
+    finally:
+        if dashboard is not None:
+            dashboard.close()
+
+
+def _dashboard(run_dir: Path, port: int):  # noqa: ANN202 - the dashboard is imported lazily
+    """`selftaught serve` over this run, before it starts (a busy port: one line, exit 2)."""
+    from selftaught.cli.serve import start_or_exit
+
+    dashboard = start_or_exit([run_dir], "127.0.0.1", port)
+    stderr.print(f"dashboard: {dashboard.url}", highlight=False, soft_wrap=True)
+    return dashboard
 
 
 @app.command()

@@ -39,6 +39,10 @@ class RunData:
     meta_utilities: dict[str, dict[str, Any]] = field(default_factory=dict)
     # improver sha -> source, for every improver the lineage names
     improvers: dict[str, str] = field(default_factory=dict)
+    # improver sha -> the meta-utility's runs of it, each with the solution it returned
+    # ({"t", "task", "repetition", "status", "error", "result", "source", "val", "test",
+    # "failure"}): the lineage's second level
+    downstream: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # stop invocations: {"t", "improver", "result", "status", "error"}
     stop_invocations: list[dict[str, Any]] = field(default_factory=list)
     invocation_counts: list[dict[str, Any]] = field(default_factory=list)
@@ -71,14 +75,21 @@ class RunData:
         return self.meta.get("finished") is True
 
 
-def load_run(run_dir: Path) -> RunData:
-    """All report sections of `run_dir`; `StoreError` only when there is no database to read."""
+# What `load_run(..., live=True)` leaves out: the parts of the solutions and LM-usage sections
+# that the live dashboard does not re-render as a run writes (the costly reads of a long run).
+LIVE_SKIPS = frozenset({"evaluation nodes", "evaluation series", "solutions", "best solutions",
+                        "failures"})  # fmt: skip
+
+
+def load_run(run_dir: Path, *, live: bool = False) -> RunData:
+    """All report sections of `run_dir` (`live`: all but LIVE_SKIPS and the LM-call series);
+    `StoreError` only when there is no database to read."""
     run_dir = Path(run_dir)
     with RunReader.open(run_dir) as reader:
-        return _load(reader, run_dir)
+        return _load(reader, run_dir, LIVE_SKIPS if live else frozenset())
 
 
-def _load(db: RunReader, run_dir: Path) -> RunData:
+def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> RunData:
     data = RunData(run_dir=run_dir)
     tables = db.tables()
     missing = [t for t in TABLES if t not in tables]
@@ -87,7 +98,7 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
 
     def section(name: str, needs: tuple[str, ...], read: Callable[[], T], default: T) -> T:
         # One damaged section must not hide the others: note it and carry on.
-        if any(t not in tables for t in needs):
+        if name in skips or any(t not in tables for t in needs):
             return default
         try:
             return read()
@@ -107,7 +118,10 @@ def _load(db: RunReader, run_dir: Path) -> RunData:
         "invocation counts", ("invocations",), db.invocation_counts, []
     )
     data.improvers = section("programs", ("programs",), lambda: _improvers(db, data), {})
-    lm = section("LM calls", ("lm_calls",), db.lm_report, None)
+    data.downstream = section(
+        "improver runs", ("invocations", "evaluations", "programs"), lambda: _downstream(db), {}
+    )
+    lm = section("LM calls", ("lm_calls",), lambda: db.lm_report(series=not skips), None)
     if lm is not None:
         data.lm_calls, data.lm_totals, data.lm_by_level, data.lm_by_scope = lm
     data.evaluation_totals = section(
@@ -162,6 +176,16 @@ def _improvers(reader: RunReader, data: RunData) -> dict[str, str]:
     for inv in data.stop_invocations:
         wanted.update(x for x in (inv["improver"], inv["result"]) if x)
     return reader.sources(wanted)
+
+
+def _downstream(reader: RunReader) -> dict[str, list[dict[str, Any]]]:
+    """The meta-utility's runs of each improver, with the source of the solution returned."""
+    runs = reader.downstream_runs()
+    sources = reader.sources({r["result"] for rows in runs.values() for r in rows if r["result"]})
+    for rows in runs.values():
+        for r in rows:
+            r["source"] = sources.get(r["result"]) if r["result"] else None
+    return runs
 
 
 def _t_order(value: Any) -> tuple[int, float, str]:

@@ -52,25 +52,33 @@ def _shown(data: RunData, what: str, build: Callable[[], T], instead: T) -> T:
         return instead
 
 
-def render(data: RunData) -> str:
-    """The whole page of `data` (see the module docstring for what it guarantees)."""
+def sections(data: RunData) -> dict[str, str]:
+    """Each section of the page by its anchor, in page order: the report and the live
+    dashboard (selftaught.dashboard) render them with this one function. A section that meets
+    a stored value of the wrong type is a line in the partial banner, not a traceback."""
     tree = _shown(data, "the lineage", lambda: build_lineage(data), None)
-    title = f"selftaught run {data.run_dir.name}"
     parts = [
         ("meta-utility", "Meta-utility per iteration", lambda: meta_utility.meta_utility(data)),
-        ("lineage", "Lineage of improvers", lambda: lineage.lineage_tree(tree)),
+        ("lineage", "Lineage of improvers",
+         lambda: lineage.lineage_tree(tree, data.downstream)),  # fmt: skip
         ("diffs", "Adopted improvers against their parents", lambda: lineage.adopted_diffs(tree)),
         ("solutions", "Solutions", lambda: solutions.solutions(data)),
         ("lm", "Language-model usage", lambda: lm_usage.lm_usage(data)),
         ("safety", "Safety events", lambda: safety.safety_events(data)),
         ("config", "Configuration and reproduction", lambda: config.configuration(data)),
     ]
-    sections = [
-        section(anchor, heading, _shown(data, f"section {heading!r}", build, UNREADABLE))
+    return {
+        anchor: section(anchor, heading, _shown(data, f"section {heading!r}", build, UNREADABLE))
         for anchor, heading, build in parts
-    ]
+    }
+
+
+def render(data: RunData) -> str:
+    """The whole page of `data` (see the module docstring for what it guarantees)."""
+    title = f"selftaught run {data.run_dir.name}"
+    body_sections = list(sections(data).values())
     summary = _shown(data, "the summary cards", lambda: header.summary(data), "")
-    body = [header.header(data), summary, *sections]  # the header last: it lists what failed
+    body = [header.header(data), summary, *body_sections]  # the header last: it lists what failed
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

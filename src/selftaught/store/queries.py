@@ -22,6 +22,22 @@ MAX_SERIES_POINTS = 400  # per plotted series; more points add bytes, not inform
 MAX_EVENT_ROWS = 1000
 MAX_PROGRAM_ROWS = 200
 MAX_FAILURE_ROWS = 200
+MAX_DOWNSTREAM_ROWS = 20  # improver runs listed under each improver of the lineage
+MAX_LIVE_ROWS = 200  # per table and push: a browser that fell behind gets the newest
+# What the dashboard streams of each table as rows are written: column expressions (a name, or
+# "expression AS name"). JSON columns go out as text; the page shows them as text.
+LIVE_TABLES: dict[str, tuple[str, ...]] = {
+    "lm_calls": ("created", "COALESCE(level, 'task') AS level", "scope", "cached", "n",
+                 "COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0) AS tokens",
+                 "seconds"),
+    "evaluations": ("created", "program", "task", "split", "score", "failure", "seconds", "node"),
+    "invocations": ("created", "level", "t", "task", "repetition", "status", "error",
+                    "improver", "result"),
+    "events": ("created", "kind", "program", "detail"),
+    "iterations": ("created", "t"),
+    "meta_utilities": ("created", "improver", "purpose", "val", "test"),
+    "meta": ("key",),  # a run fact rewritten (INSERT OR REPLACE) takes a new rowid
+}  # fmt: skip
 COUNTED = frozenset({"evaluations", "lm_calls", "invocations", "events", "programs"})
 
 
@@ -161,6 +177,30 @@ class RunQueries:
         )
         return [tuple(row) for row in rows]
 
+    def downstream_runs(self) -> dict[str, list[dict[str, Any]]]:
+        """The second level of the lineage: per improver, the improver runs the meta-utility
+        made of it (the first `MAX_DOWNSTREAM_ROWS`, in order), each with the solution it
+        returned and that solution's latest val and test scores on the run's task."""
+
+        def latest(split: str, column: str) -> str:
+            return (
+                f"(SELECT {column} FROM evaluations e WHERE e.program = i.result"
+                f" AND e.task = i.task AND e.split = '{split}' ORDER BY e.id DESC LIMIT 1)"
+            )
+
+        rows = self.db.execute(
+            "SELECT improver, t, task, repetition, status, error, result,"
+            f" {latest('val', 'score')}, {latest('test', 'score')}, {latest('val', 'failure')}"
+            " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY improver ORDER BY id) AS k"
+            " FROM invocations WHERE level = ?) i WHERE k <= ? ORDER BY id",
+            (META_UTILITY_LEVEL, MAX_DOWNSTREAM_ROWS),
+        )  # fmt: skip
+        keys = ("t", "task", "repetition", "status", "error", "result", "val", "test", "failure")
+        out: dict[str, list[dict[str, Any]]] = {}
+        for improver, *values in rows:
+            out.setdefault(improver, []).append(dict(zip(keys, values, strict=True)))
+        return out
+
     def meta_utility_improvers(self) -> list[str]:
         """Every improver the meta-utility ran, in order of invocation (repeats included)."""
         rows = self.db.execute(
@@ -209,8 +249,9 @@ class RunQueries:
         ).fetchone()
         return int(calls), int(tokens), float(dollars)
 
-    def lm_report(self) -> tuple[list, dict, list, list]:
-        """(downsampled calls with cumulative counts, totals, per level, per scope)."""
+    def lm_report(self, series: bool = True) -> tuple[list, dict, list, list]:
+        """(downsampled calls with cumulative counts, totals, per level, per scope); without
+        `series` the first is empty (the window over every call is the costly part)."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
         tokens = "COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
         total = self.db.execute(
@@ -234,7 +275,8 @@ class RunQueries:
                 " SUM(seconds) FROM lm_calls GROUP BY 1, 2 ORDER BY MIN(id)"
             )
         ]
-        return self._lm_series(totals["calls"] or 0, tokens), totals, by_level, by_scope
+        calls = self._lm_series(totals["calls"] or 0, tokens) if series else []
+        return calls, totals, by_level, by_scope
 
     def _lm_series(self, n: int, tokens: str) -> list[dict[str, Any]]:
         # Every k-th call, k chosen so that at most MAX_SERIES_POINTS are kept; the cumulative
@@ -431,6 +473,52 @@ class RunQueries:
             counts.setdefault(when, {})[name] = n
         return counts
 
+    # ------------------------------------------------------------------- live (dashboard)
+    def marks(self) -> dict[str, int]:
+        """The highest rowid of each table the dashboard streams (0 when empty or missing)."""
+        have = self.tables()
+        parts = [f"(SELECT COALESCE(MAX(rowid), 0) FROM {t})" if t in have else "0"
+                 for t in LIVE_TABLES]  # fmt: skip
+        row = self.db.execute(f"SELECT {', '.join(parts)}").fetchone()
+        return dict(zip(LIVE_TABLES, (int(v) for v in row), strict=True))
+
+    def rows_after(self, table: str, after: int) -> list[dict[str, Any]]:
+        """The rows of `table` (one of `LIVE_TABLES`) written after rowid `after`, oldest first,
+        at most the newest `MAX_LIVE_ROWS` of them, shaped for the dashboard's live tables."""
+        columns = LIVE_TABLES[table]
+        rows = self.db.execute(
+            f"SELECT * FROM (SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ?"
+            " ORDER BY rowid DESC LIMIT ?) ORDER BY rowid",
+            (after, MAX_LIVE_ROWS),
+        )
+        return [dict(zip(("id", *_names(columns)), r, strict=True)) for r in rows]
+
+    def latest_lm_call(self) -> dict[str, Any] | None:
+        """The newest model call: when, its level and scope, and what it asked (system, user)."""
+        row = self.db.execute(
+            f"SELECT created, {_LEVEL}, scope, CASE WHEN json_valid(request) THEN"
+            " json_extract(request, '$.system') END, CASE WHEN json_valid(request) THEN"
+            " json_extract(request, '$.user') END FROM lm_calls ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        keys = ("created", "level", "scope", "system", "user")
+        return None if row is None else dict(zip(keys, row, strict=True))
+
+    def usage_by_level(self) -> dict[str, dict[str, Any]]:
+        """Per LM-call level ("meta", "task"): calls, paid calls, tokens and dollars so far."""
+        cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
+        rows = self.db.execute(
+            f"SELECT {_LEVEL}, COUNT(*), COALESCE(SUM(cached < n), 0),"
+            " COALESCE(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)), 0),"
+            f" SUM({cost}) FROM lm_calls GROUP BY 1 ORDER BY 1"
+        )
+        keys = ("calls", "paid", "tokens", "dollars")
+        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+    def invocation_levels(self) -> dict[str, int]:
+        """Invocations recorded per level ("stop", "meta_utility")."""
+        rows = self.db.execute("SELECT COALESCE(level, '?'), COUNT(*) FROM invocations GROUP BY 1")
+        return {level: n for level, n in rows}
+
     # ------------------------------------------------------------------------ stored rows
     def rows(self, table: str, *columns: str) -> list[dict[str, Any]]:
         """Every row of `table` (one of `TABLES`) as {column: value}, `columns` or all of them,
@@ -448,6 +536,11 @@ class RunQueries:
 
 # An LM call's level as the report shows it: "meta" or "task" (NULL only in a damaged row).
 _LEVEL = "COALESCE(level, 'task')"
+
+
+def _names(columns: tuple[str, ...]) -> list[str]:
+    """The result names of column expressions ("a AS b" is named b)."""
+    return [c.rsplit(" AS ", 1)[-1] for c in columns]
 
 
 def _instances(text: Any) -> list[dict[str, Any]]:

@@ -60,6 +60,13 @@ class RunStore(RunQueries):
         return cls(Path(run_dir) / "run.db", create=create)
 
     def close(self) -> None:
+        # A reader left open (a dashboard watching, a report) keeps SQLite from folding the WAL
+        # into run.db when this last writer closes: fold it in here, so that run.db alone holds
+        # the whole run (a copy of it, a read as immutable). Readers between queries allow it.
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except QueryError:
+            pass  # a damaged or full disk: the WAL keeps what was committed, as before
         self.db.close()
 
     # ---------------------------------------------------------------- meta (config, status)

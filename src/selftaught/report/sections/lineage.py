@@ -4,8 +4,9 @@ against its parent. Both read a `report.lineage.Lineage`."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
-from selftaught.report.cells import more, num, score, sha
+from selftaught.report.cells import more, num, score, sha, table
 from selftaught.report.diff import code_block, side_by_side
 from selftaught.report.lineage import Lineage, Node
 
@@ -18,8 +19,12 @@ STATUS_LABELS = {
 }
 
 
-def lineage_tree(lineage: Lineage) -> str:
-    """Nested `<ul class="tree">`: one `.node` per improver, children under their parent."""
+def lineage_tree(
+    lineage: Lineage, downstream: dict[str, list[dict[str, Any]]] | None = None
+) -> str:
+    """Nested `<ul class="tree">`: one `.node` per improver, children under their parent; under
+    each, the meta-utility's runs of it (`downstream`: the lineage's second level)."""
+    downstream = downstream or {}
     if not lineage.nodes:
         return '<p class="note">no improver was recorded</p>'
     parts = ['<ul class="tree">']
@@ -36,7 +41,8 @@ def lineage_tree(lineage: Lineage) -> str:
             while depth < depth_stack[-1]:
                 parts.append("</ul></li>")
                 depth_stack.pop()
-        parts.append(f"<li>{_node(node)}")
+        parent = lineage.nodes.get(node.parent) if node.parent else None
+        parts.append(f"<li>{_node(node, parent, downstream.get(node.sha, []))}")
     parts.append("</li>")
     while len(depth_stack) > 1:
         parts.append("</ul></li>")
@@ -45,7 +51,7 @@ def lineage_tree(lineage: Lineage) -> str:
     return "".join(parts)
 
 
-def _node(node: Node) -> str:
+def _node(node: Node, parent: Node | None, runs: list[dict[str, Any]]) -> str:
     when = []
     if node.proposed_at:
         when.append("proposed at t=" + ", ".join(str(t) for t in node.proposed_at))
@@ -62,11 +68,44 @@ def _node(node: Node) -> str:
         f'<div class="strategy">strategy: {escape(node.strategy)}'
         f"{' · ' + escape('; '.join(when)) if when else ''}</div>{notes}"
         f"<details><summary>source ({lines} lines)</summary>{code_block(node.source)}</details>"
-        "</div>"
+        f"{_parent_diff(node, parent)}{_runs(runs)}</div>"
     )
 
 
 MAX_DIFFS = 50
+
+
+def _runs(runs: list[dict[str, Any]]) -> str:
+    """A closed `<details>`: a row per improver run the meta-utility made of this improver,
+    with the solution it returned (its source one click further), its scores and failure."""
+    if not runs:
+        return ""
+    rows = []
+    for r in runs:
+        solution = sha(r["result"])
+        if r.get("source"):
+            solution = f"<details><summary>{solution}</summary>{code_block(r['source'])}</details>"
+        why = "; ".join(str(x) for x in (r.get("error"), r.get("failure")) if x)
+        rows.append([escape(str(r["t"])), escape(str(r["task"])), escape(str(r["repetition"])),
+                     escape(str(r["status"])), solution, num(r["val"]), num(r["test"]),
+                     f'<span class="bad">{escape(why)}</span>' if why else ""])  # fmt: skip
+    headers = ["t", "task", "repetition", "status", "solution returned", "val", "test", "failure"]
+    summary = f"<summary>meta-utility runs of this improver ({len(runs)} listed)</summary>"
+    return f'<details class="downstream">{summary}{table(headers, rows)}</details>'
+
+
+def _parent_diff(node: Node, parent: Node | None) -> str:
+    """A closed `<details>`: the node's source beside its parent's (nothing for the root)."""
+    if parent is None or parent.source is None or node.source is None:
+        return ""
+    diff = side_by_side(
+        parent.source,
+        node.source,
+        old_title=f"parent {parent.sha[:12]}: û val {num(parent.val)}",
+        new_title=f"{node.sha[:12]}: û val {num(node.val)}",
+    )
+    summary = "<summary>diff against its parent</summary>"
+    return f'<details class="parent-diff">{summary}{diff}</details>'
 
 
 def adopted_diffs(lineage: Lineage) -> str:

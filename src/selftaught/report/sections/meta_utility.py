@@ -28,21 +28,26 @@ def meta_utility(data: RunData) -> str:
     records = data.iterations
     if not records:
         return '<p class="note">no iteration was recorded</p>'
-    chart = svg.line_chart(
-        _incumbent_series(data) + _candidate_series(data),
-        title="meta-utility per iteration",
-        x_label="iteration t",
-        y_label="meta-utility û",
-        y_range=(0.0, 1.0),
-        x_integer=True,
-        x_pad=0.25,
-    )
+    chart = curve(_incumbent_series(data) + _candidate_series(data))
     rows = [_row(data, r) for r in records]
     return (
         f'<div class="figure">{chart}</div>'
         '<p class="note">Incumbent: the improver in force after iteration t. Bars: 95 % t '
         "intervals over the repetitions of each meta-utility (shown where they vary). The "
         "improver only ever saw val scores.</p>" + table(HEADERS, rows, paged=True)
+    )
+
+
+def curve(series: list[svg.Series], title: str = "meta-utility per iteration") -> str:
+    """The û-per-iteration chart of `series` (the dashboard overlays several runs with it)."""
+    return svg.line_chart(
+        series,
+        title=title,
+        x_label="iteration t",
+        y_label="meta-utility û",
+        y_range=(0.0, 1.0),
+        x_integer=True,
+        x_pad=0.25,
     )
 
 
