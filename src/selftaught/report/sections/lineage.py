@@ -10,6 +10,8 @@ from selftaught.report.cells import more, num, score, sha, table
 from selftaught.report.diff import code_block, side_by_side
 from selftaught.report.lineage import Lineage, Node
 
+MAX_DIFFS = 50  # diffs shown in full; earlier ones are counted
+
 STATUS_LABELS = {
     "initial": "initial",
     "adopted": "adopted",
@@ -30,6 +32,9 @@ def lineage_tree(
     parts = ['<ul class="tree">']
     depth_stack = [0]
     first = True
+    # Diffs against the parent on the latest MAX_DIFFS nodes only: on a 1,000-adoption run
+    # every node's diff would put megabytes on the page (the source is still one click away).
+    diffed = {node.sha for _, node in list(lineage.walk())[-MAX_DIFFS:]}
     for depth, node in lineage.walk():
         if first:
             first = False
@@ -41,7 +46,7 @@ def lineage_tree(
             while depth < depth_stack[-1]:
                 parts.append("</ul></li>")
                 depth_stack.pop()
-        parent = lineage.nodes.get(node.parent) if node.parent else None
+        parent = lineage.nodes.get(node.parent) if node.parent and node.sha in diffed else None
         parts.append(f"<li>{_node(node, parent, downstream.get(node.sha, []))}")
     parts.append("</li>")
     while len(depth_stack) > 1:
@@ -71,8 +76,6 @@ def _node(node: Node, parent: Node | None, runs: list[dict[str, Any]]) -> str:
         f"{_parent_diff(node, parent)}{_runs(runs)}</div>"
     )
 
-
-MAX_DIFFS = 50
 
 
 def _runs(runs: list[dict[str, Any]]) -> str:
