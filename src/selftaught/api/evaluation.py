@@ -7,12 +7,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from selftaught.api.arguments import checked, shown
 from selftaught.api.errors import SelftaughtError, user_errors
 from selftaught.api.records import Evaluation
 
 
+@checked
 def evaluate(
-    task: Any = "lpn", solution: Any = None, *, split: str = "val", sandbox: str = "auto"
+    task: Any = "lpn",
+    solution: str | os.PathLike | None = None,
+    *,
+    split: str = "val",
+    sandbox: str = "auto",
 ) -> Evaluation:
     """Score `solution` (Python source, or a path to a .py file) on `task`'s `split`.
     `task`: a spec, a path, or a task object (here any object will do: nothing is recorded)."""
@@ -52,5 +58,8 @@ def _solution_source(solution: Any) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise SelftaughtError(f"cannot read solution file {str(solution)!r}: {exc}") from None
     if not isinstance(solution, str):
-        raise SelftaughtError("solution must be Python source (str) or a path to a .py file")
+        raise SelftaughtError(
+            f"selftaught.evaluate: solution={shown(solution)} must be Python source (a str) or "
+            "the path of a .py file"
+        )
     return solution

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from selftaught.api.arguments import checked
 from selftaught.api.errors import CapReached, SelftaughtError, user_errors
 from selftaught.api.objects import model_spec, task_spec
 from selftaught.api.records import Iteration, Safety
@@ -20,6 +21,7 @@ PathLike = str | Path
 class Run:
     """A run directory, read from its store: `Run("runs/x")` opens one that exists."""
 
+    @checked
     def __init__(self, run_dir: PathLike):
         self.run_dir = Path(run_dir)
         if not (self.run_dir / "run.db").is_file():
@@ -51,6 +53,7 @@ class Run:
         """The run's recorded configuration (what `selftaught resume` runs with)."""
         return self._read(lambda s: s.get_meta("config")) or {}
 
+    @checked
     def improver(self, t: int | None = None) -> str:
         """The source of the improver in force after iteration t (default: the last)."""
         records = self.iterations
@@ -64,6 +67,7 @@ class Run:
         assert source is not None, "a recorded improver is missing from the store"
         return source
 
+    @checked
     def report(self, path: PathLike | None = None) -> Path:
         """Write the HTML report (default RUN_DIR/report.html); returns its path."""
         from selftaught.report import write_report
@@ -78,6 +82,7 @@ class Run:
         return Safety.from_report(self._read(safety.analyse))
 
 
+@checked
 def run(
     task: Any = None,
     model: Any = None,
@@ -150,6 +155,7 @@ def run(
     return _finish(session, progress)
 
 
+@checked
 def resume(
     run_dir: PathLike,
     *,
