@@ -53,10 +53,12 @@ def _solution_source(solution: Any) -> str:
     if isinstance(solution, str) and "\n" not in solution and solution.endswith(".py"):
         solution = Path(solution)
     if isinstance(solution, os.PathLike):
+        from selftaught.user_code import UserFileError, read_text
+
         try:
-            return Path(solution).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SelftaughtError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+            return read_text(solution)  # a FIFO or a device is refused, a BOM dropped
+        except UserFileError as exc:
+            raise SelftaughtError(f"solution file {exc}") from None
     if not isinstance(solution, str):
         raise SelftaughtError(
             f"selftaught.evaluate: solution={shown(solution)} must be Python source (a str) or "

@@ -26,7 +26,7 @@ from typing import Any
 from selftaught.tasks.base import EXAMPLES, TaskError, error_text
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
 from selftaught.tasks.registry import task_names
-from selftaught.user_code import import_file
+from selftaught.user_code import UserFileError, import_file, read_text
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 
@@ -74,7 +74,9 @@ def _import_task_file(path: Path) -> types.ModuleType:
             f"task file {path} called sys.exit({exc.code!r}) while being imported;"
             " a task file defines TASK and must not exit"
         ) from None
-    except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
+    except UserFileError as exc:
+        raise TaskError(f"task file {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - even KeyboardInterrupt: one line, not exit 130
         raise TaskError(f"task file {path} failed to import: {error_text(exc)}") from None
 
 
@@ -96,8 +98,10 @@ def _from_file_attribute(spec: str) -> Any | None:
 def _top_level(path: Path) -> dict[str, ast.AST]:
     """The file's top-level definitions and assignments by name (it is not imported)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        tree = ast.parse(read_text(path), str(path))
+    except UserFileError as exc:
+        raise TaskError(f"task file {exc}") from None
+    except (SyntaxError, ValueError) as exc:
         raise TaskError(f"{path} is not valid Python: {error_text(exc)}") from None
     names: dict[str, ast.AST] = {}
     for node in tree.body:
