@@ -155,9 +155,11 @@ def test_report_into_a_directory_writes_report_html_there(finished, tmp_path):
     assert str(out / "report.html") in done.stdout.replace("\n", "")
     (out / "report.html").unlink()
     (out / "report.html").mkdir()  # a directory where the report goes: refused, nothing left
-    one_clear_line(run_cli("report", str(finished), "-o", str(out / "report.html")), "report")
+    (out / "report.html" / "keep").write_text("x")
+    bad = run_cli("report", str(finished), "-o", str(out))
+    one_clear_line(bad, f"cannot write the report to {out / 'report.html'}:")
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]
-    assert not list((out / "report.html").iterdir())
+    assert [p.name for p in (out / "report.html").iterdir()] == ["keep"]
 
 
 def _capped(tmp_path: Path, task: Path, model: Path) -> Path:
@@ -185,3 +187,22 @@ def test_resume_refuses_a_task_or_model_edited_since_the_run_started(tmp_path, e
     assert allowed.returncode == 0, allowed.stderr
     assert "changed" in allowed.stderr  # said, not silent
     assert [r["t"] for r in last_json(allowed.stdout)["iterations"]] == [0, 1]
+
+
+def test_a_run_lock_that_is_a_link_or_a_fifo_is_refused_and_its_target_untouched(
+    finished, tmp_path
+):
+    """A run directory received from someone else: its run.lock must not aim selftaught's
+    write at one of the user's files, nor make `resume` or `runs` wait on a FIFO."""
+    run_dir = tmp_path / "copy"
+    run_dir.mkdir()
+    (run_dir / "run.db").write_bytes((finished / "run.db").read_bytes())
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (run_dir / "run.lock").symlink_to(victim)
+    one_clear_line(run_cli("resume", str(run_dir)), "symbolic link")
+    assert victim.read_text() == "precious"
+    (run_dir / "run.lock").unlink()
+    _fifo(run_dir / "run.lock")
+    one_clear_line(run_cli("resume", str(run_dir), timeout=60), "not a regular file")
+    assert run_cli("runs", str(tmp_path), timeout=60).returncode == 0

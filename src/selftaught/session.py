@@ -9,6 +9,8 @@ improver it recorded, so that a resumed run is the run it was.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -121,6 +123,7 @@ class RunSession:
         """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
         run-wide caps given (a run stopped by a cap resumes under a larger one), `where` the
         executor settings given (`config.WHERE`: a run may resume on another cluster)."""
+        _broken_link(run_dir)
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
         command = "selftaught resume" if kind == "stop" else f"selftaught {COMMANDS[kind]}"
@@ -211,8 +214,26 @@ class RunSession:
                 self.lock.release()
 
 
+def _broken_link(run_dir: Path) -> None:
+    """StoreError if `run_dir` is a symbolic link that leads nowhere: a loop, or a target
+    that does not exist (mkdir would say only "File exists")."""
+    if not os.path.lexists(run_dir) or os.path.exists(run_dir):
+        return
+    try:
+        os.stat(run_dir)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{run_dir} is a symbolic link loop; pick another path") from None
+        target = os.readlink(run_dir) if run_dir.is_symlink() else "?"
+        raise StoreError(
+            f"{run_dir} is a symbolic link to {target}, which does not exist; create that "
+            "directory or pick another path"
+        ) from None
+
+
 def _made(run_dir: Path) -> Path:
     """`run_dir`, created if missing; StoreError (one line) if it cannot be."""
+    _broken_link(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise StoreError(f"--run-dir {run_dir} is a file, not a directory; pick another path")
     try:
