@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,10 +167,13 @@ def resume(
     executor: str | None = None,
     ray_address: str | None = None,
     progress: bool = False,
+    allow_changed: bool = False,
 ) -> Run:
     """Continue a run that was killed or stopped by a cap (give a larger one), as
     `selftaught resume` does: finished work is read back, nothing is paid for twice;
-    `executor`/`ray_address`: run the rest elsewhere (default: where it ran)."""
+    `executor`/`ray_address`: run the rest elsewhere (default: where it ran);
+    `allow_changed`: continue although the task or model source was edited since the run
+    started (a warning says what changed; without it, SelftaughtError)."""
     from selftaught.cli.common import caps_given, where_given
     from selftaught.session import RunSession
 
@@ -177,7 +181,11 @@ def resume(
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
         where = where_given(executor, ray_address)
-        session = RunSession.reopen(Path(run_dir), caps=caps, where=where)
+        session = RunSession.reopen(
+            Path(run_dir), caps=caps, where=where, allow_changed=allow_changed
+        )
+    for what in session.changed:
+        warnings.warn(f"the {what} changed since the run last ran", stacklevel=2)
     return _finish(session, progress)
 
 

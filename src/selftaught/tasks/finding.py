@@ -16,8 +16,11 @@ Every problem is a `TaskError` of one line; what a task must satisfy is `tasks.c
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import importlib.metadata
+import inspect
+import json
 import os
 import types
 from pathlib import Path
@@ -25,8 +28,8 @@ from typing import Any
 
 from selftaught.tasks.base import EXAMPLES, TaskError, error_text
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
-from selftaught.tasks.registry import task_names
-from selftaught.user_code import UserFileError, import_file, read_text
+from selftaught.tasks.registry import TASKS, task_names
+from selftaught.user_code import UserFileError, import_file, read_bytes, read_text
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 
@@ -201,3 +204,42 @@ def instantiate(obj: Any, origin: str) -> Any:
         except Exception as exc:  # noqa: BLE001
             raise TaskError(f"{origin}: making the task failed: {error_text(exc)}") from None
     return obj
+
+
+def source_digest(spec: str, task: Any) -> str | None:
+    """A digest of the user's source behind the task `spec` loaded as `task`, so that a resumed
+    run notices a hand edit; None for a built-in task (it changes only with selftaught). It
+    covers the file the spec names (a directory: its .py and .yaml files), an evaluator form's
+    evaluator, seed and settings, and the file that defines a native task's class."""
+    if spec in TASKS:
+        return None
+    inner = getattr(task, "inner", task)  # a checked task wraps the one found
+    digest = hashlib.sha256()
+    for path in [*_spec_files(spec), *_class_file(inner)]:
+        digest.update(read_bytes(path))
+    if isinstance(inner, EvaluatorTask):
+        for text in (inner.evaluator_source, inner.seed_solution):
+            digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(json.dumps(inner.config, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _spec_files(spec: str) -> list[Path]:
+    file, sep, attribute = spec.rpartition(":")
+    path = Path(file if sep and file.endswith(".py") and attribute.isidentifier() else spec)
+    if path.is_dir():
+        return sorted(f for f in path.iterdir() if f.suffix in (".py", ".yaml", ".yml")
+                      and f.is_file())  # fmt: skip
+    return [path] if path.is_file() else []
+
+
+def _class_file(task: Any) -> list[Path]:
+    """The file defining `task`'s class, unless it is selftaught's own."""
+    try:
+        file = inspect.getsourcefile(type(task))
+    except TypeError:  # a built-in type
+        return []
+    own = Path(__file__).resolve().parents[1]
+    if file is None or Path(file).resolve().is_relative_to(own) or not os.path.isfile(file):
+        return []
+    return [Path(file)]
