@@ -119,6 +119,13 @@ def test_a_task_or_model_file_that_raises_a_base_exception_at_import(tmp_path, r
     one_clear_line(_load_task(bad), "bad.py", raised)
     model = run_cli("run", "--model", f"python:{bad}:respond", "--run-dir", str(tmp_path / "r"))
     one_clear_line(model, "bad.py", raised)
+    installed = run_cli("evaluate", "--task", "bad", "--solution", str(SEED_IMPROVER),
+                        env={"PYTHONPATH": str(tmp_path)})  # fmt: skip
+    one_clear_line(installed, "'bad'", raised)
+    maker = tmp_path / "maker.py"  # TASK is a class whose making raises
+    maker.write_text(f"class Maker:\n    def __init__(self):\n        raise {raised}\n\n"
+                     "TASK = Maker\n")  # fmt: skip
+    one_clear_line(_load_task(maker), "maker.py", raised)
 
 
 def test_a_symlink_loop_or_a_dangling_symlink_as_run_dir(tmp_path):

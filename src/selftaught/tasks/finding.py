@@ -29,7 +29,13 @@ from typing import Any
 from selftaught.tasks.base import EXAMPLES, TaskError, error_text
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
 from selftaught.tasks.registry import TASKS, task_names
-from selftaught.user_code import UserFileError, import_file, read_bytes, read_text
+from selftaught.user_code import (
+    UserFileError,
+    file_problem,
+    import_file,
+    read_bytes,
+    read_text,
+)
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 
@@ -90,8 +96,8 @@ def _from_file_attribute(spec: str) -> Any | None:
     if not (sep and file.endswith(".py") and attribute.isidentifier()):
         return None
     path = Path(file).expanduser()
-    if not path.is_file():
-        raise TaskError(f"task file {file} does not exist; give a task name, .py file or dir")
+    if (problem := file_problem(path)) is not None:
+        raise TaskError(f"task file {file} {problem}")
     module = _import_task_file(path)
     if not hasattr(module, attribute):
         raise TaskError(f"task file {file} has no attribute {attribute!r}")
@@ -168,7 +174,7 @@ def _from_installed(spec: str) -> Any:
         if point.name == spec:
             try:
                 loaded = point.load()
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
                 raise TaskError(
                     f"entry point {spec!r} ({point.value}) failed to load: {error_text(exc)}"
                 ) from None
@@ -184,7 +190,7 @@ def _from_installed(spec: str) -> Any:
             ) from None
         message = f"task module {module_name!r} failed to import: {error_text(exc)}"
         raise TaskError(message) from None
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
         message = f"task module {module_name!r} failed to import: {error_text(exc)}"
         raise TaskError(message) from None
     if attribute:
@@ -201,7 +207,7 @@ def instantiate(obj: Any, origin: str) -> Any:
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "score")):
         try:
             return obj()
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
             raise TaskError(f"{origin}: making the task failed: {error_text(exc)}") from None
     return obj
 
@@ -216,7 +222,10 @@ def source_digest(spec: str, task: Any) -> str | None:
     inner = getattr(task, "inner", task)  # a checked task wraps the one found
     digest = hashlib.sha256()
     for path in [*_spec_files(spec), *_class_file(inner)]:
-        digest.update(read_bytes(path))
+        try:
+            digest.update(read_bytes(path))
+        except UserFileError as exc:  # over the size cap, gone: its problem is the digest
+            digest.update(str(exc).encode())
     if isinstance(inner, EvaluatorTask):
         for text in (inner.evaluator_source, inner.seed_solution):
             digest.update(text.encode("utf-8", "surrogatepass"))
