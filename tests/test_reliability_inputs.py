@@ -53,10 +53,18 @@ def test_a_yaml_alias_bomb_in_config_yaml_is_refused(tmp_path):
         ("max_code_length: [1]\n", ["max_code_length"]),
         ("prompt:\n  system_message: [1]\n", ["system_message", "text"]),
         ("x: '" + "y" * 1_100_000 + "'\n", ["config.yaml", "over"]),
+        ("x: " + "[" * 100_000 + "]" * 100_000 + "\n", ["config.yaml", "deeply"]),
     ],
 )
 def test_config_yaml_values_are_checked_before_they_are_used(tmp_path, config, words):
     one_clear_line(_load_task(_evaluator_dir(tmp_path, config)), *words)
+
+
+def test_a_toml_config_nested_past_the_parsers_recursion(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    one_clear_line(run_cli("run", "--config", str(deep), "--run-dir", str(tmp_path / "r")),
+                   "deep.toml", "deeply")  # fmt: skip
 
 
 def _fifo(path: Path) -> Path:

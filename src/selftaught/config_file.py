@@ -75,6 +75,8 @@ def _read_toml(path: Path, where: str) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {_at_line(exc, path)}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{where} nests arrays or tables too deeply to read") from None
 
 
 def _at_line(exc: tomllib.TOMLDecodeError, path: Path) -> str:

@@ -108,7 +108,7 @@ def load_prices(path: Path) -> dict[str, Price]:
         raise LanguageModelError(f"price file {exc}") from None
     try:
         data: Any = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise LanguageModelError(f"price file {path} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise LanguageModelError(f"price file {path} must map model names to prices")

@@ -343,6 +343,8 @@ def read_config(path: Path) -> dict[str, Any]:
         data = yaml.load(read_text(path, MAX_CONFIG_BYTES), Loader=_loader())  # noqa: S506
     except UserFileError as exc:
         raise TaskError(str(exc)) from None
+    except RecursionError:  # yaml composes nested values recursively
+        raise TaskError(f"{path} nests values too deeply to read; fix or remove it") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
