@@ -13,6 +13,8 @@ import pytest
 from conftest import ROOT, last_json, one_clear_line, run_cli
 from hostile import HOSTILE
 
+from selftaught.store import RunStore
+
 BOM = "\ufeff"
 KNAPSACK = ROOT / "examples" / "tasks" / "native_form" / "knapsack.py"
 BRUTE_FORCE = ROOT / "tests" / "solutions" / "brute_force.py"
@@ -187,14 +189,19 @@ def _capped(tmp_path: Path, task: Path, model: Path) -> Path:
     return run_dir
 
 
-@pytest.mark.parametrize("edited", ["task", "model"])
+@pytest.mark.parametrize("edited", ["task", "model", "task list"])
 def test_resume_refuses_a_task_or_model_edited_since_the_run_started(tmp_path, edited):
     task, model = tmp_path / "task.py", tmp_path / "model.py"
     task.write_text(KNAPSACK.read_text())
     model.write_text((ROOT / "tests" / "models" / "hostile_world.py").read_text())
     run_dir = _capped(tmp_path, task, model)
-    changed = {"task": task, "model": model}[edited]
-    changed.write_text(changed.read_text() + "\n# edited by hand\n")
+    if edited == "task list":  # the recorded configuration itself, edited in the database
+        store = RunStore.open_run(run_dir)
+        store.set_meta("config", {**store.get_meta("config"), "task": "lpn"})
+        store.close()
+    else:
+        changed = {"task": task, "model": model}[edited]
+        changed.write_text(changed.read_text() + "\n# edited by hand\n")
     refused = run_cli("resume", str(run_dir), "--max-lm-calls", "100")
     one_clear_line(refused, edited, "changed", "--allow-changed")
     allowed = run_cli("resume", str(run_dir), "--max-lm-calls", "100", "--allow-changed",

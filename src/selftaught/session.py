@@ -178,6 +178,8 @@ class RunSession:
             f"task {spec}" for spec, digest in now["tasks"].items()
             if before.get(spec) is not None and before.get(spec) != digest
         ]  # fmt: skip
+        if set(before) != set(now["tasks"]):  # the stored configuration itself was edited
+            self.changed.append(f"task list (was {', '.join(before)})")
         if recorded.get("model") not in (None, now["model"]):
             self.changed.append(f"model {self.config.model}")
         if self.changed and not allow:
