@@ -101,6 +101,9 @@ def test_a_utf8_bom_is_read_as_python_reads_it(tmp_path):
     task, solution = tmp_path / "task.py", tmp_path / "solution.py"
     task.write_text(BOM + KNAPSACK.read_text())
     assert _load_task(task).returncode == 0
+    declared = tmp_path / "latin.py"  # PEP 263: the file says its encoding
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + KNAPSACK.read_bytes())
+    assert _load_task(declared).returncode == 0
     solution.write_text(BOM + BRUTE_FORCE.read_text())
     done = run_cli("evaluate", "--solution", str(solution), "--split", "test", "--json")
     assert done.returncode == 0, done.stderr

@@ -11,11 +11,12 @@ is read again) or once under their name (scripted models).
 run started from a file's top level while that file is being loaded (a script without an
 `if __name__ == "__main__":` guard, resumed from the command line).
 
-Every file of the user's that selftaught reads as text (a task file, an evaluator and its
-config.yaml, an improver, a solution, a TOML config, a price file) is read by `read_text`, and
-every file it imports is checked by `file_problem` first: only a regular file is read (a FIFO
-would block the read forever, a device would never end), never more than `MAX_FILE_BYTES`, and
-decoded as Python decodes source (UTF-8, a leading byte-order mark dropped). What is wrong is a
+Every file of the user's that selftaught reads as text is read by `read_source` (Python: a
+task file, an evaluator and its seed, an improver, a solution) or `read_text` (config.yaml, a
+TOML config, a price file), and every file it imports is checked by `file_problem` first: only
+a regular file is read (a FIFO would block the read forever, a device would never end), never
+more than `MAX_FILE_BYTES`, and decoded as Python decodes it (source: by its coding declaration,
+else UTF-8; a leading byte-order mark dropped). What is wrong is a
 `UserFileError` of one line, which the caller words as its own kind of error.
 """
 
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import io
 import os
 import stat
 import sys
 import threading
+import tokenize
 from pathlib import Path
 from types import ModuleType
 
@@ -65,6 +68,17 @@ def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
         raise UserFileError(
             f"{os.fspath(path)} is not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
+
+
+def read_source(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
+    """The Python source in the regular file `path`, decoded as Python decodes it: by its
+    coding declaration (PEP 263), else UTF-8, a leading BOM dropped. UserFileError otherwise."""
+    data = read_bytes(path, limit)
+    try:
+        encoding, _lines = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding).removeprefix("\ufeff")
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise UserFileError(f"{os.fspath(path)} is not Python source text: {exc}") from None
 
 
 def read_bytes(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -53,10 +53,10 @@ def _solution_source(solution: Any) -> str:
     if isinstance(solution, str) and "\n" not in solution and solution.endswith(".py"):
         solution = Path(solution)
     if isinstance(solution, os.PathLike):
-        from selftaught.user_code import UserFileError, read_text
+        from selftaught.user_code import UserFileError, read_source
 
         try:
-            return read_text(solution)  # a FIFO or a device is refused, a BOM dropped
+            return read_source(solution)  # a FIFO or a device is refused, a BOM dropped
         except UserFileError as exc:
             raise SelftaughtError(f"solution file {exc}") from None
     if not isinstance(solution, str):

@@ -24,7 +24,7 @@ from selftaught.cli.common import (
 from selftaught.config import ConfigError
 from selftaught.lm import describe_models
 from selftaught.lm.catalog import describe_embedded
-from selftaught.user_code import UserFileError, read_text
+from selftaught.user_code import UserFileError, read_source
 
 
 @app.command()
@@ -44,7 +44,7 @@ def evaluate(
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         try:
-            source = read_text(solution)  # a FIFO or a device is refused, a BOM dropped
+            source = read_source(solution)  # a FIFO or a device is refused, a BOM dropped
         except UserFileError as exc:
             raise ConfigError(f"solution file {exc}") from None
     box = open_sandbox(sandbox)

@@ -10,7 +10,7 @@ import ast
 from importlib import resources
 from pathlib import Path
 
-from selftaught.user_code import UserFileError, read_text
+from selftaught.user_code import UserFileError, read_source
 
 SUMMARIES = {
     "seed": "the paper's seed improver: one batch of candidates, keep the best by utility",
@@ -93,7 +93,7 @@ def load_improver(name_or_path: str) -> str:
         known = ", ".join(sorted(SUMMARIES))
         raise ImproverError(f"no improver file {name_or_path!r}; use a .py file or one of: {known}")
     try:
-        source = read_text(path)  # a FIFO or a device is refused, a BOM dropped
+        source = read_source(path)  # a FIFO or a device is refused, a BOM dropped
     except UserFileError as exc:
         raise ImproverError(f"improver file {exc}") from None
     check_improver_source(source, name_or_path)

@@ -41,7 +41,7 @@ from typing import Any
 
 from selftaught.tasks import evolve_blocks
 from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
-from selftaught.user_code import UserFileError, file_problem, read_text
+from selftaught.user_code import UserFileError, file_problem, read_source, read_text
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
 PROFILE = "evaluator"  # the sandbox's confinement profile for these tasks
@@ -321,7 +321,7 @@ def _loader() -> type:
 
 def _source(path: Path) -> str:
     try:
-        return read_text(path)
+        return read_source(path)
     except UserFileError as exc:
         raise TaskError(str(exc)) from None
 

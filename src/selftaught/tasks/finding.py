@@ -34,7 +34,7 @@ from selftaught.user_code import (
     file_problem,
     import_file,
     read_bytes,
-    read_text,
+    read_source,
 )
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
@@ -107,7 +107,7 @@ def _from_file_attribute(spec: str) -> Any | None:
 def _top_level(path: Path) -> dict[str, ast.AST]:
     """The file's top-level definitions and assignments by name (it is not imported)."""
     try:
-        tree = ast.parse(read_text(path), str(path))
+        tree = ast.parse(read_source(path), str(path))
     except UserFileError as exc:
         raise TaskError(f"task file {exc}") from None
     except (SyntaxError, ValueError) as exc:
