@@ -149,6 +149,7 @@ def test_a_symlink_loop_or_a_dangling_symlink_as_run_dir(tmp_path):
         for command in (("run", "--model", HOSTILE, "--run-dir"), ("resume",)):
             one_clear_line(run_cli(*command, str(run_dir)), str(run_dir), *words)
     assert not (tmp_path / "nowhere").exists()
+    one_clear_line(_load_task(loop), str(loop), "loop")  # a task path too
 
 
 def test_compare_with_no_repeats_is_one_line_and_makes_nothing(tmp_path):

@@ -50,6 +50,8 @@ def find_task(spec: str, *, show_evaluator: bool = False) -> tuple[Any, str]:
     path = Path(spec).expanduser()
     if spec.endswith(".py") or os.sep in spec or path.exists():
         if not path.exists():
+            if os.path.lexists(path):  # a link to nowhere, or a loop
+                raise TaskError(f"task file {spec} {file_problem(path)}")
             raise TaskError(f"task file {spec} does not exist; give a task name, .py file or dir")
         options = {"show_evaluator": True} if show_evaluator else {}
         return _from_path(path, options), str(path)
