@@ -189,6 +189,7 @@ class RunSession:
                 "started; restore it, or resume with the edited version (--allow-changed)"
             )
         self.store.set_meta(SOURCES, now)
+
     @classmethod
     def start_or_reopen(
         cls, run_dir: Path, config: RunConfig, initial_improver: str, kind: str

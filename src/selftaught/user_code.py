@@ -16,8 +16,8 @@ task file, an evaluator and its seed, an improver, a solution) or `read_text` (c
 TOML config, a price file), and every file it imports is checked by `file_problem` first: only
 a regular file is read (a FIFO would block the read forever, a device would never end), never
 more than `MAX_FILE_BYTES`, and decoded as Python decodes it (source: by its coding declaration,
-else UTF-8; a leading byte-order mark dropped). What is wrong is a
-`UserFileError` of one line, which the caller words as its own kind of error.
+else UTF-8; a leading byte-order mark dropped). What is wrong is a `UserFileError` of one
+line, which the caller words as its own kind of error.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class UserFileError(ValueError):
 
 
 def file_problem(path: str | os.PathLike) -> str | None:
-    """What keeps `path` from being read as a user's file ("does not exist", "is a FIFO, not a
-    regular file", ...), or None."""
+    """What keeps `path` from being read as a user's file ("not found; check the path", "is a
+    FIFO, not a regular file; ...", ...), or None."""
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
@@ -59,8 +59,8 @@ def file_problem(path: str | os.PathLike) -> str | None:
 
 
 def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
-    """The text of the regular file `path` (at most `limit` bytes), as Python reads source:
-    UTF-8 with a leading BOM dropped. UserFileError otherwise."""
+    """The text of the regular file `path` (at most `limit` bytes): UTF-8, a leading BOM
+    dropped. UserFileError otherwise."""
     data = read_bytes(path, limit)
     try:
         return data.decode("utf-8-sig")
