@@ -139,6 +139,12 @@ def test_a_task_or_model_file_that_raises_a_base_exception_at_import(tmp_path, r
     maker.write_text(f"class Maker:\n    def __init__(self):\n        raise {raised}\n\n"
                      "TASK = Maker\n")  # fmt: skip
     one_clear_line(_load_task(maker), "maker.py", raised)
+    instance = tmp_path / "instance.py"  # its instance(seed), run when the task is checked
+    instance.write_text(KNAPSACK.read_text().replace(
+        "    def instance(self, seed: int) -> Instance:\n",
+        f"    def instance(self, seed: int) -> Instance:\n        raise {raised}\n",
+    ))  # fmt: skip
+    one_clear_line(_load_task(instance), "instance(", raised)
 
 
 def test_a_symlink_loop_or_a_dangling_symlink_as_run_dir(tmp_path):
