@@ -62,6 +62,14 @@ def test_config_yaml_values_are_checked_before_they_are_used(tmp_path, config, w
     one_clear_line(_load_task(_evaluator_dir(tmp_path, config)), *words)
 
 
+@pytest.mark.parametrize("options", ['{"val_runs": "x"}', '{"instance_seconds": "abc"}'])
+def test_selftaught_options_of_the_wrong_type(tmp_path, options):
+    task = _evaluator_dir(tmp_path, None)
+    evaluator = task / "evaluator.py"
+    evaluator.write_text(evaluator.read_text() + f"\nSELFTAUGHT_OPTIONS = {options}\n")
+    one_clear_line(_load_task(task), "SELFTAUGHT_OPTIONS")
+
+
 def test_a_toml_config_nested_past_the_parsers_recursion(tmp_path):
     deep = tmp_path / "deep.toml"
     deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")

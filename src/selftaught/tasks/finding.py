@@ -156,7 +156,7 @@ def _evaluator_task(evaluator: Path, initial: Path | None, options: dict[str, An
     settings = {"form": form, "config": read_config(evaluator.parent / "config.yaml")} | settings
     try:
         return EvaluatorTask(evaluator, initial, **(settings | options))
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # a value of the wrong type
         raise TaskError(f"{evaluator}: bad SELFTAUGHT_OPTIONS: {error_text(exc)}") from None
 
 
