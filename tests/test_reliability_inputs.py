@@ -21,7 +21,7 @@ BRUTE_FORCE = ROOT / "tests" / "solutions" / "brute_force.py"
 SEED_IMPROVER = ROOT / "src" / "selftaught" / "improvers" / "seed.py"
 QUICK = ("--iterations", "0", "--repetitions", "1")
 
-# 9 ** 9 strings from 20 lines: what `str()` of the value would build.
+# 413 bytes standing for 9 ** 9 strings, which `str()` of the value used to build.
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
     for a, b in zip("abcdefgh", "bcdefghi", strict=True)
