@@ -8,6 +8,9 @@ processes and for the command line.
 
 from __future__ import annotations
 
+import sys
+import types
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,6 +36,21 @@ __all__ = [
     "run",
     "transfer",
 ]
+
+
+class _Package(types.ModuleType):
+    """`selftaught`, whose public names stay the API's: `compare` and `transfer` are also
+    submodules, and importing a submodule binds it on its package, over the function (a
+    second `selftaught.compare(...)` was "'module' object is not callable"). Internal code
+    reaches those modules by `from selftaught.compare import ...`, which this leaves alone."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in __all__ and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> object:

@@ -35,6 +35,7 @@ from selftaught.config import (
 )
 from selftaught.lm.base import LanguageModelError
 from selftaught.lm.options import ModelOptions
+from selftaught.user_code import UserFileError, read_text
 
 TABLES: dict[str, type[BaseModel]] = {"caps": Caps, "limits": RunLimits}
 
@@ -69,14 +70,13 @@ def load_config_file(path: Path | str) -> dict[str, Any]:
 
 def _read_toml(path: Path, where: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {where}: {exc.strerror or exc}") from None
+        return tomllib.loads(read_text(path))  # a FIFO or /dev/zero is refused, not read
+    except UserFileError as exc:
+        raise ConfigError(f"cannot read config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {_at_line(exc, path)}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where} is not UTF-8 text: {exc.reason}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{where} nests arrays or tables too deeply to read") from None
 
 
 def _at_line(exc: tomllib.TOMLDecodeError, path: Path) -> str:

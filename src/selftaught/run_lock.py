@@ -9,9 +9,11 @@ and `holder(run_dir)` is how `selftaught runs` tells a live run from a killed on
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,14 @@ class RunLock:
     def acquire(cls, run_dir: Path, command: str) -> RunLock:
         """The lock of `run_dir` (which must exist), or StoreError naming its live holder."""
         path = Path(run_dir) / LOCK_FILE
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # never through a link: a run directory from elsewhere could aim it at any file
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
-            raise StoreError(
-                f"cannot lock {run_dir}: {exc.strerror}; check its permissions"
-            ) from None
+            why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise StoreError(f"cannot lock {run_dir}: {why}; remove {path}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device in its place
+            os.close(fd)
+            raise StoreError(f"cannot lock {run_dir}: {path} is not a regular file; remove it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -58,7 +62,8 @@ class RunLock:
 def holder(run_dir: Path) -> dict[str, Any] | None:
     """Who holds `run_dir`'s lock now ({"pid", "command", "started"}), None if nobody does."""
     try:
-        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO: no wait
+        fd = os.open(Path(run_dir) / LOCK_FILE, flags)
     except OSError:
         return None
     try:

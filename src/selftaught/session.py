@@ -9,6 +9,8 @@ improver it recorded, so that a resumed run is the run it was.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -25,10 +27,11 @@ from selftaught.run_lock import RunLock
 from selftaught.sandbox import Limits
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
-from selftaught.tasks import resolve_task
+from selftaught.tasks import resolve_task, source_digest
 from selftaught.utility import Evaluator
 
 INSTANCE_SECRET = "instance_secret"
+SOURCES = "sources"  # meta: the task digests and model identity the run last ran with
 
 
 COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare"}  # kind -> command
@@ -67,6 +70,7 @@ class RunSession:
             _improver_limits(config),
         )  # fmt: skip
         self.status = Status()
+        self.changed: list[str] = []  # what was edited since the run last ran (allowed)
 
     def _evaluators(self, store: RunStore) -> list[Evaluator]:
         config = self.config
@@ -110,6 +114,7 @@ class RunSession:
         store.set_meta("size_caps", sizes.as_dict())  # what this run cut (docs/reliability.md)
         store.set_meta("initial_improver", store.put_program(initial_improver, "improver"))
         session.language_model.save_identity()
+        store.set_meta(SOURCES, session.sources())
         return session
 
     @classmethod
@@ -119,10 +124,14 @@ class RunSession:
         kind: str = "stop",
         caps: dict | None = None,
         where: dict[str, Any] | None = None,
+        allow_changed: bool = False,
     ) -> RunSession:
         """An existing run of `kind`, with the configuration it recorded; `caps` replaces the
         run-wide caps given (a run stopped by a cap resumes under a larger one), `where` the
-        executor settings given (`config.WHERE`: a run may resume on another cluster)."""
+        executor settings given (`config.WHERE`: a run may resume on another cluster). A STOP
+        run whose task or model source was edited since it started is refused (StoreError)
+        unless `allow_changed`; then `changed` says what changed."""
+        _broken_link(run_dir)
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
         command = "selftaught resume" if kind == "stop" else f"selftaught {COMMANDS[kind]}"
@@ -142,12 +151,46 @@ class RunSession:
                 values = {**values, "caps": {**values.get("caps", {}), **(caps or {})}}
                 values |= where or {}
                 store.set_meta("config", parse_config(values).model_dump(mode="json"))
-            return cls(run_dir, parse_config(values), store, lock)
+            session = cls(run_dir, parse_config(values), store, lock)
         except BaseException:
             if store is not None:
                 store.close()
             lock.release()
             raise
+        if kind == "stop":
+            session._accept_edits(allow_changed)
+        return session
+
+    def sources(self) -> dict[str, Any]:
+        """What the run's tasks and model are made of now: a digest of each user task's source
+        (`tasks.source_digest`) and the model's identity (a model file's includes its hash)."""
+        specs = self.config.tasks
+        digests = {s: source_digest(s, e.task) for s, e in zip(specs, self.evaluators, strict=True)}
+        return {"tasks": digests, "model": self.language_model.identity}
+
+    def _accept_edits(self, allow: bool) -> None:
+        """Refuse to resume a run whose task or model was edited since it started (its cached
+        evaluations and samples are of the old one), unless `allow`: then note what changed."""
+        recorded, now = self.store.get_meta(SOURCES), self.sources()
+        if not isinstance(recorded, dict):  # a run from before sources were recorded
+            self.store.set_meta(SOURCES, now)
+            return
+        before = recorded.get("tasks") if isinstance(recorded.get("tasks"), dict) else {}
+        self.changed = [
+            f"task {spec}" for spec, digest in now["tasks"].items()
+            if before.get(spec) is not None and before.get(spec) != digest
+        ]  # fmt: skip
+        if set(before) != set(now["tasks"]):  # the stored configuration itself was edited
+            self.changed.append(f"task list (was {', '.join(before)})")
+        if recorded.get("model") not in (None, now["model"]):
+            self.changed.append(f"model {self.config.model}")
+        if self.changed and not allow:
+            self.close()
+            raise StoreError(
+                f"{self.run_dir}: the {' and the '.join(self.changed)} changed since the run "
+                "started; restore it, or resume with the edited version (--allow-changed)"
+            )
+        self.store.set_meta(SOURCES, now)
 
     @classmethod
     def start_or_reopen(
@@ -213,8 +256,26 @@ class RunSession:
                 self.lock.release()
 
 
+def _broken_link(run_dir: Path) -> None:
+    """StoreError if `run_dir` is a symbolic link that leads nowhere: a loop, or a target
+    that does not exist (mkdir would say only "File exists")."""
+    if not os.path.lexists(run_dir) or os.path.exists(run_dir):
+        return
+    try:
+        os.stat(run_dir)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{run_dir} is a symbolic link loop; pick another path") from None
+        target = os.readlink(run_dir) if run_dir.is_symlink() else "?"
+        raise StoreError(
+            f"{run_dir} is a symbolic link to {target}, which does not exist; create that "
+            "directory or pick another path"
+        ) from None
+
+
 def _made(run_dir: Path) -> Path:
     """`run_dir`, created if missing; StoreError (one line) if it cannot be."""
+    _broken_link(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise StoreError(f"--run-dir {run_dir} is a file, not a directory; pick another path")
     try:

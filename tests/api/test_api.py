@@ -237,3 +237,72 @@ def test_evaluate_takes_a_task_class_or_object_defined_anywhere(tmp_path):
     assert wrong.score == 0.0 and wrong.instances[0].reason == "not the input"
     with pytest.raises(selftaught.SelftaughtError, match="not a module-level name"):
         selftaught.run(task=Echo(), run_dir=tmp_path / "r")
+
+
+PUBLIC_NAMES_SURVIVE = """
+import importlib, json, pkgutil, sys, selftaught
+if sys.argv[1] == "used-first":
+    selftaught.compare, selftaught.transfer  # as after a first call of each
+for info in pkgutil.walk_packages(selftaught.__path__, "selftaught."):
+    if info.name != "selftaught.__main__":  # the command line itself
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional dependency (ray, ...) missing here
+            pass
+api = importlib.import_module("selftaught.api")
+names = [n for n in selftaught.__all__ if n != "__version__"]
+print(json.dumps([n for n in names if getattr(selftaught, n) is not getattr(api, n)]))
+"""
+
+
+@pytest.mark.parametrize("order", ["used-first", "imported-first"])
+def test_every_public_name_survives_importing_every_submodule(order):
+    """`selftaught.compare` and `selftaught.transfer` are also submodules: importing them (as
+    the first call does) must not put the module where the function was."""
+    done = subprocess.run([sys.executable, "-c", PUBLIC_NAMES_SURVIVE, order],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    import selftaught.compare  # noqa: F401 - in this process too
+    import selftaught.transfer  # noqa: F401
+
+    assert callable(selftaught.compare) and callable(selftaught.transfer)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda d: selftaught.run(run_dir=123), ["run_dir=123", "path"]),
+        (lambda d: selftaught.run(iterations="3", run_dir=d), ["iterations='3'", "int"]),
+        (lambda d: selftaught.run(iterations=True, run_dir=d), ["iterations=True", "int"]),
+        (lambda d: selftaught.run(max_dollars="5", run_dir=d), ["max_dollars='5'", "number"]),
+        (lambda d: selftaught.run(model_option=5, run_dir=d), ["model_option=5"]),
+        (lambda d: selftaught.run(tsak="lpn", run_dir=d), ["tsak"]),
+        (lambda d: selftaught.Run(123), ["run_dir=123", "path"]),
+        (lambda d: selftaught.resume(None), ["run_dir=None", "path"]),
+        (lambda d: selftaught.transfer(None, run_dir=d), ["improver=None", "path"]),
+        (lambda d: selftaught.compare("seed", run_dir=d), ["improvers='seed'", "['seed']"]),
+        (lambda d: selftaught.compare(["seed", 5], run_dir=d), ["improvers", "5"]),
+        (lambda d: selftaught.compare(["seed"], repeats=0, run_dir=d), ["repeats=0", "at least 1"]),
+        (lambda d: selftaught.evaluate(split=5), ["split=5", "str"]),
+        (lambda d: selftaught.evaluate(solution=None), ["solution=None"]),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_one_clear_error(tmp_path, call, words):
+    with pytest.raises(selftaught.SelftaughtError) as raised:
+        call(tmp_path / "r")  # checked before anything starts
+    line = str(raised.value)
+    assert "\n" not in line and line.startswith("selftaught.")
+    for word in words:
+        assert word in line, line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_runs_methods_check_their_arguments(tmp_path, scripted_model):
+    run = selftaught.run(model=scripted_model, iterations=0, repetitions=1,
+                         run_dir=tmp_path / "r")  # fmt: skip
+    with pytest.raises(selftaught.SelftaughtError, match="t='0'"):
+        run.improver("0")
+    with pytest.raises(selftaught.SelftaughtError, match="path=5"):
+        run.report(5)
+    assert run.improver(0) == run.improver()

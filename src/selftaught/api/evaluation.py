@@ -7,12 +7,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from selftaught.api.arguments import checked, shown
 from selftaught.api.errors import SelftaughtError, user_errors
 from selftaught.api.records import Evaluation
 
 
+@checked
 def evaluate(
-    task: Any = "lpn", solution: Any = None, *, split: str = "val", sandbox: str = "auto"
+    task: Any = "lpn",
+    solution: str | os.PathLike | None = None,
+    *,
+    split: str = "val",
+    sandbox: str = "auto",
 ) -> Evaluation:
     """Score `solution` (Python source, or a path to a .py file) on `task`'s `split`.
     `task`: a spec, a path, or a task object (here any object will do: nothing is recorded)."""
@@ -47,10 +53,15 @@ def _solution_source(solution: Any) -> str:
     if isinstance(solution, str) and "\n" not in solution and solution.endswith(".py"):
         solution = Path(solution)
     if isinstance(solution, os.PathLike):
+        from selftaught.user_code import UserFileError, read_source
+
         try:
-            return Path(solution).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SelftaughtError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+            return read_source(solution)  # a FIFO or a device is refused, a BOM dropped
+        except UserFileError as exc:
+            raise SelftaughtError(f"solution file {exc}") from None
     if not isinstance(solution, str):
-        raise SelftaughtError("solution must be Python source (str) or a path to a .py file")
+        raise SelftaughtError(
+            f"selftaught.evaluate: solution={shown(solution)} must be Python source (a str) or "
+            "the path of a .py file"
+        )
     return solution

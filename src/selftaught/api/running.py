@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from selftaught.api.arguments import checked
 from selftaught.api.errors import CapReached, SelftaughtError, user_errors
 from selftaught.api.objects import model_spec, task_spec
 from selftaught.api.records import Iteration, Safety
@@ -21,6 +23,7 @@ PathLike = str | Path
 class Run:
     """A run directory, read from its store: `Run("runs/x")` opens one that exists."""
 
+    @checked
     def __init__(self, run_dir: PathLike):
         self.run_dir = Path(run_dir)
         if not (self.run_dir / "run.db").is_file():
@@ -52,6 +55,7 @@ class Run:
         """The run's recorded configuration (what `selftaught resume` runs with)."""
         return self._read(lambda s: s.get_meta("config")) or {}
 
+    @checked
     def improver(self, t: int | None = None) -> str:
         """The source of the improver in force after iteration t (default: the last)."""
         records = self.iterations
@@ -65,6 +69,7 @@ class Run:
         assert source is not None, "a recorded improver is missing from the store"
         return source
 
+    @checked
     def report(self, path: PathLike | None = None) -> Path:
         """Write the HTML report (default RUN_DIR/report.html); returns its path."""
         from selftaught.report import write_report
@@ -79,6 +84,7 @@ class Run:
         return Safety.from_report(self._read(safety.analyse))
 
 
+@checked
 def run(
     task: Any = None,
     model: Any = None,
@@ -172,6 +178,7 @@ def _dashboard(run_dir: Path) -> Any:
     return dashboard
 
 
+@checked
 def resume(
     run_dir: PathLike,
     *,
@@ -182,10 +189,13 @@ def resume(
     executor: str | None = None,
     ray_address: str | None = None,
     progress: bool = False,
+    allow_changed: bool = False,
 ) -> Run:
     """Continue a run that was killed or stopped by a cap (give a larger one), as
     `selftaught resume` does: finished work is read back, nothing is paid for twice;
-    `executor`/`ray_address`: run the rest elsewhere (default: where it ran)."""
+    `executor`/`ray_address`: run the rest elsewhere (default: where it ran);
+    `allow_changed`: continue although the task or model source was edited since the run
+    started (a warning says what changed; without it, SelftaughtError)."""
     from selftaught.cli.common import caps_given, where_given
     from selftaught.session import RunSession
 
@@ -193,7 +203,11 @@ def resume(
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
         where = where_given(executor, ray_address)
-        session = RunSession.reopen(Path(run_dir), caps=caps, where=where)
+        session = RunSession.reopen(
+            Path(run_dir), caps=caps, where=where, allow_changed=allow_changed
+        )
+    for what in session.changed:
+        warnings.warn(f"the {what} changed since the run last ran", stacklevel=2)
     return _finish(session, progress)
 
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from selftaught.api.arguments import at_least, checked
 from selftaught.api.errors import user_errors
 from selftaught.api.objects import model_spec, task_spec
 from selftaught.api.records import Comparison, ImproverResult, Transfer, TransferRow
 from selftaught.api.running import PathLike, drive, model_pairs, path_text
 
 
+@checked
 def transfer(
-    improver: Any,
+    improver: PathLike,
     tasks: Any = None,
     *,
     repeats: int | None = None,
@@ -53,8 +55,9 @@ def transfer(
     return Transfer(session.run_dir, tuple(TransferRow.from_row(row) for row in rows))
 
 
+@checked
 def compare(
-    improvers: list[Any],
+    improvers: list[PathLike],
     tasks: Any = None,
     *,
     repeats: int = 1,
@@ -80,6 +83,7 @@ def compare(
     from selftaught.cli.studies import _show, _side_session
     from selftaught.compare import compare_in_session, improvers_listing, summarize
 
+    at_least("compare", "repeats", repeats, 1)
     names = [str(path_text(one)) for one in improvers]
     with user_errors():
         settings = run_config(

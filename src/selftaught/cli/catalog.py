@@ -25,6 +25,7 @@ from selftaught.config import ConfigError
 from selftaught.inert import visible
 from selftaught.lm import describe_models
 from selftaught.lm.catalog import describe_embedded
+from selftaught.user_code import UserFileError, read_source
 
 
 @app.command()
@@ -44,9 +45,9 @@ def evaluate(
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         try:
-            source = solution.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read solution file {str(solution)!r}: {exc}") from None
+            source = read_source(solution)  # a FIFO or a device is refused, a BOM dropped
+        except UserFileError as exc:
+            raise ConfigError(f"solution file {exc}") from None
     box = open_sandbox(sandbox)
     try:
         result = Evaluator(the_task, box, None).evaluate(source, split)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from selftaught import improvers, safety
@@ -180,13 +181,28 @@ def resume(
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
     ] = False,
+    allow_changed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-changed",
+            help="Resume even though the task or model file was edited since the run started.",
+        ),
+    ] = False,
 ) -> None:
     """Continue a run that was killed or stopped by a cap (give a larger one); finished work is
     read back, nothing is paid twice."""
     with user_errors():
         caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
         where = where_given(executor, ray_address)  # else where it ran before
-        session = RunSession.reopen(run_dir, caps=caps, where=where)
+        session = RunSession.reopen(
+            run_dir, caps=caps, where=where, allow_changed=allow_changed
+        )
+    for what in session.changed:
+        stderr.print(
+            f"warning: the {escape(what)} changed since the run last ran; it continues with "
+            "the edited version (what is recorded so far is of the old one)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
     _execute(session, as_json)
 
 

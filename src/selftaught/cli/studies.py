@@ -35,7 +35,7 @@ from selftaught.cli.common import (
     user_errors,
     where_given,
 )  # fmt: skip
-from selftaught.config import RunConfig
+from selftaught.config import ConfigError, RunConfig
 from selftaught.failures import failure_lines, invocation_failures
 from selftaught.session import RunSession
 
@@ -134,6 +134,8 @@ def compare_command(
 
     names = [name.strip() for name in improvers_.split(",") if name.strip()]
     with user_errors():
+        if repeats < 1:  # before a run directory is made for it
+            raise ConfigError(f"--repeats {repeats}: give at least 1")
         config = run_config(
             config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
             seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,

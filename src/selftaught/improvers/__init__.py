@@ -10,6 +10,8 @@ import ast
 from importlib import resources
 from pathlib import Path
 
+from selftaught.user_code import UserFileError, read_source
+
 SUMMARIES = {
     "seed": "the paper's seed improver: one batch of candidates, keep the best by utility",
     "temperature_sweep": "improve the best so far at temperatures 0.4, 0.7, 1.0 in turn, cached",
@@ -51,8 +53,10 @@ def improver_problem(source: object, *, signature: bool = True) -> str | None:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        return f"syntax error at line {exc.lineno}: {exc.msg}; fix the file and retry"
-    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"syntax error{_where(exc, source)}: {exc.msg}; fix the file and retry"
+    except ValueError as exc:  # a NUL byte, before Python 3.12
+        return f"cannot be parsed{_where(exc, source)}: {exc}; fix the file and retry"
+    except (RecursionError, MemoryError) as exc:
         return f"cannot be parsed ({type(exc).__name__})"
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "improve_algorithm":
@@ -60,6 +64,14 @@ def improver_problem(source: object, *, signature: bool = True) -> str | None:
                 return None
             return "improve_algorithm must take (initial_solution, utility, language_model)"
     return "defines no top-level function improve_algorithm"
+
+
+def _where(exc: Exception, source: str) -> str:
+    """" at line N" of a parse error; Python gives no line for a NUL byte, so it is found."""
+    line = getattr(exc, "lineno", None)
+    if line is None and "\0" in source:
+        line = source.count("\n", 0, source.index("\0")) + 1
+    return f" at line {line}" if line else ""
 
 
 def check_improver_source(source: str, origin: str) -> None:
@@ -77,13 +89,13 @@ def load_improver(name_or_path: str) -> str:
     path = Path(name_or_path)
     if path.is_dir():
         return _from_run(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         known = ", ".join(sorted(SUMMARIES))
         raise ImproverError(f"no improver file {name_or_path!r}; use a .py file or one of: {known}")
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImproverError(f"cannot read improver file {name_or_path!r}: {exc}") from None
+        source = read_source(path)  # a FIFO or a device is refused, a BOM dropped
+    except UserFileError as exc:
+        raise ImproverError(f"improver file {exc}") from None
     check_improver_source(source, name_or_path)
     return source
 

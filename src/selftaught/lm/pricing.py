@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.lm.base import LanguageModelError
+from selftaught.user_code import UserFileError, read_text
 
 PRICES_ENV = "SELFTAUGHT_PRICES"
 FREE_KINDS = ("llamacpp", "python", "replay")
@@ -102,12 +103,12 @@ class PriceTable:
 def load_prices(path: Path) -> dict[str, Price]:
     """Entries of a TOML or JSON price file; a bad file is a one-line LanguageModelError."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LanguageModelError(f"price file {path}: {exc.strerror or exc}") from None
+        text = read_text(path)  # a FIFO or a device is refused, not read
+    except UserFileError as exc:
+        raise LanguageModelError(f"price file {exc}") from None
     try:
         data: Any = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise LanguageModelError(f"price file {path} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise LanguageModelError(f"price file {path} must map model names to prices")

@@ -19,7 +19,7 @@ from types import ModuleType
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line
 from selftaught.store import Sample
-from selftaught.user_code import import_file
+from selftaught.user_code import UserFileError, import_file
 
 UserModel = Callable[[str, str, int, float], list[str]]
 
@@ -87,10 +87,12 @@ def _load_module(module: str) -> ModuleType:
             f"python:{module}: it called sys.exit({exc.code!r}) while being imported;"
             " a model file defines a function and must not exit"
         ) from None
-    except Exception as exc:
+    except UserFileError as exc:
+        raise LanguageModelError(f"python:{module}: {exc}") from None
+    except BaseException as exc:  # even KeyboardInterrupt: one line, not a silent exit 130
         raise LanguageModelError(
             f"python:{module}: import failed with {type(exc).__name__}: {one_line(exc)}"
-        ) from exc
+        ) from None
 
 
 def _source_digest(module: ModuleType) -> str:

@@ -30,6 +30,7 @@ from selftaught.lm.embedded import (
     model_path,
     names_help,
 )
+from selftaught.user_code import file_problem
 
 Kind = Literal["llamacpp", "openai", "anthropic", "python", "replay"]
 
@@ -104,8 +105,8 @@ def _llamacpp(text: str, rest: str | None) -> ModelSpec:
             f"{rest!r} is neither an embedded model nor a .gguf file; use {names_help()}"
             " or llamacpp:PATH.gguf"
         )
-    if not path.is_file():
-        raise ModelSpecError(f"model file {rest!r} not found; check the path in llamacpp:PATH.gguf")
+    if (problem := file_problem(path)) is not None:  # a FIFO would hang the hashing read
+        raise ModelSpecError(f"model file {rest!r} {problem} (in llamacpp:PATH.gguf)")
     return ModelSpec("llamacpp", text, path=path.resolve())
 
 
@@ -129,8 +130,8 @@ def _python(text: str, rest: str) -> ModelSpec:
         )
     if module.endswith(".py"):
         path = Path(module).expanduser()
-        if not path.is_file():
-            raise ModelSpecError(f"python file {module!r} not found; check the path in {text!r}")
+        if (problem := file_problem(path)) is not None:
+            raise ModelSpecError(f"python file {module!r} {problem} (in {text!r})")
         return ModelSpec("python", text, module=str(path.resolve()), function=function)
     if not _DOTTED.fullmatch(module):
         raise ModelSpecError(

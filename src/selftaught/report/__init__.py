@@ -26,9 +26,16 @@ def build_report(run_dir: Path) -> str:
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
     html = build_report(run_dir)
     target = Path(out) if out is not None else Path(run_dir) / "report.html"
+    if target.is_dir():  # `-o DIR`, as cp takes it: the report goes in there
+        target = target / "report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename, so a reader never opens a half-written report.
     partial = target.with_name(f".{target.name}.tmp")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(target)
+    try:
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        exc.filename = str(target)  # the path the user asked for, not the temporary one
+        raise
     return target

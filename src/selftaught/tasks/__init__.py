@@ -9,6 +9,7 @@ group (`selftaught.tasks.loading`: found by `tasks.finding`, then checked by `ta
 from __future__ import annotations
 
 from selftaught.tasks.base import Instance, Split, Task, TaskError, child_program
+from selftaught.tasks.finding import source_digest
 from selftaught.tasks.loading import describe_tasks, resolve_task
 from selftaught.tasks.registry import SUMMARIES, get_task, task_names
 
@@ -22,5 +23,6 @@ __all__ = [
     "describe_tasks",
     "get_task",
     "resolve_task",
+    "source_digest",
     "task_names",
 ]

@@ -25,7 +25,8 @@ def one_line(text: object, limit: int = 300) -> str:
 
 def error_text(exc: BaseException) -> str:
     """An exception of the user's code as a `TaskError` quotes it: its type, then its text."""
-    return one_line(f"{type(exc).__name__}: {exc}", 200)
+    text = str(exc)  # KeyboardInterrupt and the like carry none
+    return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 200)
 
 
 @dataclass(frozen=True)

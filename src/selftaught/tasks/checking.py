@@ -71,7 +71,7 @@ class CheckedTask:
     def score(self, instance: Instance, output: Any) -> tuple[float, str | None]:
         try:
             result = self.inner.score(instance, output)
-        except Exception as exc:  # noqa: BLE001 - a candidate's odd output costs one instance
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - an odd output costs one instance
             return 0.0, f"the task's scorer raised {error_text(exc)}"
         ok = isinstance(result, tuple) and len(result) == 2
         value, reason = result if ok else (None, None)
@@ -150,7 +150,7 @@ def _check_seed(task: CheckedTask, sandbox: Any = None) -> None:
         first, again = task.instance(seed), task.instance(seed)
     except TaskError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt: one line too
         raise TaskError(f"{where}: instance({seed}) raised {error_text(exc)}") from None
     try:
         encoded = json.dumps(first.inputs, allow_nan=False)

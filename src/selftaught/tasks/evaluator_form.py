@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from selftaught import sizes
 from selftaught.scores import finite, mean
 from selftaught.tasks import evolve_blocks
 from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
+from selftaught.user_code import UserFileError, file_problem, read_source, read_text
 
 HARNESS_ENTRY = "__selftaught_evaluate__"
 PROFILE = "evaluator"  # the sandbox's confinement profile for these tasks
@@ -65,6 +67,7 @@ FORMS = {
     "openevolve": ("evaluator.py", "initial_program.py"),
     "shinka": ("evaluate.py", "initial.py"),
 }
+MAX_CONFIG_BYTES = 1 << 20  # OpenEvolve's own configs are a few kB
 GENERIC = "Improve the program: it is scored by the task's evaluator, higher is better."
 
 
@@ -84,29 +87,50 @@ class Settings:
     def from_config(cls, config: dict[str, Any], where: str = "config.yaml") -> Settings:
         evaluator, prompt = _section(config, "evaluator"), _section(config, "prompt")
         message = prompt.get("system_message")
+        if message is not None and not isinstance(message, str):
+            raise TaskError(f"{where}: prompt.system_message must be text, not {_kind(message)}")
         try:
-            timeout = evaluator.get("timeout")
-            if timeout is not None and not float(timeout) > 0:
+            timeout = _number(evaluator.get("timeout"), "evaluator.timeout")
+            if timeout is not None and not timeout > 0:
                 raise ValueError(f"evaluator.timeout is {timeout!r}")
-            length = config.get("max_code_length")
+            length = _number(config.get("max_code_length"), "max_code_length")
             thresholds = evaluator.get("cascade_thresholds", cls.thresholds)
+            if not isinstance(thresholds, list | tuple):
+                raise ValueError(f"evaluator.cascade_thresholds is {_kind(thresholds)}")
             database = _section(config, "database")
             features = database.get("feature_dimensions", cls.feature_dimensions)
+            names = isinstance(features, list | tuple) and all(isinstance(f, str) for f in features)
+            if not names:
+                raise TaskError(
+                    f"{where}: database.feature_dimensions must be a list of metric names"
+                )
             return cls(
-                system_message=message if isinstance(message, str) and message.strip() else None,
-                timeout=None if timeout is None else float(timeout),
+                system_message=message if message and message.strip() else None,
+                timeout=timeout,
                 cascade=bool(evaluator.get("cascade_evaluation", True)),
-                thresholds=tuple(float(t) for t in thresholds),
-                feature_dimensions=tuple(
-                    str(f) for f in features if isinstance(features, list | tuple)
-                ),
+                thresholds=tuple(_number(t, "a cascade threshold") for t in thresholds),
+                feature_dimensions=tuple(features),
                 max_code_length=None if length is None else int(length),
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TaskError(
                 f"{where}: {one_line(exc, 200)}; evaluator.timeout (> 0), "
                 "evaluator.cascade_thresholds (a list) and max_code_length must be numbers"
             ) from None
+
+
+def _number(value: Any, name: str) -> Any:
+    """`value` as a float, checked to be a number first (a list or mapping is never turned
+    into text to be parsed); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} is {_kind(value)}")
+    return float(value)
+
+
+def _kind(value: Any) -> str:
+    return f"a {type(value).__name__}" if isinstance(value, list | dict) else repr(value)[:60]
 
 
 def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: bool) -> str:
@@ -156,8 +180,8 @@ class EvaluatorTask:
     ):
         evaluator_path, initial_program_path = Path(evaluator_path), Path(initial_program_path)
         for what, path in (("evaluator", evaluator_path), ("seed", initial_program_path)):
-            if not path.is_file():
-                raise TaskError(f"{what} {path} does not exist; give the path of a .py file")
+            if (problem := file_problem(path)) is not None:
+                raise TaskError(f"{what} {path} {problem}")
         if form not in FORMS:
             raise TaskError(f"unknown evaluator form {form!r}; use one of {', '.join(FORMS)}")
         if score_range is not None:
@@ -172,9 +196,9 @@ class EvaluatorTask:
         where = str(evaluator_path.parent / "config.yaml")
         self.settings = settings = Settings.from_config(self.config, where)
         self.evaluator_path = evaluator_path
-        self.evaluator_source = evaluator_path.read_text(encoding="utf-8")
+        self.evaluator_source = _source(evaluator_path)
         self.name = name or evaluator_path.resolve().parent.name
-        self.seed_solution = initial_program_path.read_text(encoding="utf-8")
+        self.seed_solution = _source(initial_program_path)
         self.blocks = evolve_blocks.has_blocks(self.seed_solution)
         self.description = description or describe(
             self.evaluator_source, settings, score_key, self.blocks
@@ -307,22 +331,57 @@ def _shown(value: Any) -> str:
     return one_line(repr(value), 200)
 
 
+def _loader() -> type:
+    """yaml's safe loader, refusing aliases as it meets them (nothing is expanded first)."""
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor}", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliases
+
+
+def _source(path: Path) -> str:
+    try:
+        return read_source(path)
+    except UserFileError as exc:
+        raise TaskError(str(exc)) from None
+
+
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
     value = config.get(key)
     return value if isinstance(value, dict) else {}
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """config.yaml as a dict ({} when absent); a TaskError when it is not YAML."""
-    if not path.is_file():
+    """config.yaml as a dict ({} when absent); a TaskError when it is not YAML, is not a
+    regular file, is over `MAX_CONFIG_BYTES` or uses an alias (`*name`, `<<: *name`): a few
+    hundred bytes of nested aliases stand for billions of values once anything walks them."""
+    if not os.path.lexists(path):
         return {}
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(read_text(path, MAX_CONFIG_BYTES), Loader=_loader())  # noqa: S506
+    except UserFileError as exc:
+        raise TaskError(str(exc)) from None
+    except RecursionError:  # yaml composes nested values recursively
+        raise TaskError(f"{path} nests values too deeply to read; fix or remove it") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
+        problem = str(getattr(exc, "problem", None) or "")
+        if problem.startswith("alias"):
+            raise TaskError(
+                f"{path} uses a YAML {problem}{line}; selftaught refuses aliases (they can "
+                "expand without bound): write the value out"
+            ) from None
         raise TaskError(f"{path} is not valid YAML{line}; fix or remove it") from None
     if data is None:
         return {}

@@ -16,8 +16,11 @@ Every problem is a `TaskError` of one line; what a task must satisfy is `tasks.c
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import importlib.metadata
+import inspect
+import json
 import os
 import types
 from pathlib import Path
@@ -25,8 +28,14 @@ from typing import Any
 
 from selftaught.tasks.base import EXAMPLES, TaskError, error_text
 from selftaught.tasks.evaluator_form import FORMS, EvaluatorTask, read_config
-from selftaught.tasks.registry import task_names
-from selftaught.user_code import import_file
+from selftaught.tasks.registry import TASKS, task_names
+from selftaught.user_code import (
+    UserFileError,
+    file_problem,
+    import_file,
+    read_bytes,
+    read_source,
+)
 
 ENTRY_POINT_GROUP = "selftaught.tasks"
 
@@ -41,6 +50,8 @@ def find_task(spec: str, *, show_evaluator: bool = False) -> tuple[Any, str]:
     path = Path(spec).expanduser()
     if spec.endswith(".py") or os.sep in spec or path.exists():
         if not path.exists():
+            if os.path.lexists(path):  # a link to nowhere, or a loop
+                raise TaskError(f"task file {spec} {file_problem(path)}")
             raise TaskError(f"task file {spec} does not exist; give a task name, .py file or dir")
         options = {"show_evaluator": True} if show_evaluator else {}
         return _from_path(path, options), str(path)
@@ -74,7 +85,9 @@ def _import_task_file(path: Path) -> types.ModuleType:
             f"task file {path} called sys.exit({exc.code!r}) while being imported;"
             " a task file defines TASK and must not exit"
         ) from None
-    except Exception as exc:  # noqa: BLE001 - any failure of user code is a TaskError
+    except UserFileError as exc:
+        raise TaskError(f"task file {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - even KeyboardInterrupt: one line, not exit 130
         raise TaskError(f"task file {path} failed to import: {error_text(exc)}") from None
 
 
@@ -85,8 +98,8 @@ def _from_file_attribute(spec: str) -> Any | None:
     if not (sep and file.endswith(".py") and attribute.isidentifier()):
         return None
     path = Path(file).expanduser()
-    if not path.is_file():
-        raise TaskError(f"task file {file} does not exist; give a task name, .py file or dir")
+    if (problem := file_problem(path)) is not None:
+        raise TaskError(f"task file {file} {problem}")
     module = _import_task_file(path)
     if not hasattr(module, attribute):
         raise TaskError(f"task file {file} has no attribute {attribute!r}")
@@ -96,8 +109,10 @@ def _from_file_attribute(spec: str) -> Any | None:
 def _top_level(path: Path) -> dict[str, ast.AST]:
     """The file's top-level definitions and assignments by name (it is not imported)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        tree = ast.parse(read_source(path), str(path))
+    except UserFileError as exc:
+        raise TaskError(f"task file {exc}") from None
+    except (SyntaxError, ValueError) as exc:
         raise TaskError(f"{path} is not valid Python: {error_text(exc)}") from None
     names: dict[str, ast.AST] = {}
     for node in tree.body:
@@ -141,7 +156,7 @@ def _evaluator_task(evaluator: Path, initial: Path | None, options: dict[str, An
     settings = {"form": form, "config": read_config(evaluator.parent / "config.yaml")} | settings
     try:
         return EvaluatorTask(evaluator, initial, **(settings | options))
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # a value of the wrong type
         raise TaskError(f"{evaluator}: bad SELFTAUGHT_OPTIONS: {error_text(exc)}") from None
 
 
@@ -161,7 +176,7 @@ def _from_installed(spec: str) -> Any:
         if point.name == spec:
             try:
                 loaded = point.load()
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
                 raise TaskError(
                     f"entry point {spec!r} ({point.value}) failed to load: {error_text(exc)}"
                 ) from None
@@ -177,7 +192,7 @@ def _from_installed(spec: str) -> Any:
             ) from None
         message = f"task module {module_name!r} failed to import: {error_text(exc)}"
         raise TaskError(message) from None
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
         message = f"task module {module_name!r} failed to import: {error_text(exc)}"
         raise TaskError(message) from None
     if attribute:
@@ -194,6 +209,48 @@ def instantiate(obj: Any, origin: str) -> Any:
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "score")):
         try:
             return obj()
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
             raise TaskError(f"{origin}: making the task failed: {error_text(exc)}") from None
     return obj
+
+
+def source_digest(spec: str, task: Any) -> str | None:
+    """A digest of the user's source behind the task `spec` loaded as `task`, so that a resumed
+    run notices a hand edit; None for a built-in task (it changes only with selftaught). It
+    covers the file the spec names (a directory: its .py and .yaml files), an evaluator form's
+    evaluator, seed and settings, and the file that defines a native task's class."""
+    if spec in TASKS:
+        return None
+    inner = getattr(task, "inner", task)  # a checked task wraps the one found
+    digest = hashlib.sha256()
+    for path in [*_spec_files(spec), *_class_file(inner)]:
+        try:
+            digest.update(read_bytes(path))
+        except UserFileError as exc:  # over the size cap, gone: its problem is the digest
+            digest.update(str(exc).encode())
+    if isinstance(inner, EvaluatorTask):
+        for text in (inner.evaluator_source, inner.seed_solution):
+            digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(json.dumps(inner.config, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _spec_files(spec: str) -> list[Path]:
+    file, sep, attribute = spec.rpartition(":")
+    path = Path(file if sep and file.endswith(".py") and attribute.isidentifier() else spec)
+    if path.is_dir():
+        return sorted(f for f in path.iterdir() if f.suffix in (".py", ".yaml", ".yml")
+                      and f.is_file())  # fmt: skip
+    return [path] if path.is_file() else []
+
+
+def _class_file(task: Any) -> list[Path]:
+    """The file defining `task`'s class, unless it is selftaught's own."""
+    try:
+        file = inspect.getsourcefile(type(task))
+    except TypeError:  # a built-in type
+        return []
+    own = Path(__file__).resolve().parents[1]
+    if file is None or Path(file).resolve().is_relative_to(own) or not os.path.isfile(file):
+        return []
+    return [Path(file)]
