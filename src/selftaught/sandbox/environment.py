@@ -74,13 +74,18 @@ def _package_dir() -> str:
 
 
 def _module_files(names: tuple[str, ...]) -> list[str]:
-    """A package's directory, or a plain module's file, for those the host has imported."""
+    """Where the host imported these from: the whole site- or dist-packages directory that
+    holds one (children import its neighbours, as a child's import path lists it), else only
+    the package's directory or the module's file."""
     found = []
     for name in names:
         module = sys.modules.get(name)
         path = getattr(module, "__file__", None)
-        if path:
-            found.append(os.path.dirname(path) if path.endswith("__init__.py") else path)
+        if not path:
+            continue
+        own = os.path.dirname(path) if path.endswith("__init__.py") else path
+        holder = os.path.dirname(own)
+        found.append(holder if holder.endswith(("site-packages", "dist-packages")) else own)
     return found
 
 
