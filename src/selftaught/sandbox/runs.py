@@ -214,12 +214,15 @@ def _overran(run: SolutionRun, end: Ended, total: int, seconds: float, run_ended
 class _Clock:
     """An improver's own time: only while the host waits for the child (not inside the host's
     handler), less what the child waited for a CPU (`schedstat`), so that a loaded machine
-    does not use up an improver's time; sleeping, blocked or stopped, the time is its own."""
+    does not use up an improver's time; sleeping, blocked or stopped, the time is its own.
+    Its wall time on the same terms meets a backstop of `WALL_BACKSTOP` times the budget, plus
+    a second, as a solution's does: threads waiting for a CPU add up to more than the wall."""
 
     def __init__(self, budget: float, queued: Callable[[], float | None] = lambda: None):
         self.budget = budget
         self.queued = queued
-        self.spent = 0.0
+        self.spent = 0.0  # own time
+        self.wall = 0.0  # the same, the waits for a CPU included
         self._since: float | None = None
         self._queued_since: float | None = None
 
@@ -240,11 +243,13 @@ class _Clock:
         return self.spent + max(0.0, now() - self._since - starved)
 
     def over(self) -> bool:
-        return self.current() >= self.budget
+        wall = self.wall + (0.0 if self._since is None else now() - self._since)
+        return self.current() >= self.budget or wall >= self.budget * WALL_BACKSTOP + 1.0
 
     def pause(self) -> None:
         if self._since is not None:
             self.spent = self.current()
+            self.wall += now() - self._since
             self._since = None
 
 
@@ -288,6 +293,7 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
             reply, budgeted = _serve(session, handler, message)
             if not budgeted:
                 clock.spent += now() - started
+                clock.wall += now() - started
             session.send(reply, clock.resume())
         elif kind == "result" and message.get("status") in CHILD_STATUSES:
             run.status = message["status"]
