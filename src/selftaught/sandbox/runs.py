@@ -30,8 +30,8 @@ from selftaught.sandbox.driver import (
 
 RUN_DEADLINE = "the run's wall-clock limit passed"
 POLL_SECONDS = 0.05  # how often the host reads a busy child's CPU time
-# A child's own time (wall less waiting for a CPU) may pass its CPU limit by this much: time
-# blocked on a page fault or a read is its own too, and the host polls, it is not told.
+# An instance may wait for anything but a CPU (sleep, block, be stopped) for its limit plus
+# this: a page fault or a read blocks a computing child too, and the host polls, it is not told.
 WAIT_MARGIN = 1.0
 IMPROVER_POLL = 0.5  # how often the host reads a quiet improver's clock
 
