@@ -104,3 +104,4 @@ def test_a_starved_child_is_not_cut_early(starved):
     assert (run.status, run.result) == ("ok", "x"), run.error
     if took < 1.5 + WAIT_MARGIN:
         pytest.skip(f"the crowded CPU ran the solution in {took:.1f} s: it was not starved")
+

@@ -118,7 +118,7 @@ class Session:
     def __init__(self, launcher: Launcher, limits: Limits, audit: list[str]):
         self.child = launcher.spawn(limits)
         self.limits = limits
-        self.queue = schedstat.RunQueueWait(self.child.pid)
+        self.times = schedstat.ChildTimes(self.child.pid)
         self.audit = audit
         self.layers: list[str] = []
 
@@ -148,9 +148,15 @@ class Session:
     def cpu(self) -> float | None:
         return cpu_seconds(self.child.pid)
 
+    def split(self) -> tuple[float, float] | None:
+        """Seconds the child (its threads, its processes) has been on a CPU and waited for
+        one so far; None where the kernel does not say."""
+        return self.times.read()
+
     def queued(self) -> float | None:
-        """Seconds the child (its threads, its processes) has waited for a CPU so far."""
-        return self.queue.seconds()
+        """Seconds the child has waited for a CPU so far (see `split`)."""
+        split = self.split()
+        return None if split is None else split[1]
 
     def stopped(self) -> bool:
         return schedstat.stopped(self.child.pid)

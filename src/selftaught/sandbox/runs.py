@@ -108,7 +108,7 @@ class _InstanceClock:
     def __init__(self, session: Session, limit: float):
         self.session, self.limit = session, limit
         self.started, self.cpu_started = now(), session.cpu()
-        self.queued_started = session.queued()
+        self.split_started = session.split()
         self.backstop = self.started + limit * WALL_BACKSTOP + 1.0
         self.spent: float | None = None  # the last reading: a child killed is read no more
 
@@ -123,12 +123,14 @@ class _InstanceClock:
         spent = self.cpu_spent()
         return now() - self.started if spent is None else spent
 
-    def waited(self, spent: float) -> float | None:
-        """Seconds neither on a CPU nor waiting for one; None if the kernel does not say."""
-        queued = self.session.queued()
-        if queued is None or self.queued_started is None:
+    def waited(self) -> float | None:
+        """Seconds neither on a CPU nor waiting for one (the child and the processes it waits
+        for, the evaluator profile's); None if the kernel does not say."""
+        split = self.session.split()
+        if split is None or self.split_started is None:
             return None
-        return now() - self.started - spent - (queued - self.queued_started)
+        cpu, queued = (a - b for a, b in zip(split, self.split_started, strict=True))
+        return now() - self.started - cpu - queued
 
     def over(self, cpu: bool = True) -> str | None:
         """Why the instance is over a limit (with `cpu`, its CPU limit too), or None."""
@@ -139,7 +141,7 @@ class _InstanceClock:
             return None
         if cpu and spent > self.limit:
             return f"over the CPU limit of {self.limit} s per instance"
-        waited = self.waited(spent)
+        waited = self.waited()
         if waited is not None and waited > self.limit + WAIT_MARGIN:
             how = "stopped" if self.session.stopped() else "waiting, not computing"
             return (
