@@ -108,7 +108,10 @@ class _InstanceClock:
     def __init__(self, session: Session, limit: float):
         self.session, self.limit = session, limit
         self.started, self.cpu_started = now(), session.cpu()
-        self.split_started = session.split()
+        # Read at the first poll, not now: an instance done before it costs no reading, and
+        # the wait before it (one poll) is far below WAIT_MARGIN.
+        self.split_started: tuple[float, float] | None = None
+        self.split_at = self.started
         self.backstop = self.started + limit * WALL_BACKSTOP + 1.0
         self.spent: float | None = None  # the last reading: a child killed is read no more
 
@@ -127,10 +130,12 @@ class _InstanceClock:
         """Seconds neither on a CPU nor waiting for one (the child and the processes it waits
         for, the evaluator profile's); None if the kernel does not say."""
         split = self.session.split()
-        if split is None or self.split_started is None:
+        if split is None:
             return None
+        if self.split_started is None:
+            self.split_started, self.split_at = split, now()
         cpu, queued = (a - b for a, b in zip(split, self.split_started, strict=True))
-        return now() - self.started - cpu - queued
+        return now() - self.split_at - cpu - queued
 
     def over(self, cpu: bool = True) -> str | None:
         """Why the instance is over a limit (with `cpu`, its CPU limit too), or None."""
