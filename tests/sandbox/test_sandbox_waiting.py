@@ -105,3 +105,13 @@ def test_a_starved_child_is_not_cut_early(starved):
     if took < 1.5 + WAIT_MARGIN:
         pytest.skip(f"the crowded CPU ran the solution in {took:.1f} s: it was not starved")
 
+
+
+def test_a_sigkill_near_the_cpu_limit_is_the_limit():
+    """The kernel's RLIMIT_CPU clock (tick sampling) runs ahead of wait4's on a busy machine: a
+    child killed at its 3 s limit was reaped with 2.7 s. Unit test of the classification."""
+    from selftaught.sandbox.driver import ExitInfo, classify
+
+    limits = Limits(wall_seconds=10, cpu_seconds=3, memory_mb=256)
+    assert classify(ExitInfo(signal=9, cpu=2.7), limits)[0] == "cpu_limit"
+    assert classify(ExitInfo(signal=9, cpu=1.0), limits)[0] == "killed"
