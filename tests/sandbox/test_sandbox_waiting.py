@@ -94,10 +94,10 @@ def starved():
 
 
 def test_a_starved_child_is_not_cut_early(starved):
-    """A solution needing 0.75 s of CPU of its 1.5 s, and an improver needing 1 s of its 2 s,
+    """A solution needing 1 s of CPU of its 1.5 s, and an improver needing 1 s of its 2 s,
     take longer than limit plus margin on the crowded CPU: they still finish."""
     start = time.monotonic()
-    (outcome,) = solve(starved, BURN + "def f(x):\n    burn(0.75)\n    return x\n", [[7]], 1.5)
+    (outcome,) = solve(starved, BURN + "def f(x):\n    burn(1.0)\n    return x\n", [[7]], 1.5)
     took = time.monotonic() - start
     assert (outcome.status, outcome.output) == ("ok", 7), outcome.error
     run = improve(starved, textwrap.indent(BURN, "    ") + "    burn(1.0)\n    return 'x'", 2.0)
