@@ -18,6 +18,11 @@ def test_doctor_reports_layers_overhead_model_and_run(tmp_path, scripted_model):
     assert {"rlimits", "seccomp", "landlock"} <= set(layers)
     assert all("ok" in layer for layer in layers.values())
     assert report["sandbox"]["zygote_overhead_ms"]["median"] > 0
+    readable = report["sandbox"]["readable"]  # what children may read, and the cwd is not
+    assert readable["enforced"] == layers["landlock"]["ok"]
+    if readable["enforced"]:
+        assert "/usr" not in readable["roots"]
+        assert readable["working_directory"] == "PermissionError"
     assert any(row["kind"] == "llamacpp" and row["available"] for row in report["models"])
     assert report["run"]["integrity"] == "ok" and report["run"]["finished"] is True
     bad = run_cli("doctor", "--run-dir", str(tmp_path / "absent"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from selftaught.lm import describe_models
 from selftaught.sandbox import doctor_report as sandbox_report
@@ -70,6 +71,14 @@ def render_report(report: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def _readable_line(readable: dict[str, Any]) -> Text:
+    roots = ", ".join(str(r) for r in readable.get("roots", []))
+    how = "enforced by Landlock" if readable.get("enforced") else "NOT enforced"
+    cwd = readable.get("working_directory")
+    cwd = {"PermissionError": "unreadable", "allowed": "READABLE"}.get(str(cwd), str(cwd))
+    return Text(f"children may read: {roots} ({how}); the working directory: {cwd}")
+
+
 def _sandbox_parts(sandbox: dict[str, Any], title: str) -> list[Any]:
     parts: list[Any] = []
     layers = Table("isolation layer", "works", "why not", title=title)
@@ -86,7 +95,9 @@ def _sandbox_parts(sandbox: dict[str, Any], title: str) -> list[Any]:
         works = "yes" if profile.get("ok") else "no"
         profiles.add_row(name, works, str(profile.get("used_by", "")), about)
     parts.append(profiles)
-    extra = {k: v for k, v in sandbox.items() if k not in ("layers", "profiles")}
+    if "readable" in sandbox:
+        parts.append(_readable_line(sandbox["readable"]))
+    extra = {k: v for k, v in sandbox.items() if k not in ("layers", "profiles", "readable")}
     for key, value in extra.items():
         parts.append(f"{key}: {value}")
     return parts

@@ -24,7 +24,7 @@ from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import IterationRecord
 from selftaught.run_lock import RunLock
-from selftaught.sandbox import Limits
+from selftaught.sandbox import Limits, readable_root
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
 from selftaught.tasks import resolve_task, source_digest
@@ -134,6 +134,7 @@ class RunSession:
         _broken_link(run_dir)
         if not run_dir.is_dir():
             raise StoreError(f"no run directory {run_dir}; check the path")
+        _unexposed(run_dir)
         command = "selftaught resume" if kind == "stop" else f"selftaught {COMMANDS[kind]}"
         lock = RunLock.acquire(run_dir, command)
         store = None
@@ -276,6 +277,7 @@ def _broken_link(run_dir: Path) -> None:
 def _made(run_dir: Path) -> Path:
     """`run_dir`, created if missing; StoreError (one line) if it cannot be."""
     _broken_link(run_dir)
+    _unexposed(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise StoreError(f"--run-dir {run_dir} is a file, not a directory; pick another path")
     try:
@@ -285,6 +287,23 @@ def _made(run_dir: Path) -> Path:
             f"cannot create {run_dir}: {exc.strerror}; pick another --run-dir"
         ) from None
     return run_dir
+
+
+def _unexposed(run_dir: Path) -> None:
+    """Refuse a run directory, or a working directory, that sandboxed children may read: the
+    run's database holds its secret (--secret-seeds), a working directory often a .env."""
+    root = readable_root(str(run_dir))
+    if root is not None:
+        raise StoreError(
+            f"--run-dir {run_dir} lies under {root}, which sandboxed children may read "
+            "(its run.db would be theirs to read); pick a run directory elsewhere"
+        )
+    root = readable_root(os.getcwd())
+    if root is not None:
+        raise StoreError(
+            f"the working directory {os.getcwd()} lies under {root}, which sandboxed children "
+            "may read (a .env there would be theirs to read); run selftaught from elsewhere"
+        )
 
 
 def _improver_limits(config: RunConfig) -> Limits:

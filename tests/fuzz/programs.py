@@ -16,7 +16,7 @@ TARGETS = ["os.getpid()", "0", "os.getppid()", "-os.getpgid(0)", "1"]  # self, g
 
 def _signal(rare_stop: bool) -> st.SearchStrategy[str]:
     signals = st.sampled_from(SIGNALS).map(lambda s: f"signal.{s.name}")
-    if rare_stop:  # a stopped child uses no CPU: it meets the wall-clock backstop
+    if rare_stop:  # a stopped child uses no CPU: it waits, up to its limit
         signals = st.one_of(signals, st.just("signal.SIGSTOP").filter(lambda _: True))
     return st.builds(
         lambda target, sig: (

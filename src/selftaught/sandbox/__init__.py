@@ -45,6 +45,14 @@ def open_sandbox(mode: str = "auto") -> Sandbox:
     raise ValueError(f"unknown sandbox mode {mode!r}; expected one of {', '.join(MODES)}")
 
 
+def readable_root(path: str) -> str | None:
+    """The root children may read (Landlock's read-only rules) that `path` lies beneath, if
+    any: a run directory or working directory there is readable by model-written code."""
+    from selftaught.sandbox.environment import readable_root as find
+
+    return find(path)
+
+
 def doctor_report() -> dict:
     """Which layers work on this machine (each with ok/why) and the zygote's overhead."""
     from selftaught.sandbox.doctor import report
@@ -65,4 +73,5 @@ __all__ = [
     "SolutionRun",
     "doctor_report",
     "open_sandbox",
+    "readable_root",
 ]

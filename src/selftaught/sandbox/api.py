@@ -35,7 +35,8 @@ STATUSES = (
 
 
 # An instance is limited by the CPU time its child used (measured by the host), so that the same
-# program scores the same on a loaded machine; a child that waits instead of computing meets a
+# program scores the same on a loaded machine, and by the time it waited for anything but a CPU
+# (sleeping, stopped: the limit plus `runs.WAIT_MARGIN`). A child starved of a CPU meets a
 # wall-clock backstop of this many times the limit, plus a second, which is a timeout too.
 WALL_BACKSTOP = 4.0
 
@@ -144,8 +145,9 @@ class Sandbox(Protocol):
 
         `array_args`: pass list arguments to the entry as numpy arrays (the reference tasks do).
         Before instance i the child seeds `random` and `numpy.random` with `seed + i`.
-        An instance over `instance_seconds` of CPU time (or `WALL_BACKSTOP` times that, plus a
-        second, of wall time) is a timeout; the remaining instances still run. An outcome's
+        An instance over `instance_seconds` of CPU time, or of time waiting for anything but a
+        CPU (plus a margin), or `WALL_BACKSTOP` times that, plus a second, of wall time, is a
+        timeout; the remaining instances still run. An outcome's
         `seconds` is the CPU time it used, where the kernel says, else its wall time.
         """
         ...

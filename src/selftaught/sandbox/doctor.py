@@ -33,10 +33,11 @@ def _fork():
     if os.fork() == 0:
         os._exit(0)
 
-def probe():
+def probe(cwd):
     return {
         "fork": _try(_fork),
         "read_etc": _try(lambda: open("/etc/passwd").read()),
+        "list_cwd": _try(lambda: os.listdir(cwd)),
         "scratch_mb": os.statvfs(".").f_blocks * os.statvfs(".").f_frsize >> 20,
         "cpu_limit": resource.getrlimit(resource.RLIMIT_CPU)[1],
         "env": sorted(os.environ),
@@ -87,8 +88,9 @@ def report(runs: int = 30) -> dict[str, Any]:
         return {"machine": machine(), "zygote": {"ok": False, "why": str(exc)}}
     try:
         probe = sandbox.run_solution(
-            PROBE, "probe", [[]], instance_seconds=10, seed=0, array_args=False, limits=LIMITS
-        )
+            PROBE, "probe", [[os.getcwd()]], instance_seconds=10, seed=0, array_args=False,
+            limits=LIMITS,
+        )  # fmt: skip
         overhead = measure(sandbox, runs)
         layers = _layers(sandbox, probe)
         profiles = _profiles(sandbox, probe.layers)
@@ -96,8 +98,22 @@ def report(runs: int = 30) -> dict[str, Any]:
         sandbox.close()
     return {
         "machine": machine(), "layers": layers, "profiles": profiles,
-        "zygote_overhead_ms": overhead,
+        "readable": readable(layers["landlock"]["ok"], probe), "zygote_overhead_ms": overhead,
     }  # fmt: skip
+
+
+def readable(enforced: bool, probe: Any) -> dict[str, Any]:
+    """What a child may read: the read-only roots where Landlock enforces them, else every file
+    this user may read; and whether the probe could list the working directory."""
+    from selftaught.sandbox.environment import read_only_paths
+
+    outcome = probe.outcomes[0]
+    seen = outcome.output if outcome.status == "ok" else {}
+    if not enforced:
+        return {"enforced": False, "roots": ["every file this user may read (no Landlock)"],
+                "working_directory": seen.get("list_cwd")}  # fmt: skip
+    return {"enforced": True, "roots": read_only_paths(),
+            "working_directory": seen.get("list_cwd")}  # fmt: skip
 
 
 def _profiles(sandbox: Any, strict_layers: list[str]) -> dict[str, dict[str, Any]]:

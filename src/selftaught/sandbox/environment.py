@@ -41,14 +41,82 @@ def import_paths() -> list[str]:
 
 
 def read_only_paths() -> list[str]:
-    """What a child may read: the interpreter, its libraries and the import paths."""
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
-    paths += [os.path.dirname(os.path.realpath(sys.executable))]
-    paths += import_paths()
-    paths += ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/dev/null", "/dev/urandom"]
-    paths = _unique(os.path.realpath(p) for p in paths if os.path.exists(p))
+    """What a child may read, and nothing more: the standard library, the import paths'
+    packages (site-packages, the `selftaught` package, numpy), the shared libraries this
+    process has loaded and the system library directory they come from. Never a whole prefix
+    such as /usr: a project under it (Docker's /usr/src/app) holds a .env and run directories
+    whose database holds the run's secret."""
+    paths = [os.path.dirname(os.__file__), _dynload(), _package_dir()]
+    paths += [sysconfig.get_paths()[key] for key in ("purelib", "platlib")]
+    paths += _module_files(("numpy", "pyseccomp"))
+    paths += [os.path.join(sys.prefix, "pyvenv.cfg")]  # a child interpreter reads it to start
+    paths += _libraries()
+    paths += ["/etc/ld.so.cache", "/dev/null", "/dev/urandom"]
+    paths = _unique(os.path.realpath(p) for p in paths if p and os.path.exists(p))
     # One rule per tree: every rule costs an open and a syscall in every child.
     return [p for p in paths if not any(_beneath(p, q) for q in paths if q != p)]
+
+
+def readable_root(path: str) -> str | None:
+    """The read-only root of a child that `path` lies beneath (or is), if any: a run
+    directory there would let children read its database, and the run's secret in it."""
+    target = os.path.realpath(path)
+    for root in read_only_paths():
+        if target == root or _beneath(target, root):
+            return root
+    return None
+
+
+def _package_dir() -> str:
+    """The `selftaught` package itself, not the directory that holds it: in a source checkout
+    that directory is the project, with its .env and its run directories."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _module_files(names: tuple[str, ...]) -> list[str]:
+    """Where the host imported these from: the whole site- or dist-packages directory that
+    holds one (children import its neighbours, as a child's import path lists it), else only
+    the package's directory or the module's file."""
+    found = []
+    for name in names:
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        own = os.path.dirname(path) if path.endswith("__init__.py") else path
+        holder = os.path.dirname(own)
+        found.append(holder if holder.endswith(("site-packages", "dist-packages")) else own)
+    return found
+
+
+def _dynload() -> str:
+    """Where the standard library's extension modules live (lib-dynload)."""
+    import math
+
+    return os.path.dirname(getattr(math, "__file__", "") or "")
+
+
+def _libraries() -> list[str]:
+    """The shared objects this process has mapped (the interpreter's, numpy's, the C
+    library's), the directory of the C library (for modules a child imports later), and the
+    locale files. Only shared objects: the host also maps its run database's -shm file."""
+    found = []
+    for path in _mapped_files():
+        name = os.path.basename(path)
+        if ".so" in name or path.startswith("/usr/lib/locale/"):
+            found.append(path)
+        if name.startswith(("libc.so", "libc-", "libc.musl", "ld-musl")):
+            found.append(os.path.dirname(path))
+    return found + ["/usr/lib/locale"]
+
+
+def _mapped_files() -> list[str]:
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = [line.split(None, 5)[-1].strip() for line in maps if line.count("/")]
+    except OSError:
+        return []
+    return _unique(p for p in paths if p.startswith("/") and not p.endswith(" (deleted)"))
 
 
 def executables() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from selftaught.sandbox import arrays
@@ -29,6 +30,10 @@ from selftaught.sandbox.driver import (
 
 RUN_DEADLINE = "the run's wall-clock limit passed"
 POLL_SECONDS = 0.05  # how often the host reads a busy child's CPU time
+# An instance may wait for anything but a CPU (sleep, block, be stopped) for its limit plus
+# this: a page fault or a read blocks a computing child too, and the host polls, it is not told.
+WAIT_MARGIN = 1.0
+IMPROVER_POLL = 0.5  # how often the host reads a quiet improver's clock
 
 
 def run_solution(
@@ -90,14 +95,23 @@ def _solution_child(
 
 
 class _InstanceClock:
-    """One instance's time, from the arrival of the previous message (when the child began it):
-    the CPU time the child used, read by the host from the kernel, so that a loaded machine
-    does not make the same program slower; with a wall-clock backstop of `WALL_BACKSTOP`
-    times the limit (plus a second), for a child that waits rather than computes."""
+    """One instance's time, from the arrival of the previous message (when the child began it).
+
+    Two limits. The CPU time the child used, read by the host from the kernel, so that a loaded
+    machine does not make the same program slower. And the time it waited for anything but a
+    CPU (wall time less CPU time less its wait in the run queue, `schedstat`): a child that
+    sleeps, blocks or is stopped spends that without computing, up to the same limit plus
+    `WAIT_MARGIN`; a child a busy machine starves spends none. Where the kernel gives no
+    run-queue wait, a wall-clock backstop of `WALL_BACKSTOP` times the limit (plus a second)
+    stands in for the second limit; it stays as the last resort for a badly starved child."""
 
     def __init__(self, session: Session, limit: float):
         self.session, self.limit = session, limit
         self.started, self.cpu_started = now(), session.cpu()
+        # Read at the first poll, not now: an instance done before it costs no reading, and
+        # the wait before it (one poll) is far below WAIT_MARGIN.
+        self.split_started: tuple[float, float] | None = None
+        self.split_at = self.started
         self.backstop = self.started + limit * WALL_BACKSTOP + 1.0
         self.spent: float | None = None  # the last reading: a child killed is read no more
 
@@ -112,9 +126,34 @@ class _InstanceClock:
         spent = self.cpu_spent()
         return now() - self.started if spent is None else spent
 
-    def over(self) -> bool:
+    def waited(self) -> float | None:
+        """Seconds neither on a CPU nor waiting for one (the child and the processes it waits
+        for, the evaluator profile's); None if the kernel does not say."""
+        split = self.session.split()
+        if split is None:
+            return None
+        if self.split_started is None:
+            self.split_started, self.split_at = split, now()
+        cpu, queued = (a - b for a, b in zip(split, self.split_started, strict=True))
+        return now() - self.split_at - cpu - queued
+
+    def over(self, cpu: bool = True) -> str | None:
+        """Why the instance is over a limit (with `cpu`, its CPU limit too), or None."""
         spent = self.cpu_spent()
-        return now() - self.started > self.limit if spent is None else spent > self.limit
+        if spent is None:
+            if cpu and now() - self.started > self.limit:
+                return f"over the limit of {self.limit} s per instance (wall clock)"
+            return None
+        if cpu and spent > self.limit:
+            return f"over the CPU limit of {self.limit} s per instance"
+        waited = self.waited()
+        if waited is not None and waited > self.limit + WAIT_MARGIN:
+            how = "stopped" if self.session.stopped() else "waiting, not computing"
+            return (
+                f"{how}: waited {waited:.1f} s (with {spent:.2f} s of CPU), over the limit of "
+                f"{self.limit} s per instance plus {WAIT_MARGIN:g} s"
+            )
+        return None
 
 
 def _start(
@@ -129,7 +168,8 @@ def _start(
     session.send(job, startup)
     session.hello(startup)
     run.layers = run.layers or session.layers
-    message = session.read(min(now() + instance_seconds * WALL_BACKSTOP + 1.0, run_deadline))
+    # Loading (module-level code) has no CPU limit of its own, only the waiting one.
+    message = _next(session, _InstanceClock(session, instance_seconds), run_deadline, cpu=False)
     if message.get("t") == "load_error":
         status = str(message.get("status"))
         status = status if status in CHILD_STATUSES and status != "ok" else "error"
@@ -141,17 +181,25 @@ def _start(
 def _read_out(
     session: Session, k: int, clock: _InstanceClock, run_deadline: float
 ) -> dict[str, Any]:
-    """Instance k's output; a timeout once its CPU limit or its wall backstop is passed."""
-    deadline = min(clock.backstop, run_deadline)
-    poll = max(0.01, min(POLL_SECONDS, clock.limit / 4))
-    while (message := session.poll(min(now() + poll, deadline))) is None:
-        if clock.over():
-            raise session.fail("timeout", f"over the CPU limit of {clock.limit} s per instance")
-        if now() >= deadline:
-            raise session.fail("timeout", "past the wall-clock backstop (waiting, not computing)")
+    """Instance k's output; a timeout once it is over a limit (`_InstanceClock`)."""
+    message = _next(session, clock, run_deadline)
     ok = message.get("t") == "out" and message.get("i") == k
     if not ok or message.get("status") not in CHILD_STATUSES:
         raise session.fail("error", f"bad message from the child for instance {k}")
+    return message
+
+
+def _next(
+    session: Session, clock: _InstanceClock, run_deadline: float, cpu: bool = True
+) -> dict[str, Any]:
+    """The child's next message, polling its clock; a timeout once it is over a limit."""
+    deadline = min(clock.backstop, run_deadline)
+    poll = max(0.01, min(POLL_SECONDS, clock.limit / 4))
+    while (message := session.poll(min(now() + poll, deadline))) is None:
+        if why := clock.over(cpu):
+            raise session.fail("timeout", why)
+        if now() >= deadline:
+            raise session.fail("timeout", "past the wall-clock backstop (waiting, not computing)")
     return message
 
 
@@ -171,22 +219,44 @@ def _overran(run: SolutionRun, end: Ended, total: int, seconds: float, run_ended
 
 
 class _Clock:
-    """Counts only the time spent waiting for the child, not inside the host's handler."""
+    """An improver's own time: only while the host waits for the child (not inside the host's
+    handler), less what the child waited for a CPU (`schedstat`), so that a loaded machine
+    does not use up an improver's time; sleeping, blocked or stopped, the time is its own.
+    Its wall time on the same terms meets a backstop of `WALL_BACKSTOP` times the budget, plus
+    a second, as a solution's does: threads waiting for a CPU add up to more than the wall."""
 
-    def __init__(self, budget: float):
+    def __init__(self, budget: float, queued: Callable[[], float | None] = lambda: None):
         self.budget = budget
-        self.spent = 0.0
+        self.queued = queued
+        self.spent = 0.0  # own time
+        self.wall = 0.0  # the same, the waits for a CPU included
         self._since: float | None = None
+        self._queued_since: float | None = None
 
     def resume(self) -> float:
-        """Count from now (if not already counting); the deadline for the wait that follows."""
+        """Count from now (if not already counting); the deadline for the wait that follows,
+        were the child to wait for no CPU (a later `over` may find it has time left)."""
         if self._since is None:
-            self._since = now()
-        return self._since + max(0.0, self.budget - self.spent)
+            self._since, self._queued_since = now(), self.queued()
+        return now() + max(0.0, self.budget - self.current())
+
+    def current(self) -> float:
+        if self._since is None:
+            return self.spent
+        queued = self.queued()
+        starved = 0.0
+        if queued is not None and self._queued_since is not None:
+            starved = max(0.0, queued - self._queued_since)
+        return self.spent + max(0.0, now() - self._since - starved)
+
+    def over(self) -> bool:
+        wall = self.wall + (0.0 if self._since is None else now() - self._since)
+        return self.current() >= self.budget or wall >= self.budget * WALL_BACKSTOP + 1.0
 
     def pause(self) -> None:
         if self._since is not None:
-            self.spent += now() - self._since
+            self.spent = self.current()
+            self.wall += now() - self._since
             self._since = None
 
 
@@ -201,10 +271,10 @@ def run_improver(
 ) -> ImproverRun:
     """Run `improve_algorithm`, serving its calls; see `api.Sandbox.run_improver`."""
     run = ImproverRun(status="error")
-    clock = _Clock(limits.wall_seconds)
     job = {"mode": "improver", "source": source, "spec": spec.to_json(), "seed": int(seed)}
     job["limits"] = limits_json(limits)
     session = Session(launcher, limits, run.audit)
+    clock = _Clock(limits.wall_seconds, session.queued)
     try:
         deadline = clock.resume()
         session.send(job, min(deadline, now() + STARTUP_SECONDS))
@@ -222,7 +292,7 @@ def run_improver(
 
 def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRun) -> None:
     while True:
-        message = session.read(clock.resume())
+        message = _improver_next(session, clock)
         clock.pause()
         kind = message.get("t")
         if kind == "call":
@@ -230,6 +300,7 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
             reply, budgeted = _serve(session, handler, message)
             if not budgeted:
                 clock.spent += now() - started
+                clock.wall += now() - started
             session.send(reply, clock.resume())
         elif kind == "result" and message.get("status") in CHILD_STATUSES:
             run.status = message["status"]
@@ -240,6 +311,18 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
             return
         else:
             raise session.fail("error", "bad message from the child")
+
+
+def _improver_next(session: Session, clock: _Clock) -> dict[str, Any]:
+    """The improver's next message, or a timeout once its own time is used up."""
+    while (message := session.poll(min(clock.resume(), now() + IMPROVER_POLL))) is None:
+        if clock.over():
+            how = "stopped" if session.stopped() else "its own time"
+            raise session.fail(
+                "timeout", f"over its time limit of {clock.budget:g} s ({how}; the host's "
+                "work on its calls and its waits for a CPU not counted)",
+            )  # fmt: skip
+    return message
 
 
 def _serve(

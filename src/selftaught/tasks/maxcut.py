@@ -19,8 +19,9 @@ graphs, so like the paper's 0% it scores close to 0. Splits: val 20 (seeds 4321+
 test 100 (5678+i; the reference's 100).
 
 Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
-(so a loaded machine does not lower a score), with a wall-clock backstop of
-`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
+(so a loaded machine does not lower a score), and as long, plus `sandbox.runs.WAIT_MARGIN`,
+waiting for anything but a CPU (sleeping, stopped); a starved child meets a wall-clock backstop
+of `sandbox.api.WALL_BACKSTOP` times that plus a second. Each is a timeout and scores 0.
 """
 
 from __future__ import annotations

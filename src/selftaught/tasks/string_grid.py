@@ -18,8 +18,9 @@ Splits: val 20 instances (seeds 4321+i), test 50 (seeds 5678+i, the reference's 
 The seed returns `t` unchanged (the paper's u(s) = 43.9% on its own draws).
 
 Time limit: `instance_seconds` of CPU time per instance, as the host reads it from the kernel
-(so a loaded machine does not lower a score), with a wall-clock backstop of
-`sandbox.api.WALL_BACKSTOP` times that plus a second; either is a timeout and scores 0.
+(so a loaded machine does not lower a score), and as long, plus `sandbox.runs.WAIT_MARGIN`,
+waiting for anything but a CPU (sleeping, stopped); a starved child meets a wall-clock backstop
+of `sandbox.api.WALL_BACKSTOP` times that plus a second. Each is a timeout and scores 0.
 """
 
 from __future__ import annotations
