@@ -66,9 +66,17 @@ def test_a_program_sleeping_as_it_loads_is_stopped_near_its_limit(sandbox):
 
 def test_a_stopped_improver_is_ended_at_its_limit(sandbox):
     body = "    import os, signal\n    os.kill(os.getpid(), signal.SIGSTOP)"
-    run = improve(sandbox, body, 2.0)
+    run = improve(sandbox, body, 1.0)
     assert run.status == "timeout", run.error
-    assert "over its time limit of 2 s (stopped" in run.error
+    assert "over its time limit of 1 s (stopped" in run.error
+
+
+def test_a_stopped_improver_is_ended_long_before_its_limit(sandbox):
+    # Nothing can continue a sandboxed child, so waiting out 60 s would only cost the run.
+    body = "    import os, signal\n    os.kill(os.getpid(), signal.SIGSTOP)"
+    run = improve(sandbox, body, 60.0)
+    assert run.status == "timeout", run.error
+    assert run.error.startswith("stopped for 2 s (SIGSTOP)"), run.error
 
 
 @pytest.fixture

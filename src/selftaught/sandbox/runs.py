@@ -34,6 +34,9 @@ POLL_SECONDS = 0.05  # how often the host reads a busy child's CPU time
 # this: a page fault or a read blocks a computing child too, and the host polls, it is not told.
 WAIT_MARGIN = 1.0
 IMPROVER_POLL = 0.5  # how often the host reads a quiet improver's clock
+# A stopped child cannot continue itself: no sandboxed process may signal it (seccomp, Landlock's
+# signal scope), so an improver stopped this long is ended at once instead of at its limit.
+STOPPED_GRACE = 2.0
 
 
 def run_solution(
@@ -315,7 +318,14 @@ def _converse(session: Session, handler: Handler, clock: _Clock, run: ImproverRu
 
 def _improver_next(session: Session, clock: _Clock) -> dict[str, Any]:
     """The improver's next message, or a timeout once its own time is used up."""
+    stopped_since: float | None = None
     while (message := session.poll(min(clock.resume(), now() + IMPROVER_POLL))) is None:
+        stopped_since = (stopped_since or now()) if session.stopped() else None
+        if stopped_since is not None and now() - stopped_since >= STOPPED_GRACE:
+            raise session.fail(
+                "timeout", f"stopped for {STOPPED_GRACE:g} s (SIGSTOP): no process may continue "
+                "a sandboxed child, so it would only wait out its time limit",
+            )  # fmt: skip
         if clock.over():
             how = "stopped" if session.stopped() else "its own time"
             raise session.fail(
