@@ -30,7 +30,8 @@ from selftaught.utility import Evaluator
 INSTANCE_SECRET = "instance_secret"
 
 
-COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare"}  # kind -> command
+# kind -> command
+COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare", "probe": "probe"}
 
 
 class RunSession:

@@ -13,7 +13,8 @@ import sys
 
 from selftaught.cli.common import app
 
-for _family in ("run", "studies", "records", "catalog"):  # each registers its commands, in order
+# each registers its commands, in order
+for _family in ("run", "studies", "probe", "records", "catalog"):
     importlib.import_module(f"selftaught.cli.{_family}")
 
 
