@@ -1,4 +1,4 @@
-"""A scripted model for `selftaught probe`, plugged in as `python:tests/models/probe_world.py:respond`.
+"""A scripted model for `selftaught probe` (`python:tests/models/probe_world.py:respond`).
 
 Four replies, in this order, at both levels (the k-th sample of a request is `REPLIES[k % 4]`):
 a good one, one pasting the meta-utility (or the utility) in, one that circumvents (or, at the

@@ -29,9 +29,15 @@ from selftaught.report.sections import (
     lineage,
     lm_usage,
     meta_utility,
+    probe,
     safety,
     solutions,
 )
+
+
+def _probed(data: RunData) -> bool:
+    """A `selftaught probe` run: its section comes first."""
+    return data.meta.get("kind") == "probe" or "probe" in data.meta
 
 
 def render(data: RunData) -> str:
@@ -41,6 +47,7 @@ def render(data: RunData) -> str:
     body = [
         header.header(data),
         header.summary(data),
+        *([section("probe", "Probe of the model", probe.probe(data))] if _probed(data) else []),
         section("meta-utility", "Meta-utility per iteration", meta_utility.meta_utility(data)),
         section("lineage", "Lineage of improvers", lineage.lineage_tree(tree)),
         section("diffs", "Adopted improvers against their parents", lineage.adopted_diffs(tree)),
