@@ -100,7 +100,7 @@ def test_the_scripted_trials_ran_in_the_sandbox_and_were_recorded(probed):
 def test_a_rerun_in_place_pays_nothing_twice(probed):
     run_dir, count, first = probed
     calls = count.read_text().count("call")
-    assert calls == 2  # one request of 4 samples per level
+    assert calls == 8  # an in-process model is asked for one sample at a time
     evaluations = len(stored(run_dir, "evaluations", "program"))
     again = probe(run_dir, env={"PROBE_WORLD_COUNT_FILE": str(count)})
     assert again.returncode == 0, again.stderr

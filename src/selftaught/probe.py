@@ -174,10 +174,18 @@ class Probe:
             "measured": {level: cost.to_dict() for level, cost in self.costs.items()},
         }
 
-    def _replies(self, initial: str, utility_str: str, scope: Scope) -> list[str]:
+    def _replies(self, initial: str, utility_str: str, scope: Scope, what: str) -> list[str]:
+        """The model's replies to the seed improver's prompt. An in-process model serves one
+        sample at a time anyway, so it is asked for one at a time: progress shows each, and a
+        kill loses at most one (the cache keys and seeds are those of one request for all)."""
         expertise, message = seed_prompt(initial, utility_str)
         before = self.broker.usage.as_dict()
-        replies = self.broker.sample(expertise, [message] * self.samples, self.temperature, scope)
+        chunk = self.samples if self.broker.backend.max_concurrency > 1 else 1
+        replies: list[str] = []
+        for start in range(0, self.samples, chunk):
+            self.progress(f"{what}: waiting for reply {start + 1} of {self.samples}")
+            count = min(chunk, self.samples - start)
+            replies += self.broker.sample(expertise, [message] * count, self.temperature, scope)
         level = scope.level or "task"
         self.costs[level] = self.costs.get(level, LevelCost()).plus(
             LevelCost.between(before, self.broker.usage.as_dict())
@@ -186,9 +194,9 @@ class Probe:
 
     def solution_level(self, evaluator: Evaluator) -> dict[str, Any]:
         task = evaluator.task
-        self.progress(f"solution level: {task.name}: asking for {self.samples} replies")
         scope = Scope(f"probe/solution/{task.name}", "task", "probe")
-        replies = self._replies(task.seed_solution, task.description, scope)
+        what = f"solution level: {task.name}"
+        replies = self._replies(task.seed_solution, task.description, scope, what)
         seed_val = evaluator.evaluate(task.seed_solution, "val").score
         counts = dict.fromkeys(SOLUTION_RATES, 0)
         gains = []
@@ -213,9 +221,9 @@ class Probe:
         return result
 
     def meta_level(self) -> dict[str, Any]:
-        self.progress(f"meta level: asking for {self.samples} improvers")
         seed = builtin_source("seed")
-        replies = self._replies(seed, self.meta_description, Scope("probe/meta", "meta", "probe"))
+        scope = Scope("probe/meta", "meta", "probe")
+        replies = self._replies(seed, self.meta_description, scope, "meta level")
         counts = dict.fromkeys(META_RATES, 0)
         strategies: dict[str, int] = {}
         for i, reply in enumerate(replies):

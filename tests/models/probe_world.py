@@ -1,6 +1,6 @@
 """A scripted model for `selftaught probe` (`python:tests/models/probe_world.py:respond`).
 
-Four replies, in this order, at both levels (the k-th sample of a request is `REPLIES[k % 4]`):
+Four replies, in this order, at both levels (the k-th sample of a prompt is `REPLIES[k % 4]`):
 a good one, one pasting the meta-utility (or the utility) in, one that circumvents (or, at the
 solution level, defines no `algorithm`), and one cut off at max_tokens. On LPN the good
 solution is the brute-force solver, which beats the seed solution. What each must score is in
@@ -62,4 +62,9 @@ def respond(system: str, user: str, n: int, temperature: float) -> list[str]:
     if os.environ.get("PROBE_WORLD_EMPTY"):
         return [""] * n
     replies = META_REPLIES if "def meta_utility(" in user else SOLUTION_REPLIES
-    return [replies[k % len(replies)] for k in range(n)]
+    first = _asked.get(user, 0)
+    _asked[user] = first + n
+    return [replies[k % len(replies)] for k in range(first, first + n)]
+
+
+_asked: dict[str, int] = {}  # samples asked so far per prompt, in this process
