@@ -203,7 +203,7 @@ def test_the_cost_formula():
 def test_the_real_smollm2_model(tmp_path):
     done = run_cli(
         "probe", "--model", "llamacpp:smollm2-135m", "--tasks", "lpn", "--samples", "2",
-        "--run-dir", str(tmp_path / "r"), "--json",
+        "--max-tokens", "256", "--run-dir", str(tmp_path / "r"), "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = last_json(done.stdout)

@@ -43,6 +43,9 @@ def probe_command(
     ] = None,
     samples: Annotated[int, typer.Option(min=1, max=256, help="Replies per level and task.")] = 8,
     preset: PresetOption = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Tokens per reply (default: the preset's, 1024).")
+    ] = None,
     base_url: BaseUrlOption = None,
     seed: SeedOption = None,
     model_option: ModelOptionPairs = None,
@@ -55,7 +58,8 @@ def probe_command(
     with user_errors():
         config = run_config(
             None, preset, iterations=0, task=tasks_ or DEFAULT_TASKS, model=model,
-            base_url=base_url, seed=seed, model_options=tuple(model_option or ()),
+            max_tokens=max_tokens, base_url=base_url, seed=seed,
+            model_options=tuple(model_option or ()),
         )  # fmt: skip
         label = "+".join(Path(spec).stem for spec in config.tasks)
         run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-probe-{label}")
