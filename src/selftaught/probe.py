@@ -159,13 +159,14 @@ class Probe:
 
     def run(self, stored: dict[str, Any] | None = None) -> dict[str, Any]:
         """The whole result (the JSON `selftaught probe --json` prints). `stored` is an
-        earlier result of this run: its measured speed stands in for calls now read back."""
+        earlier result of this run: what it measured is added to what this one paid for (a
+        re-run reads the earlier samples back and generates only the new ones)."""
         earlier = (stored or {}).get("measured", {})
         solution = {e.task.name: self.solution_level(e) for e in self.evaluators}
         meta = self.meta_level()
         for level, cost in list(self.costs.items()):
-            if cost.samples == 0 and level in earlier:  # all cached: keep what was measured
-                self.costs[level] = LevelCost(**earlier[level])
+            if isinstance(earlier.get(level), dict):
+                self.costs[level] = LevelCost(**earlier[level]).plus(cost)
         return {
             "model": self.broker.backend.name,
             "solution": solution,
