@@ -18,7 +18,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from selftaught.lm.pricing import PriceTable
 from selftaught.probe import META_RATES, PROBE_KEY, SOLUTION_RATES
+from selftaught.probe_cost import LevelCost, estimates
 from selftaught.store import RunReader
 
 
@@ -44,18 +46,44 @@ def probe_of(run_dir: Path) -> dict[str, Any]:
     with RunReader.open(run_dir) as reader:
         result = reader.get_meta(PROBE_KEY)
         config = reader.get_meta("config") or {}
-        calls = reader.rows("lm_calls", "n", "cached", "completion_tokens", "seconds")
+        samples = reader.rows("lm_samples", "completion_tokens", "seconds")
+        calls = reader.rows(
+            "lm_calls", "n", "cached", "level", "prompt_tokens", "completion_tokens", "seconds"
+        )
+        identity = reader.get_meta("model_identity") or result.get("model", "")
     if not isinstance(result, dict):
         raise SystemExit(f"{run_dir} holds no probe result; run `selftaught probe` there first")
-    paid = [c for c in calls if c["cached"] < c["n"]]
+    # Every sample the run paid for, over all the probes made in the directory (a probe
+    # re-run with a larger --samples generates only the new ones).
+    tokens = sum(s["completion_tokens"] or 0 for s in samples)
+    seconds = sum(s["seconds"] or 0.0 for s in samples)
     return {
         "run_dir": str(run_dir),
         "model": result["model"],
         "tasks": config.get("task"),
         "max_tokens": config.get("budgets", {}).get("max_tokens"),
-        "model_seconds": round(sum(c["seconds"] or 0.0 for c in paid), 1),
+        "samples": len(samples),
+        "model_seconds": round(seconds, 1),
+        "completion_tokens": tokens,
+        "tokens_per_second": round(tokens / seconds, 2) if seconds else None,
+        # The cost of a full run from every paid sample (the probe's own `estimate` counts
+        # the samples its last invocation paid for, plus those of the result before it).
+        "estimate": estimates(_paid_by_level(calls), PriceTable.load().price(str(identity))),
         "result": result,
     }
+
+
+def _paid_by_level(calls: list[dict[str, Any]]) -> dict[str, LevelCost]:
+    costs: dict[str, LevelCost] = {}
+    for c in calls:
+        if c["cached"] < c["n"]:
+            paid = LevelCost(
+                c["n"] - c["cached"], c["prompt_tokens"] or 0, c["completion_tokens"] or 0,
+                c["seconds"] or 0.0,
+            )  # fmt: skip
+            level = c["level"] or "task"
+            costs[level] = costs.get(level, LevelCost()).plus(paid)
+    return costs
 
 
 def _rate(r: dict[str, Any]) -> str:
@@ -77,10 +105,17 @@ def markdown(probes: list[dict[str, Any]]) -> str:
         cells = " | ".join(_rate(meta[k]) for k in META_RATES)
         strategies = ", ".join(f"{k}: {v}" for k, v in meta.get("strategies", {}).items())
         lines.append(f"| {p['model']} | {meta['works']['n']} | {cells} | {strategies or '-'} |")
+    lines += ["", "| model | samples | completion tokens | model seconds | tokens/s |"]
+    lines.append("|---" * 5 + "|")
+    for p in probes:
+        lines.append(
+            f"| {p['model']} | {p['samples']} | {p['completion_tokens']:,} |"
+            f" {p['model_seconds']:,.0f} | {p['tokens_per_second']} |"
+        )
     lines += ["", "| model | preset | LM calls | samples | tokens | tokens/s | hours | dollars |"]
     lines.append("|---" * 8 + "|")
     for p in probes:
-        for preset, e in p["result"]["estimate"].items():
+        for preset, e in p["estimate"].items():
             speed = "-" if e["tokens_per_second"] is None else f"{e['tokens_per_second']:.1f}"
             hours = "-" if e["hours"] is None else f"{e['hours']:.1f}"
             dollars = "-" if e["dollars"] is None else f"{e['dollars']:.2f}"
