@@ -97,6 +97,14 @@ def _fill(node: ast.expr, names: dict[str, str]) -> str:
     raise ValueError(f"the seed improver's prompt holds {ast.unparse(node)!r}")
 
 
+def _measured(earlier: Any, level: str) -> LevelCost:
+    """What an earlier result measured at `level`; nothing if absent or altered."""
+    try:
+        return LevelCost(**earlier[level])
+    except (KeyError, TypeError, ValueError):
+        return LevelCost()
+
+
 def complete_block(reply: str) -> bool:
     """The reply holds a ```python block that is closed (not cut off at max_tokens)."""
     opened = False
@@ -157,16 +165,15 @@ class Probe:
         self.progress = progress
         self.costs: dict[str, LevelCost] = {}
 
-    def run(self, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    def run(self, stored: Any = None) -> dict[str, Any]:
         """The whole result (the JSON `selftaught probe --json` prints). `stored` is an
         earlier result of this run: what it measured is added to what this one paid for (a
         re-run reads the earlier samples back and generates only the new ones)."""
-        earlier = (stored or {}).get("measured", {})
+        earlier = stored.get("measured") if isinstance(stored, dict) else None
         solution = {e.task.name: self.solution_level(e) for e in self.evaluators}
         meta = self.meta_level()
         for level, cost in list(self.costs.items()):
-            if isinstance(earlier.get(level), dict):
-                self.costs[level] = LevelCost(**earlier[level]).plus(cost)
+            self.costs[level] = _measured(earlier, level).plus(cost)
         return {
             "model": self.broker.backend.name,
             "solution": solution,
