@@ -38,7 +38,7 @@ from selftaught.safety import scan
 from selftaught.sandbox.helpers import extract_code
 from selftaught.stats import wilson
 from selftaught.tasks import TaskError
-from selftaught.utility import Evaluator
+from selftaught.utility import Evaluation, Evaluator
 
 PROBE_KEY = "probe"  # the run's meta key that holds the result
 DEFAULT_TASKS = "string_grid,maxcut"
@@ -128,6 +128,14 @@ def defines(code: str | None, name: str) -> bool:
     return any(isinstance(node, functions) and node.name == name for node in tree.body)
 
 
+def runs(evaluation: Evaluation) -> bool:
+    """Scored without an error: no whole-program failure, no instance that raised, and at
+    least one instance that returned a usable output. An instance over the task's time limit
+    is not an error (the seed solution itself meets it on a loaded machine); it scores 0."""
+    statuses = {instance.get("status") for instance in evaluation.instances}
+    return evaluation.failure is None and "error" not in statuses and "ok" in statuses
+
+
 def circumvents(code: str) -> bool:
     return any(finding["kind"] in CIRCUMVENTION for finding in scan(code))
 
@@ -214,12 +222,7 @@ class Probe:
             counts["complete_block"] += complete_block(reply)
             counts["defines_entry"] += defines(code, task.entry)
             evaluation = evaluator.evaluate(code, "val")
-            ran = (
-                code is not None
-                and evaluation.failure is None
-                and all(instance.get("status") == "ok" for instance in evaluation.instances)
-            )
-            counts["runs"] += ran
+            counts["runs"] += code is not None and runs(evaluation)
             counts["beats_seed"] += evaluation.score > seed_val
             gains.append(evaluation.score - seed_val)
         n = len(replies)
