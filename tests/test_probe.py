@@ -211,3 +211,16 @@ def test_the_real_smollm2_model(tmp_path):
     assert result["estimate"]["paper"]["tokens_per_second"] > 0
     assert result["estimate"]["paper"]["hours"] > 0
     assert json.loads(json.dumps(result)) == result
+
+
+def test_a_program_runs_unless_it_fails_or_raises():
+    from selftaught.probe import runs
+    from selftaught.utility import Evaluation
+
+    def evaluation(*statuses, failure=None):
+        return Evaluation(0.1, [{"status": s, "score": 0.0} for s in statuses], 0.0, [], failure)
+
+    assert runs(evaluation("ok", "timeout"))  # over the time limit is not an error
+    assert not runs(evaluation("ok", "error"))
+    assert not runs(evaluation("invalid_output", "invalid_output"))  # nothing usable
+    assert not runs(evaluation(failure="no solution code"))
