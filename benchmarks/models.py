@@ -98,29 +98,31 @@ def markdown(probes: list[dict[str, Any]]) -> str:
             cells = " | ".join(_rate(rates[k]) for k in SOLUTION_RATES)
             n = rates["runs"]["n"]
             lines.append(f"| {p['model']} | {task} | {n} | {cells} | {rates['mean_gain']:+.3f} |")
-    lines += ["", "| model | n | " + " | ".join(META_RATES) + " | strategies |"]
-    lines.append("|---" * (len(META_RATES) + 3) + "|")
+    lines += ["", "| model | run on | n | " + " | ".join(META_RATES) + " | strategies |"]
+    lines.append("|---" * (len(META_RATES) + 4) + "|")
     for p in probes:
         meta = p["result"]["meta"]
         cells = " | ".join(_rate(meta[k]) for k in META_RATES)
         strategies = ", ".join(f"{k}: {v}" for k, v in meta.get("strategies", {}).items())
-        lines.append(f"| {p['model']} | {meta['works']['n']} | {cells} | {strategies or '-'} |")
-    lines += ["", "| model | samples | completion tokens | model seconds | tokens/s |"]
-    lines.append("|---" * 5 + "|")
+        row = f"| {p['model']} | {p['tasks']} | {meta['works']['n']} | {cells} |"
+        lines.append(f"{row} {strategies or '-'} |")
+    lines += ["", "| model | run on | samples | completion tokens | model seconds | tokens/s |"]
+    lines.append("|---" * 6 + "|")
     for p in probes:
         lines.append(
-            f"| {p['model']} | {p['samples']} | {p['completion_tokens']:,} |"
+            f"| {p['model']} | {p['tasks']} | {p['samples']} | {p['completion_tokens']:,} |"
             f" {p['model_seconds']:,.0f} | {p['tokens_per_second']} |"
         )
-    lines += ["", "| model | preset | LM calls | samples | tokens | tokens/s | hours | dollars |"]
-    lines.append("|---" * 8 + "|")
+    head = "| model | run on | preset | LM calls | samples | tokens | tokens/s | hours | $ |"
+    lines += ["", head]
+    lines.append("|---" * 9 + "|")
     for p in probes:
         for preset, e in p["estimate"].items():
             speed = "-" if e["tokens_per_second"] is None else f"{e['tokens_per_second']:.1f}"
             hours = "-" if e["hours"] is None else f"{e['hours']:.1f}"
             dollars = "-" if e["dollars"] is None else f"{e['dollars']:.2f}"
             lines.append(
-                f"| {p['model']} | {preset} | {e['lm_calls']:,} | {e['samples']:,} |"
+                f"| {p['model']} | {p['tasks']} | {preset} | {e['lm_calls']:,} | {e['samples']:,} |"
                 f" {e['tokens']:,} | {speed} | {hours} | {dollars} |"
             )
     return "\n".join(lines)
