@@ -34,7 +34,8 @@ INSTANCE_SECRET = "instance_secret"
 SOURCES = "sources"  # meta: the task digests and model identity the run last ran with
 
 
-COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare"}  # kind -> command
+# kind -> command
+COMMANDS = {"stop": "run", "transfer": "transfer", "compare": "compare", "probe": "probe"}
 
 
 class RunSession:

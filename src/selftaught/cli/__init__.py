@@ -14,7 +14,7 @@ import sys
 from selftaught.cli.common import app
 
 # Each registers its commands, in order.
-for _family in ("run", "studies", "records", "catalog", "serve"):
+for _family in ("run", "studies", "probe", "records", "catalog", "serve"):
     importlib.import_module(f"selftaught.cli.{_family}")
 
 

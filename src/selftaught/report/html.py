@@ -31,6 +31,7 @@ from selftaught.report.sections import (
     lineage,
     lm_usage,
     meta_utility,
+    probe,
     safety,
     solutions,
 )
@@ -58,6 +59,7 @@ def sections(data: RunData) -> dict[str, str]:
     a stored value of the wrong type is a line in the partial banner, not a traceback."""
     tree = _shown(data, "the lineage", lambda: build_lineage(data), None)
     parts = [
+        *([("probe", "Probe of the model", lambda: probe.probe(data))] if _probed(data) else []),
         ("meta-utility", "Meta-utility per iteration", lambda: meta_utility.meta_utility(data)),
         ("lineage", "Lineage of improvers",
          lambda: lineage.lineage_tree(tree, data.downstream)),  # fmt: skip
@@ -71,6 +73,11 @@ def sections(data: RunData) -> dict[str, str]:
         anchor: section(anchor, heading, _shown(data, f"section {heading!r}", build, UNREADABLE))
         for anchor, heading, build in parts
     }
+
+
+def _probed(data: RunData) -> bool:
+    """A `selftaught probe` run: its section comes first."""
+    return data.meta.get("kind") == "probe" or "probe" in data.meta
 
 
 def render(data: RunData) -> str:
