@@ -80,7 +80,7 @@ class LlamaCppBackend(Backend):
                 if not _models:
                     atexit.register(_close_all)
                 try:
-                    llm = _load(self.path, self.n_ctx, self.n_threads)
+                    llm = load_llama(self.path, self.n_ctx, self.n_threads)
                 except LanguageModelError as exc:
                     _failures[key] = str(exc)
                     raise
@@ -162,7 +162,10 @@ class LlamaCppBackend(Backend):
         return system, user
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
+def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
+    """A `llama_cpp.Llama` on `path` with its weights unrepacked: the one place the project
+    constructs one (tests/test_architecture.py), because llama.cpp's repacked kernels change
+    samples with the batch width and segfault on some AVX-512/AMX CPUs (docs/performance.md)."""
     try:
         import llama_cpp
         import llama_cpp._logger as llama_logger
