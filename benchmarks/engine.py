@@ -240,6 +240,7 @@ def main() -> None:
         "model": args.model,
     }
     result.update(max_tokens=args.max_tokens, load_average_start=load())
+    result["llama_threads"] = os.environ.get("SELFTAUGHT_LLAMA_THREADS", "default (2)")
     tops = ["--widths", args.widths, "--ceiling-tokens", str(args.ceiling_tokens)]
     result["ceiling"] = part("ceiling", args, tops)
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}

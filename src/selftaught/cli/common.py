@@ -94,7 +94,7 @@ Concurrency = Annotated[
     int | None,
     typer.Option(
         help="Improver invocations at once (default: the backend's request concurrency, "
-        "4 for the embedded model: its requests share one batch)."
+        "2 for the embedded model: its requests share one batch)."
     ),
 ]
 ModelOptionPairs = Annotated[

@@ -46,7 +46,7 @@ _failures: dict[tuple[str, int, int], str] = {}  # models that failed to load: n
 # The engine of each model, made on first use under the model's lock (None: no chat template).
 _engines: dict[tuple[str, int, int], tuple[Engine, ChatPrompt] | None] = {}
 # Requests the broker sends at once: with 2 samples a request (the quick preset) they fill the
-# engine's WIDTH sequences (benchmarks/engine.json).
+# engine's WIDTH sequences (benchmarks/engine.json: 1.55x the model phase's tokens/s).
 CONCURRENCY = WIDTH // 2
 
 
