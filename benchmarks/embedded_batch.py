@@ -6,9 +6,9 @@ sequential and batched, measured interleaved in one run. Writes benchmarks/embed
 Modes, each one call of n samples of a STOP-shaped prompt (a distinct prompt per measurement, so
 that no mode reuses another's prompt cache):
 
-- `sequential`: what the backend did before, one `create_chat_completion` per sample on the
-  model loaded as before, with llama.cpp's repacked weights (the prompt is evaluated once,
-  later samples reuse it through llama-cpp-python's prefix cache);
+- `sequential`: what the backend did before, one `create_chat_completion` per sample (the prompt
+  is evaluated once, later samples reuse it through llama-cpp-python's prefix cache), on weights
+  loaded unrepacked as everywhere (`load_llama`: repacked ones segfault on Xeons with AMX);
 - `one_at_a_time`: the batch decoder with a batch of one sequence, n times over one prompt;
 - `batched`: the batch decoder with all n sequences in one batch.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.lm import open_backend
-from selftaught.lm.llamacpp import threads_from_env
+from selftaught.lm.llamacpp import load_llama, threads_from_env
 from selftaught.lm.llamacpp_batch import DECODING, BatchDecoder, ChatPrompt
 from selftaught.tasks import resolve_task
 
@@ -93,11 +93,9 @@ def main() -> None:
     started = time.perf_counter()
     backend = open_backend(args.model)
     llm = backend.model()
-    import llama_cpp
-
-    baseline = llama_cpp.Llama(
-        model_path=str(backend.path), n_ctx=2048, n_threads=threads_from_env(), verbose=False
-    )
+    # A second Llama of its own, loaded as the backend loads one (repacked weights segfault on
+    # Intel Xeons with AMX): the baseline's context must not disturb the decoder's.
+    baseline = load_llama(backend.path, 2048, threads_from_env())
     chat = ChatPrompt.of(llm)
     if chat is None:
         raise SystemExit(f"{args.model}: the GGUF file has no chat template; nothing to batch")

@@ -39,7 +39,7 @@ from typing import Any
 
 from selftaught.improvers import builtin_source
 from selftaught.lm.embedded import MODELS, model_path
-from selftaught.lm.llamacpp import threads_from_env
+from selftaught.lm.llamacpp import load_llama, threads_from_env
 from selftaught.sandbox import helpers, open_sandbox
 from selftaught.stats import bootstrap_interval
 from selftaught.tasks import resolve_task
@@ -144,12 +144,8 @@ def measure(replies: int | None, only: list[str] | None, save) -> dict[str, Any]
 
 
 def measure_model(model_name, per_task, budgets, tasks, evaluators, seeds) -> list[dict]:
-    import llama_cpp
-
     path = model_path(model_name)
-    llm = llama_cpp.Llama(
-        model_path=str(path), n_ctx=4096, n_threads=threads_from_env(), verbose=False
-    )
+    llm = load_llama(path, 4096, threads_from_env())  # unrepacked: runs on AMX CPUs too
     rows = []
     try:
         for name, task in tasks.items():

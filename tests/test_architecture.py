@@ -166,3 +166,39 @@ def test_tests_read_runs_through_the_store_unless_they_build_a_damaged_one():
     for name in RAW_SQLITE_TESTS:  # each connection says what it builds
         for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
             assert "sqlite3.connect(" not in line or "# raw:" in line, (name, line)
+
+
+def _llama_constructions(path: Path) -> list[tuple[int, bool]]:
+    """(line, inside `with unrepacked_weights():`) of every `Llama(...)` call in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[int, bool]] = []
+
+    def visit(node: ast.AST, unrepacked: bool) -> None:
+        if isinstance(node, ast.With):
+            calls = [item.context_expr for item in node.items]
+            unrepacked = unrepacked or any(
+                isinstance(c, ast.Call) and getattr(c.func, "id", None) == "unrepacked_weights"
+                for c in calls
+            )
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name == "Llama":
+                found.append((node.lineno, unrepacked))
+        for child in ast.iter_child_nodes(node):
+            visit(child, unrepacked)
+
+    visit(tree, False)
+    return found
+
+
+def test_every_model_load_goes_through_the_one_unrepacked_loader():
+    """llama.cpp's repacked weights segfault on Intel Xeons with AMX and change samples with the
+    batch width: a `Llama(...)` anywhere but `lm.llamacpp.load_llama` would load them so."""
+    loader = ROOT / "src" / "selftaught" / "lm" / "llamacpp.py"
+    everywhere = {}
+    for folder in ("src", "tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if ".venv" not in path.parts and (found := _llama_constructions(path)):
+                everywhere[path] = found
+    assert list(everywhere) == [loader], sorted(str(p.relative_to(ROOT)) for p in everywhere)
+    assert [unrepacked for _, unrepacked in everywhere[loader]] == [True]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from selftaught.lm import open_backend
-from selftaught.lm.llamacpp_batch import DECODING, BatchDecoder, ChatPrompt
+from selftaught.lm.engine import DECODING
+from selftaught.lm.llamacpp_batch import BatchDecoder, ChatPrompt
 
 SYSTEM = "You are a concise assistant."
 USER = "Write a Python function that adds two numbers."

@@ -121,7 +121,7 @@ Concurrency = Annotated[
     int | None,
     typer.Option(
         help="Improver invocations at once (default: the backend's request concurrency, "
-        "1 for the embedded model)."
+        "2 for the embedded model: its requests share one batch)."
     ),
 ]
 ModelOptionPairs = Annotated[

@@ -1,10 +1,11 @@
 """`llamacpp` / `llamacpp:PATH.gguf`: a GGUF model run in this process by llama-cpp-python.
 
-The n samples of a request are decoded as sequences of one batch that share the prompt
-(`llamacpp_batch`), each with its own seed, so that every sample can be reproduced on its own
-and at any batch size (a cache miss on sample 3 regenerates exactly sample 3). The model is
-loaded lazily, once per process and file, and shared by every backend on that file; a lock per
-model serialises generation because a `Llama` object is not thread-safe.
+Every request, from every thread, joins one continuous batch (`engine.Engine`: a decoder thread
+per model that owns the llama.cpp context); the n samples of a request share its prompt, each
+with its own seed, so that every sample can be reproduced on its own, at any concurrency and
+whatever else is decoded beside it (a cache miss on sample 3 regenerates exactly sample 3). The
+model is loaded lazily, once per process and file, and shared by every backend on that file; a
+lock per model serialises loading and tokenising, because a `Llama` object is not thread-safe.
 
 A prompt too long for the context is cut, never refused: the system line keeps its beginning
 (at most a quarter of the room), and the user message keeps its first quarter and its last three
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.lm.base import Backend, LanguageModelError, one_line
-from selftaught.lm.llamacpp_batch import DECODING, BatchDecoder, ChatPrompt, unrepacked_weights
+from selftaught.lm.engine import DECODING, WIDTH, Engine, EngineError, EngineRequest
+from selftaught.lm.llamacpp_batch import ChatPrompt, unrepacked_weights
 from selftaught.store import Sample
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,12 @@ TEMPLATE_MARGIN = 64  # tokens for the chat template's role markers and re-token
 _models: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
 _digests: dict[tuple[str, int, float], str] = {}
-# The batch decoder of each model, made on first use under the model's lock (None: no template).
-_decoders: dict[tuple[str, int, int], tuple[BatchDecoder, ChatPrompt] | None] = {}
-BATCH_WIDTH = 4  # sequences decoded at once (benchmarks/embedded_batch.py)
-MIN_BATCH = 2  # fewer samples are decoded one at a time; a batch of 2 paid (embedded_batch.json)
+_failures: dict[tuple[str, int, int], str] = {}  # models that failed to load: not tried again
+# The engine of each model, made on first use under the model's lock (None: no chat template).
+_engines: dict[tuple[str, int, int], tuple[Engine, ChatPrompt] | None] = {}
+# Requests the broker sends at once: with 2 samples a request (the quick preset) they fill the
+# engine's WIDTH sequences (benchmarks/engine.json: 1.55x the model phase's tokens/s).
+CONCURRENCY = WIDTH // 2
 
 
 class LlamaCppBackend(Backend):
@@ -61,6 +65,7 @@ class LlamaCppBackend(Backend):
         self.identity = f"llamacpp:{self.path.name}@{_file_digest(self.path)}"
         self.identity += f"/{DECODING}"  # how samples are drawn: another procedure, other samples
         self.truncated = 0  # prompts cut to fit the context, for the progress display
+        self.max_concurrency = CONCURRENCY
 
     def model(self) -> Any:
         """The loaded `llama_cpp.Llama`, loading it on first use (once per process and file)."""
@@ -69,10 +74,17 @@ class LlamaCppBackend(Backend):
     def _loaded(self) -> tuple[Any, threading.Lock]:
         key = (str(self.path.resolve()), self.n_ctx, self.n_threads)
         with _models_lock:
+            if key in _failures:  # one failed load is enough: every request gets its error
+                raise LanguageModelError(_failures[key])
             if key not in _models:
                 if not _models:
                     atexit.register(_close_all)
-                _models[key] = (_load(self.path, self.n_ctx, self.n_threads), threading.Lock())
+                try:
+                    llm = load_llama(self.path, self.n_ctx, self.n_threads)
+                except LanguageModelError as exc:
+                    _failures[key] = str(exc)
+                    raise
+                _models[key] = (llm, threading.Lock())
             return _models[key]
 
     def generate(
@@ -85,35 +97,38 @@ class LlamaCppBackend(Backend):
         seeds: list[int],
     ) -> list[Sample]:
         llm, lock = self._loaded()
-        with lock:
-            prompt_floor = min(MIN_PROMPT_ROOM, self.n_ctx // 2)
-            completion_room = max(1, min(max_tokens, self.n_ctx - prompt_floor))
-            system, user = self._fit(llm, system, user, self.n_ctx - completion_room)
-            try:
-                batched = self._batched(llm)
-                if batched is not None:
-                    return _decode_batched(
-                        batched, system, user, temperature, completion_room, seeds
-                    )
-                return _one_by_one(llm, system, user, temperature, completion_room, seeds)
-            except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on failures
-                raise LanguageModelError(
-                    f"{self.name}: generation failed with {type(exc).__name__}: {one_line(exc)}"
-                ) from exc
+        start = time.perf_counter()
+        prompt_floor = min(MIN_PROMPT_ROOM, self.n_ctx // 2)
+        completion_room = max(1, min(max_tokens, self.n_ctx - prompt_floor))
+        try:
+            with lock:  # tokenising and the fallback share the Llama object
+                system, user = self._fit(llm, system, user, self.n_ctx - completion_room)
+                engine = self._engine(llm)
+                if engine is None:
+                    return _one_by_one(llm, system, user, temperature, completion_room, seeds)
+                prompt, stop = engine[1].render(system, user)
+            request = EngineRequest(
+                tuple(prompt), tuple(seeds), float(temperature), completion_room, tuple(stop)
+            )
+            decoded = engine[0].generate(request)
+        except (EngineError, ValueError, RuntimeError) as exc:  # llama.cpp's failures
+            raise LanguageModelError(
+                f"{self.name}: generation failed with {type(exc).__name__}: {one_line(exc)}"
+            ) from exc
+        seconds = (time.perf_counter() - start) / len(seeds)  # their sum is the call's wall time
+        return [Sample(d.text, len(prompt), d.tokens, seconds) for d in decoded]
 
-    def _batched(self, llm: Any) -> tuple[BatchDecoder, ChatPrompt] | None:
-        """The model's batch decoder and chat prompt, made on first use; None for a GGUF file
-        without a chat template (create_chat_completion's named formats then apply)."""
+    def _engine(self, llm: Any) -> tuple[Engine, ChatPrompt] | None:
+        """The model's engine and chat prompt, made on first use; None for a GGUF file without
+        a chat template (create_chat_completion's named formats then apply, one at a time)."""
         key = (str(self.path.resolve()), self.n_ctx, self.n_threads)
-        if key not in _decoders:
-            prompt = ChatPrompt.of(llm)
-            decoder = None
-            if prompt is not None:
-                decoder = BatchDecoder(
-                    llm, width=BATCH_WIDTH, n_ctx=self.n_ctx, n_threads=self.n_threads
-                )
-            _decoders[key] = (decoder, prompt) if decoder is not None else None
-        return _decoders[key]
+        if key not in _engines:
+            chat = ChatPrompt.of(llm)
+            _engines[key] = None
+            if chat is not None:
+                engine = Engine(llm, width=WIDTH, n_ctx=self.n_ctx, n_threads=self.n_threads)
+                _engines[key] = (engine, chat)
+        return _engines[key]
 
     def _fit(self, llm: Any, system: str, user: str, room: int) -> tuple[str, str]:
         """Cut system and user so that both, in the chat template, fit in `room` tokens."""
@@ -147,7 +162,10 @@ class LlamaCppBackend(Backend):
         return system, user
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
+def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
+    """A `llama_cpp.Llama` on `path` with its weights unrepacked: the one place the project
+    constructs one (tests/test_architecture.py), because llama.cpp's repacked kernels change
+    samples with the batch width and segfault on some AVX-512/AMX CPUs (docs/performance.md)."""
     try:
         import llama_cpp
         import llama_cpp._logger as llama_logger
@@ -168,24 +186,6 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
             f"llamacpp: cannot load {path} ({type(exc).__name__}: {one_line(exc)}); is it a GGUF"
             " chat model that this llama.cpp supports?"
         ) from None
-
-
-def _decode_batched(
-    batched: tuple[BatchDecoder, ChatPrompt],
-    system: str,
-    user: str,
-    temperature: float,
-    max_tokens: int,
-    seeds: list[int],
-) -> list[Sample]:
-    """The samples as sequences of one batch, or one at a time below MIN_BATCH (same samples)."""
-    decoder, chat = batched
-    start = time.perf_counter()
-    prompt, stop = chat.render(system, user)
-    width = BATCH_WIDTH if len(seeds) >= MIN_BATCH else 1
-    decoded = decoder.generate(prompt, seeds, temperature, max_tokens, stop, width=width)
-    seconds = (time.perf_counter() - start) / len(seeds)  # their sum is the call's wall time
-    return [Sample(d.text, len(prompt), d.tokens, seconds) for d in decoded]
 
 
 def _one_by_one(
@@ -229,10 +229,10 @@ def threads_from_env() -> int:
 def _close_all() -> None:
     """Free the models before interpreter teardown: `Llama.__del__` fails noisily after it."""
     with _models_lock:
-        for batched in _decoders.values():
-            if batched is not None:
-                batched[0].close()
-        _decoders.clear()
+        for engine in _engines.values():
+            if engine is not None:
+                engine[0].close()
+        _engines.clear()
         for llm, _ in _models.values():
             llm.close()
         _models.clear()
