@@ -22,6 +22,7 @@ __all__ = [
     "Run",
     "Safety",
     "SelftaughtError",
+    "SolutionScores",
     "Split",
     "Task",
     "Transfer",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from selftaught.records import IterationRecord
+from selftaught.records import IterationRecord, SolutionScores
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -18,6 +18,8 @@ def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
 
 # STOP iteration t: the API returns the run's own record (`records.IterationRecord`).
 Iteration = IterationRecord
+# A task's seed solution beside the best returned one (`Run.solutions`): the run's own record.
+SolutionScores = SolutionScores
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
+from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL, SolutionScores
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
 
@@ -376,6 +376,49 @@ class RunQueries:
                 }
             )
         return out
+
+    def solution_scores(self) -> list[SolutionScores]:
+        """Per task an improver was run on: the seed solution's val and test scores beside
+        those of the best solution the improvers returned (by val, ties: earliest). A score
+        not evaluated is None; `RunSession.solution_scores` evaluates what is missing."""
+        rows = self.db.execute(
+            "SELECT task, initial FROM invocations WHERE id IN (SELECT MIN(id) FROM invocations"
+            " WHERE level = ? AND task IS NOT NULL GROUP BY task) ORDER BY task",
+            (META_UTILITY_LEVEL,),
+        ).fetchall()
+        out = []
+        for task, seed in rows:
+            best = self.best_returned_solution(task)
+            out.append(
+                SolutionScores(
+                    task,
+                    self._score_of(seed, task, "val"),
+                    self._score_of(seed, task, "test"),
+                    self._score_of(best, task, "val") if best else None,
+                    self._score_of(best, task, "test") if best else None,
+                    best,
+                )
+            )
+        return out
+
+    def best_returned_solution(self, task: str) -> str | None:
+        """The SHA-256 of the solution with the best val score among those the improvers
+        returned on `task` (ties: the first evaluated), or None when none returned code."""
+        row = self.db.execute(
+            "SELECT program FROM evaluations WHERE task = ? AND split = 'val' AND program IN"
+            " (SELECT result FROM invocations WHERE level = ? AND task = ? AND result IS NOT"
+            " NULL) ORDER BY score DESC, id LIMIT 1",
+            (task, META_UTILITY_LEVEL, task),
+        ).fetchone()
+        return row[0] if row else None
+
+    def _score_of(self, program: str, task: str, split: str) -> float | None:
+        row = self.db.execute(
+            "SELECT score FROM evaluations WHERE program = ? AND task = ? AND split = ?"
+            " ORDER BY id LIMIT 1",
+            (program, task, split),
+        ).fetchone()
+        return row[0] if row else None
 
     # --------------------------------------------------------------------------- events
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
