@@ -253,13 +253,13 @@ class RunQueries:
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
         row = self.db.execute(
-            "SELECT score, instances, seconds, layers, failure, node FROM evaluations "
+            "SELECT score, instances, seconds, layers, failure, node, spliced FROM evaluations "
             "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
             (program, task, split, seed),
         ).fetchone()
         if row is None:
             return None
-        score, instances, seconds, layers, failure, node = row
+        score, instances, seconds, layers, failure, node, spliced = row
         return {
             "score": score,
             "instances": self._stored_json(instances, f"the evaluation of {program[:12]}"),
@@ -267,6 +267,7 @@ class RunQueries:
             "layers": self._stored_json(layers, f"the evaluation of {program[:12]}"),
             "failure": failure,
             "node": node,
+            "spliced": spliced,
         }
 
     def evaluation_nodes(self) -> dict[str, int]:
@@ -316,13 +317,13 @@ class RunQueries:
         ]
         for task in tasks:
             best = self.db.execute(
-                "SELECT program, score, instances, failure FROM evaluations"
+                "SELECT program, score, instances, failure, spliced FROM evaluations"
                 " WHERE task = ? AND split = 'val' ORDER BY score DESC, id LIMIT 1",
                 (task,),
             ).fetchone()
             if best is None:
                 continue
-            program, val, instances, failure = best
+            program, val, instances, failure, spliced = best
             test = self.db.execute(
                 "SELECT score, instances FROM evaluations WHERE task = ? AND split = 'test'"
                 " AND program = ? ORDER BY id LIMIT 1",
@@ -335,6 +336,7 @@ class RunQueries:
                     "source": self.get_program(program),
                     "val": val,
                     "failure": failure,
+                    "spliced": spliced,  # how a whole-program rewrite was read (version 5)
                     "val_instances": _instances(instances),
                     "test": test[0] if test else None,
                     "test_instances": _instances(test[1]) if test else [],
@@ -344,11 +346,13 @@ class RunQueries:
 
     def failures(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT failure, task, split, COUNT(*), MIN(program) FROM evaluations"
-            " WHERE failure IS NOT NULL GROUP BY failure, task, split ORDER BY 4 DESC LIMIT ?",
+            "SELECT failure, task, split, COUNT(*), MIN(program), SUM(spliced IS NOT NULL)"
+            " FROM evaluations WHERE failure IS NOT NULL GROUP BY failure, task, split"
+            " ORDER BY 4 DESC LIMIT ?",
             (MAX_FAILURE_ROWS,),
         )
-        keys = ("failure", "task", "split", "count", "example_program")
+        # spliced: how many of them were whole-program rewrites read into the blocks
+        keys = ("failure", "task", "split", "count", "example_program", "spliced")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def zero_scores(self) -> list[dict[str, Any]]:

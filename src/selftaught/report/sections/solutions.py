@@ -143,6 +143,9 @@ def _best(best: dict[str, Any], seed: SolutionScores | None) -> str:
     failure = (
         f'<p class="bad">failure: {escape(str(best["failure"]))}</p>' if best["failure"] else ""
     )
+    if best.get("spliced"):  # a whole-program rewrite, read into the initial program's blocks
+        failure += f'<p class="note spliced">{escape(str(best["spliced"]))}</p>'
+
     return (
         f'<div class="best" data-task="{escape(str(best["task"]))}">'
         f"<h3>Best solution for {escape(str(best['task']))}: val {num(best['val'])}, test "
@@ -220,10 +223,11 @@ def _failures(data: RunData) -> str:
             escape(str(f["task"])),
             escape(str(f["split"])),
             num(f["count"]),
+            num(f.get("spliced")),
             sha(f["example_program"]),
         ]
         for f in data.failures
     ]
     return "<h3>Failed evaluations</h3>" + table(
-        ["failure", "task", "split", "count", "example"], rows, paged=True
+        ["failure", "task", "split", "count", "of them spliced", "example"], rows, paged=True
     )
