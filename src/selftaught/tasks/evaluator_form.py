@@ -125,8 +125,10 @@ def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: 
     if blocks:
         how += (
             f"\nOnly the code between `# {evolve_blocks.START}` and `# {evolve_blocks.END}` may "
-            "change; everything outside the blocks must stay exactly as it is, or the program "
-            "scores 0."
+            "change. Everything outside the blocks runs exactly as it is: if you rewrite the "
+            "whole file, only your definitions of the names the blocks define (with what they "
+            "use) are kept, and a program that changes what the code outside the blocks "
+            "defines scores 0."
         )
     return text.strip() + how
 
