@@ -356,16 +356,22 @@ class RunQueries:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def zero_scores(self) -> list[dict[str, Any]]:
-        """Per task, the solutions scored on val, how many scored 0, and the commonest reason
-        recorded for those zeros (None: they ran and were wrong, or failed in several ways)."""
+        """Per task, the solutions the model wrote that were scored on val (the task's seed
+        solution, which improvers start from, left out), how many scored 0, and the commonest
+        reason recorded for those zeros (None: they ran and were wrong, or failed in several
+        ways)."""
+        written = (
+            "split = 'val' AND program NOT IN (SELECT initial FROM invocations"
+            f" WHERE level = '{META_UTILITY_LEVEL}' AND task = evaluations.task)"
+        )
         rows = self.db.execute(
-            "SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE split = 'val'"
+            f"SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE {written}"
             " GROUP BY task ORDER BY task"
         ).fetchall()
         out = []
         for task, scored, zero in rows:
             reason = self.db.execute(
-                "SELECT failure, COUNT(*) FROM evaluations WHERE split = 'val' AND task = ?"
+                f"SELECT failure, COUNT(*) FROM evaluations WHERE {written} AND task = ?"
                 " AND score = 0 AND failure IS NOT NULL GROUP BY failure ORDER BY 2 DESC, 1"
                 " LIMIT 1",
                 (task,),

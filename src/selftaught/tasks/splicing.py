@@ -53,10 +53,16 @@ def splice(initial: str, candidate: str) -> Spliced:
     try:
         tree = ast.parse(candidate)
     except SyntaxError as exc:
-        return Spliced(None, refusal=f"the candidate is not Python (line {exc.lineno}: "
-                       f"{exc.msg}); write the whole program, or only the code between the "
-                       "EVOLVE-BLOCK markers")  # fmt: skip
-    mine = ast.parse(initial)
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return Spliced(None, refusal=f"the candidate is not Python ({where}{exc.msg}); write "
+                       "the whole program, or only the code between the EVOLVE-BLOCK "
+                       "markers")  # fmt: skip
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return Spliced(None, refusal=f"the candidate cannot be parsed ({type(exc).__name__})")
+    try:
+        mine = ast.parse(initial)
+    except (SyntaxError, ValueError):  # the task's own program: nothing to splice into
+        return Spliced(None, refusal=evolve_blocks.outside_change(initial, candidate))
     blocks = _blocks(initial, mine)
     if blocks is None:
         return Spliced(None, refusal=evolve_blocks.outside_change(initial, candidate))
