@@ -195,3 +195,10 @@ def test_needed_imports_and_helpers_come_along_once():
     namespace: dict = {}
     exec(compile(program, "spliced", "exec"), namespace)  # test input, ours
     assert namespace["f"](3) == 6
+
+
+def test_the_api_says_it_was_spliced():
+    import selftaught
+
+    got = selftaught.evaluate(task=str(K_MODULE), solution=REWRITE, split="val")
+    assert got.score == 1.0 and got.spliced.startswith("spliced: the candidate dropped")

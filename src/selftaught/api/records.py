@@ -42,11 +42,15 @@ class Evaluation:
     layers: tuple[str, ...]
     seconds: float
     failure: str | None  # why the whole program failed (no code, no entry function, ...)
+    spliced: str | None = None  # how a whole-program rewrite was read into EVOLVE-BLOCKs
 
     @classmethod
     def from_internal(cls, result: Any) -> Evaluation:
         outcomes = tuple(InstanceOutcome(**_known(InstanceOutcome, r)) for r in result.instances)
-        return cls(result.score, outcomes, tuple(result.layers), result.seconds, result.failure)
+        return cls(
+            result.score, outcomes, tuple(result.layers), result.seconds, result.failure,
+            result.spliced,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
