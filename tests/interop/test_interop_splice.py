@@ -202,3 +202,12 @@ def test_the_api_says_it_was_spliced():
 
     got = selftaught.evaluate(task=str(K_MODULE), solution=REWRITE, split="val")
     assert got.score == 1.0 and got.spliced.startswith("spliced: the candidate dropped")
+
+
+def test_lines_are_counted_as_python_counts_them():
+    """A form feed inside a string is no line end to `ast`: the text taken stays whole."""
+    candidate = 'NOTE = "a\x0cb"\n\ndef f(x):\n    return len(NOTE) + x\n'
+    program = splice(INITIAL, candidate).program
+    namespace: dict = {}
+    exec(compile(program, "spliced", "exec"), namespace)  # test input, ours
+    assert namespace["f"](1) == 4 and outside(program) == outside(INITIAL)

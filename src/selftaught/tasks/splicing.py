@@ -20,6 +20,7 @@ fixed code is not touched (`splice` is not asked).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,25 +78,34 @@ def splice(initial: str, candidate: str) -> Spliced:
             "keep the markers and change only the code between them"))  # fmt: skip
     helpers = _needed(tree, theirs, taken, fixed, mine)
     refusal = _changes_fixed(
-        [theirs[n] for n in taken] + helpers, fixed, candidate.splitlines()
+        [theirs[n] for n in taken] + helpers, fixed, _lines(candidate)
     )
     if refusal:
         return Spliced(None, refusal=refusal)
     program = _assemble(initial, blocks, candidate, theirs, taken, helpers)
+    return Spliced(program, note=_note(candidate, taken, helpers))
+
+
+def _note(candidate: str, taken: list[str], helpers: list[ast.stmt]) -> str:
     why = "dropped the EVOLVE-BLOCK markers" if not evolve_blocks.has_blocks(candidate) else (
         "changed the code outside the EVOLVE-BLOCKs")  # fmt: skip
     extra = f" and {len(helpers)} more definition(s) or import(s) they use" if helpers else ""
-    note = (
+    return (
         f"spliced: the candidate {why}; its definition(s) of {', '.join(taken)}{extra} were "
         "put into the initial program's blocks, and the fixed code kept as it was"
     )
-    return Spliced(program, note=note)
+
+
+def _lines(text: str) -> list[str]:
+    """`text`'s lines with their ends, split where `ast` counts lines (str.splitlines also
+    splits at form feeds and other separators a string literal may hold)."""
+    return re.findall(r".*?(?:\r\n|\r|\n)|.+\Z", text, re.S)
 
 
 def _blocks(initial: str, tree: ast.Module) -> list[_Block] | None:
     """The initial program's blocks with the top-level statements inside each, or None when
     a block does not hold whole top-level statements."""
-    lines = initial.splitlines(keepends=True)
+    lines = _lines(initial)
     body = tree.body
     blocks, start = [], None
     for i, line in enumerate(lines):
@@ -247,8 +257,7 @@ def _assemble(
 ) -> str:  # fmt: skip
     """The initial program with each block's taken definitions in the candidate's text; the
     helpers go before the first of them. Lines outside the blocks are not touched."""
-    lines = initial.splitlines(keepends=True)
-    mine = candidate.splitlines(keepends=True)
+    lines, mine = _lines(initial), _lines(candidate)
     out, done, pending = [], 0, "".join(_text(s, mine) + "\n" for s in helpers)
     placed: set[int] = set()  # one candidate statement may define several of the names
     for block in blocks:
