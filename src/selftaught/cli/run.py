@@ -227,7 +227,7 @@ def solution_lines(solutions: dict[str, dict[str, float | None]]) -> list[str]:
 def _score(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"  # as the table shows it
 
 
 def _iterations_table(records: list[IterationRecord]) -> Table:
