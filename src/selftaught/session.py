@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from selftaught import events
 from selftaught.config import RunConfig, parse_config
 from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
@@ -196,8 +197,12 @@ class RunSession:
             for split in ("val", "test"):
                 evaluator.evaluate(evaluator.task.seed_solution, split)
             best = self.store.best_returned_solution(evaluator.task.name)
-            if best is not None:
-                evaluator.evaluate(self.store.get_program(best), "test")
+            if best is None:
+                continue
+            tested = evaluator.evaluate(self.store.get_program(best), "test")
+            for line in tested.audit:  # a fresh run of model-written code: say what it did
+                about = {"solution": best, "task": evaluator.task.name, "split": "test"}
+                self.recorder.event(events.AUDIT, None, {**about, "event": line})
         return self.store.solution_scores()
 
     def summary(self, records: list[IterationRecord]) -> dict[str, Any]:
