@@ -75,7 +75,8 @@ def main() -> None:
             row = classify(helpers.extract_code(text), task, evaluator)
             rows.append({"reply": k, "tokens": len(reply["pieces"]),
                          "seconds": round(reply["seconds"], 1), **row, "reply_text": text})
-            print(f"reply {k}: {row['kind']} {row['score']}", file=sys.stderr, flush=True)
+            # Each reply as it comes (a reply of the 0.5B takes minutes on 2 shared cores).
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     finally:
         llm.close()
         sandbox.close()
