@@ -25,6 +25,7 @@ __all__ = [
     "Run",
     "Safety",
     "SelftaughtError",
+    "SolutionScores",
     "Split",
     "Task",
     "Transfer",

@@ -1,5 +1,6 @@
 """The typed records that cross layers: what an invocation is for, whose language-model
-samples a call draws, one STOP iteration's outcome, and one repetition of the meta-utility.
+samples a call draws, one STOP iteration's outcome, one repetition of the meta-utility, and a
+task's seed solution beside the best one the improvers returned.
 
 Each is written where it is known and read back as the same type (the store keeps them as
 columns or JSON with these field names; see docs/architecture.md, "The store"). This module
@@ -135,6 +136,24 @@ class IterationRecord:
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> IterationRecord:
         return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class SolutionScores:
+    """One task's seed solution beside the best solution the run's improvers returned (best
+    by val; `best_test` is that same solution's test score). A score is None when it was not
+    recorded: no improver returned code, or the run stopped before its scores were taken."""
+
+    task: str
+    seed_val: float | None
+    seed_test: float | None
+    best_val: float | None
+    best_test: float | None
+    best_program: str | None = None  # the SHA-256 of the best returned solution
+
+    def to_dict(self) -> dict[str, float | None]:
+        """The four scores, as `--json`'s "solutions" block shows them."""
+        return {k: getattr(self, k) for k in ("seed_val", "seed_test", "best_val", "best_test")}
 
 
 def _number(value: Any) -> bool:

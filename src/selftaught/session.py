@@ -16,13 +16,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from selftaught import sizes
+from selftaught import events, sizes
 from selftaught.config import RunConfig, parse_config
 from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
 from selftaught.lm import Caps, ModelOptions, open_language_model
 from selftaught.meta_utility import MetaUtility
-from selftaught.records import IterationRecord
+from selftaught.records import IterationRecord, SolutionScores
 from selftaught.run_lock import RunLock
 from selftaught.sandbox import Limits, readable_root
 from selftaught.stop import Status, Stop
@@ -231,14 +231,33 @@ class RunSession:
     def run(self) -> list[IterationRecord]:
         stop = Stop(self.config, self.store, self.meta_utility(), status=self.status)
         records = stop.run(self.initial_improver())
+        self.solution_scores()  # the seed and best solutions' scores, for every face of a run
         self.store.set_meta("finished", True)
         return records
 
+    def solution_scores(self) -> list[SolutionScores]:
+        """Per task, the seed solution's val and test scores beside the best returned
+        solution's (`RunQueries.solution_scores`). What is missing is evaluated here, in the
+        host, through the task's evaluator, whose store cache makes a second call free."""
+        for evaluator in self.evaluators:
+            for split in ("val", "test"):
+                evaluator.evaluate(evaluator.task.seed_solution, split)
+            best = self.store.best_returned_solution(evaluator.task.name)
+            if best is None:
+                continue
+            tested = evaluator.evaluate(self.store.get_program(best), "test")
+            for line in tested.audit:  # a fresh run of model-written code: say what it did
+                about = {"solution": best, "task": evaluator.task.name, "split": "test"}
+                self.recorder.event(events.AUDIT, None, {**about, "event": line})
+        return self.store.solution_scores()
+
     def summary(self, records: list[IterationRecord]) -> dict[str, Any]:
+        solutions = self.store.solution_scores()  # evaluated by `run`
         usage = self.store.lm_usage()
         return {
             "run_dir": str(self.run_dir),
             "iterations": [record.to_dict() for record in records],
+            "solutions": {s.task: s.to_dict() for s in solutions},
             "lm_calls": usage["uncached_calls"],
             "evaluations": self.store.count("evaluations"),
             "executor": self.sandbox.describe(),  # where the executions ran (docs/cluster.md)

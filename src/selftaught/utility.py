@@ -31,6 +31,9 @@ class Evaluation:
     failure: str | None = None  # why the whole program failed (no code, no entry, ...)
     profile: str = "strict"  # the sandbox's confinement profile it ran under (api.PROFILES)
     node: str | None = None  # where it ran (the executor's node name); not part of the score
+    # How a whole-program rewrite was read into the initial program's EVOLVE-BLOCKs (what was
+    # taken), when it was (tasks/splicing.py); None when it ran as written.
+    spliced: str | None = None
     # What the child's audit hook saw (processes, sockets, ctypes, ...): reported as safety
     # events by the caller, which knows whose solution it is; not part of the cached record.
     audit: list[str] = field(default_factory=list)
@@ -108,6 +111,10 @@ class Evaluator:
         refusal = refuse(solution) if callable(refuse) else None
         if refusal:
             return Evaluation(0.0, [], 0.0, [], failure=str(refusal)[:500], profile=profile)
+        splice = getattr(self.task, "splice", None)  # a whole-program rewrite, read forgivingly
+        spliced = splice(solution) if callable(splice) else None
+        if spliced is not None and spliced.program is not None:
+            solution = spliced.program
         instances = _instances(self.task, split, self.secret)
         seconds = self.task.instance_seconds
         limits = Limits(
@@ -130,9 +137,11 @@ class Evaluator:
         score = mean(r["score"] for r in rows)
         failure = _common_failure(rows)
         seconds = time.monotonic() - started
+        note = spliced.note if spliced is not None else None
         return Evaluation(
-            score, rows, seconds, run.layers, failure, profile, run.node, audit=list(run.audit)
-        )
+            score, rows, seconds, run.layers, failure, profile, run.node, note,
+            audit=list(run.audit),
+        )  # fmt: skip
 
     def _score(self, instance: Instance, outcome: Any) -> dict[str, Any]:
         row: dict[str, Any] = {"score": 0.0, "status": outcome.status, "seconds": outcome.seconds}

@@ -29,6 +29,11 @@ def test_transfer_of_a_self_improved_improver(tmp_path, scripted_model):
     assert row["ci"]["improver"][0] <= row["improver"] <= row["ci"]["improver"][1]
     again = run_cli(*args)  # re-run in place: read back, same table
     assert last_json(again.stdout)["tasks"] == last_json(first.stdout)["tasks"]
+    solutions = last_json(first.stdout)["solutions"]["parity"]  # seed and best returned
+    assert solutions["seed_test"] == row["seed_solution"]
+    assert solutions["best_test"] > 0.95 and solutions["best_val"] >= solutions["seed_val"]
+    assert last_json(again.stdout)["solutions"] == last_json(first.stdout)["solutions"]
+    assert first.stderr.strip().splitlines()[-1].startswith("parity: best solution ")
 
 
 def test_compare_ranks_improvers(tmp_path):
@@ -41,6 +46,11 @@ def test_compare_ranks_improvers(tmp_path):
     assert [entry["name"] for entry in ranked] == ["hints", "seed"]
     assert ranked[0]["mean"] > ranked[1]["mean"]
     assert set(ranked[0]) >= {"tasks", "ci", "lm_calls", "tokens", "seconds"}
+    (task,) = last_json(done.stdout)["solutions"]
+    scores = last_json(done.stdout)["solutions"][task]
+    assert set(scores) == {"seed_val", "seed_test", "best_val", "best_test"}
+    assert all(isinstance(v, float) for v in scores.values()), scores
+    assert f"{task}: best solution " in done.stderr
 
 
 def test_report_and_runs_listing(tmp_path, scripted_model):

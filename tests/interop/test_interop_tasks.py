@@ -113,7 +113,9 @@ def test_k_module_problem_scores_as_its_evaluator_does(sandbox, tmp_path):
     assert task.seed_check.score == 0.0 and "profile:evaluator" in task.seed_check.layers
 
 
-def test_k_module_problem_refuses_an_edit_outside_the_evolve_block(sandbox):
+def test_k_module_problem_runs_its_fixed_code_whatever_a_candidate_writes_there(sandbox):
+    """An edit outside the EVOLVE-BLOCK is dropped: the candidate's block code runs with the
+    initial program's fixed code (tasks/splicing.py), so the cheat scores as the seed does."""
     task = resolve_task(str(TASKS / "k_module_problem"), check=False)
     cheat = task.seed_solution.replace(
         "    return configure_pipeline()",
@@ -121,10 +123,10 @@ def test_k_module_problem_refuses_an_edit_outside_the_evolve_block(sandbox):
         "'algorithm': 'quicksort', 'formatter': 'json'}",
     )
     got = utility(sandbox, task, cheat)
-    assert got.score == 0.0 and got.instances == []
-    assert "outside the EVOLVE-BLOCKs" in got.failure and "after block 1" in got.failure
+    assert got.score == 0.0 and got.failure is None and len(got.instances) == 1
+    assert "changed the code outside the EVOLVE-BLOCKs" in got.spliced
     dropped = task.seed_solution.replace("# EVOLVE-BLOCK-END\n", "")
-    assert "markers are missing or unbalanced" in utility(sandbox, task, dropped).failure
+    assert "dropped the EVOLVE-BLOCK markers" in utility(sandbox, task, dropped).spliced
 
 
 def test_k_module_problem_from_the_shared_copy(sandbox, tmp_path):

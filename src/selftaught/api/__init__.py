@@ -18,6 +18,7 @@ from selftaught.api.records import (
     Iteration,
     Offender,
     Safety,
+    SolutionScores,
     Transfer,
     TransferRow,
 )

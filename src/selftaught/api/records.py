@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from selftaught.records import IterationRecord
+from selftaught.records import IterationRecord, SolutionScores
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -18,6 +18,8 @@ def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
 
 # STOP iteration t: the API returns the run's own record (`records.IterationRecord`).
 Iteration = IterationRecord
+# A task's seed solution beside the best returned one (`Run.solutions`): the run's own record.
+SolutionScores = SolutionScores
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,15 @@ class Evaluation:
     layers: tuple[str, ...]
     seconds: float
     failure: str | None  # why the whole program failed (no code, no entry function, ...)
+    spliced: str | None = None  # how a whole-program rewrite was read into EVOLVE-BLOCKs
 
     @classmethod
     def from_internal(cls, result: Any) -> Evaluation:
         outcomes = tuple(InstanceOutcome(**_known(InstanceOutcome, r)) for r in result.instances)
-        return cls(result.score, outcomes, tuple(result.layers), result.seconds, result.failure)
+        return cls(
+            result.score, outcomes, tuple(result.layers), result.seconds, result.failure,
+            result.spliced,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from selftaught.api.arguments import checked
 from selftaught.api.errors import CapReached, SelftaughtError, user_errors
 from selftaught.api.objects import model_spec, task_spec
-from selftaught.api.records import Iteration, Safety
+from selftaught.api.records import Iteration, Safety, SolutionScores
 
 T = TypeVar("T")
 PathLike = str | Path
@@ -54,6 +54,12 @@ class Run:
     def config(self) -> dict[str, Any]:
         """The run's recorded configuration (what `selftaught resume` runs with)."""
         return self._read(lambda s: s.get_meta("config")) or {}
+
+    @property
+    def solutions(self) -> dict[str, SolutionScores]:
+        """Per task, the seed solution's val and test scores beside the best solution the
+        improvers returned (by val), as `selftaught run --json` gives them under "solutions"."""
+        return {s.task: s for s in self._read(lambda s: s.solution_scores())}
 
     @checked
     def improver(self, t: int | None = None) -> str:

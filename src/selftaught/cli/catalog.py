@@ -59,14 +59,15 @@ def evaluate(
                 {
                     "score": result.score, "instances": result.instances,
                     "layers": result.layers, "profile": result.profile,
-                    "failure": result.failure,
+                    "failure": result.failure, "spliced": result.spliced,
                 }  # fmt: skip
             )
         )
         return
     title = f"{task} {split}: utility {result.score:.3f} ({result.profile} profile)"
-    if result.failure:
-        title += f"\n{result.failure}"
+    for note in (result.spliced, result.failure):  # how it was read, why it failed
+        if note:
+            title += f"\n{note}"
     table = Table(title=title)
     for column in ("instance", "score", "status", "seconds", "reason"):
         table.add_column(column)

@@ -237,10 +237,32 @@ def _execute(session: RunSession, as_json: bool) -> None:
         f"{summary['evaluations']} evaluations"
     )
     (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
-    for line in failure_lines(summary["failures"]) + zero_score_lines(summary["zero_scores"]):
+    lines = failure_lines(summary["failures"]) + zero_score_lines(summary["zero_scores"])
+    for line in lines + solution_lines(summary["solutions"]):  # the solutions last (issue 24)
         (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps(summary), flush=True)
+
+
+def solution_lines(solutions: dict[str, dict[str, float | None]]) -> list[str]:
+    """Per task, in words: "maxcut: best solution 0.59 test, seed solution 0.22", then val."""
+    lines = []
+    for task, s in solutions.items():
+        seed = f"seed solution {_score(s['seed_test'])}"
+        if s["best_val"] is None:
+            lines.append(f"{task}: no improver returned a solution that was scored; {seed} test")
+            continue
+        lines.append(
+            f"{task}: best solution {_score(s['best_test'])} test, {seed} "
+            f"(on val {_score(s['best_val'])} and {_score(s['seed_val'])})"
+        )
+    return lines
+
+
+def _score(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"  # as the table shows it
 
 
 def _iterations_table(records: list[IterationRecord]) -> Table:

@@ -35,6 +35,7 @@ from selftaught.cli.common import (
     user_errors,
     where_given,
 )  # fmt: skip
+from selftaught.cli.run import solution_lines
 from selftaught.config import ConfigError, RunConfig
 from selftaught.failures import failure_lines, invocation_failures
 from selftaught.session import RunSession
@@ -84,9 +85,9 @@ def transfer_command(
         )  # fmt: skip
         source = improvers.load_improver(improver)
         session = _side_session("transfer", run_dir, source, config)
-    rows, failures = drive(
+    rows, failures, solutions = drive(
         session,
-        lambda: (transfer(session), invocation_failures(session.store)),
+        lambda: (transfer(session), invocation_failures(session.store), _solutions(session)),
         again_command(session),
     )
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
@@ -98,9 +99,10 @@ def transfer_command(
             f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
             f"{pct(row['improver'])} {pct_range(ci['improver'])}",
         )
-    _print(table, failures, as_json)
+    _print(table, failures, as_json, solutions)
     if as_json:
         result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)
 
@@ -144,12 +146,11 @@ def compare_command(
         )  # fmt: skip
         session = _side_session("compare", run_dir, improvers_listing(names), config)
 
-    def work() -> list[dict[str, Any]]:
-        return compare_in_session(session, names, repeats, _show(session)), invocation_failures(
-            session.store
-        )
+    def work() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        rows = compare_in_session(session, names, repeats, _show(session))
+        return rows, invocation_failures(session.store), _solutions(session)
 
-    rows, failures = drive(session, work, again_command(session))
+    rows, failures, solutions = drive(session, work, again_command(session))
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
@@ -158,19 +159,28 @@ def compare_command(
             entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
             str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
         )  # fmt: skip
-    _print(table, failures, as_json)
+    _print(table, failures, as_json, solutions)
     if as_json:
         result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)
 
 
-def _print(table: Table, failures: list[dict[str, Any]], as_json: bool) -> None:
-    """The table, then why improvers scored 0 (stderr when stdout carries the JSON)."""
+def _print(
+    table: Table, failures: list[dict[str, Any]], as_json: bool, solutions: dict[str, Any]
+) -> None:
+    """The table, then why improvers scored 0, then the seed solution beside the best returned
+    one per task (stderr when stdout carries the JSON)."""
     console = stderr if as_json else stdout
     console.print(table)
-    for line in failure_lines(failures):
+    for line in failure_lines(failures) + solution_lines(solutions):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _solutions(session: RunSession) -> dict[str, dict[str, float | None]]:
+    """`--json`'s "solutions": per task, the seed solution's and the best returned one's."""
+    return {s.task: s.to_dict() for s in session.solution_scores()}
 
 
 def _show(session: RunSession) -> Callable[[str], None]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from selftaught.events import FAMILIES, OTHER_FAMILY
+from selftaught.records import SolutionScores
 from selftaught.store import TABLES, RunReader, StoreError
 
 MAX_INSTANCE_ROWS = 500
@@ -55,6 +56,7 @@ class RunData:
     evaluation_series: list[dict[str, Any]] = field(default_factory=list)  # downsampled
     top_programs: list[dict[str, Any]] = field(default_factory=list)
     best_solutions: list[dict[str, Any]] = field(default_factory=list)
+    solution_scores: list[SolutionScores] = field(default_factory=list)  # seed beside best
     failures: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     event_total: int = 0
@@ -136,6 +138,9 @@ def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> 
     data.top_programs = section("solutions", ("evaluations",), db.top_programs, [])
     data.best_solutions = section(
         "best solutions", ("evaluations", "programs"), db.best_solutions, []
+    )
+    data.solution_scores = section(
+        "seed and best solutions", ("evaluations", "invocations"), db.solution_scores, []
     )
     data.failures = section("failures", ("evaluations",), db.failures, [])
     events = section("safety events", ("events",), db.event_report, None)

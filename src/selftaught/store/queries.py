@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught import sizes
-from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL
+from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL, SolutionScores
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
 
@@ -298,13 +298,13 @@ class RunQueries:
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
         row = self.db.execute(
-            "SELECT score, instances, seconds, layers, failure, node FROM evaluations "
+            "SELECT score, instances, seconds, layers, failure, node, spliced FROM evaluations "
             "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
             (program, task, split, seed),
         ).fetchone()
         if row is None:
             return None
-        score, instances, seconds, layers, failure, node = row
+        score, instances, seconds, layers, failure, node, spliced = row
         return {
             "score": score,
             "instances": self._stored_json(instances, f"the evaluation of {program[:12]}"),
@@ -312,6 +312,7 @@ class RunQueries:
             "layers": self._stored_json(layers, f"the evaluation of {program[:12]}"),
             "failure": failure,
             "node": node,
+            "spliced": spliced,
         }
 
     def evaluation_nodes(self) -> dict[str, int]:
@@ -361,13 +362,13 @@ class RunQueries:
         ]
         for task in tasks:
             best = self.db.execute(
-                "SELECT program, score, instances, failure FROM evaluations"
+                "SELECT program, score, instances, failure, spliced FROM evaluations"
                 " WHERE task = ? AND split = 'val' ORDER BY score DESC, id LIMIT 1",
                 (task,),
             ).fetchone()
             if best is None:
                 continue
-            program, val, instances, failure = best
+            program, val, instances, failure, spliced = best
             test = self.db.execute(
                 "SELECT score, instances FROM evaluations WHERE task = ? AND split = 'test'"
                 " AND program = ? ORDER BY id LIMIT 1",
@@ -380,6 +381,7 @@ class RunQueries:
                     "source": self.get_program(program),
                     "val": val,
                     "failure": failure,
+                    "spliced": spliced,  # how a whole-program rewrite was read (version 5)
                     "val_instances": _instances(instances),
                     "test": test[0] if test else None,
                     "test_instances": _instances(test[1]) if test else [],
@@ -389,24 +391,32 @@ class RunQueries:
 
     def failures(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT failure, task, split, COUNT(*), MIN(program) FROM evaluations"
-            " WHERE failure IS NOT NULL GROUP BY failure, task, split ORDER BY 4 DESC LIMIT ?",
+            "SELECT failure, task, split, COUNT(*), MIN(program), SUM(spliced IS NOT NULL)"
+            " FROM evaluations WHERE failure IS NOT NULL GROUP BY failure, task, split"
+            " ORDER BY 4 DESC LIMIT ?",
             (MAX_FAILURE_ROWS,),
         )
-        keys = ("failure", "task", "split", "count", "example_program")
+        # spliced: how many of them were whole-program rewrites read into the blocks
+        keys = ("failure", "task", "split", "count", "example_program", "spliced")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def zero_scores(self) -> list[dict[str, Any]]:
-        """Per task, the solutions scored on val, how many scored 0, and the commonest reason
-        recorded for those zeros (None: they ran and were wrong, or failed in several ways)."""
+        """Per task, the solutions the model wrote that were scored on val (the task's seed
+        solution, which improvers start from, left out), how many scored 0, and the commonest
+        reason recorded for those zeros (None: they ran and were wrong, or failed in several
+        ways)."""
+        written = (
+            "split = 'val' AND program NOT IN (SELECT initial FROM invocations"
+            f" WHERE level = '{META_UTILITY_LEVEL}' AND task = evaluations.task)"
+        )
         rows = self.db.execute(
-            "SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE split = 'val'"
+            f"SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE {written}"
             " GROUP BY task ORDER BY task"
         ).fetchall()
         out = []
         for task, scored, zero in rows:
             reason = self.db.execute(
-                "SELECT failure, COUNT(*) FROM evaluations WHERE split = 'val' AND task = ?"
+                f"SELECT failure, COUNT(*) FROM evaluations WHERE {written} AND task = ?"
                 " AND score = 0 AND failure IS NOT NULL GROUP BY failure ORDER BY 2 DESC, 1"
                 " LIMIT 1",
                 (task,),
@@ -421,6 +431,49 @@ class RunQueries:
                 }
             )
         return out
+
+    def solution_scores(self) -> list[SolutionScores]:
+        """Per task an improver was run on: the seed solution's val and test scores beside
+        those of the best solution the improvers returned (by val, ties: earliest). A score
+        not evaluated is None; `RunSession.solution_scores` evaluates what is missing."""
+        rows = self.db.execute(
+            "SELECT task, initial FROM invocations WHERE id IN (SELECT MIN(id) FROM invocations"
+            " WHERE level = ? AND task IS NOT NULL GROUP BY task) ORDER BY task",
+            (META_UTILITY_LEVEL,),
+        ).fetchall()
+        out = []
+        for task, seed in rows:
+            best = self.best_returned_solution(task)
+            out.append(
+                SolutionScores(
+                    task,
+                    self._score_of(seed, task, "val"),
+                    self._score_of(seed, task, "test"),
+                    self._score_of(best, task, "val") if best else None,
+                    self._score_of(best, task, "test") if best else None,
+                    best,
+                )
+            )
+        return out
+
+    def best_returned_solution(self, task: str) -> str | None:
+        """The SHA-256 of the solution with the best val score among those the improvers
+        returned on `task` (ties: the first evaluated), or None when none returned code."""
+        row = self.db.execute(
+            "SELECT program FROM evaluations WHERE task = ? AND split = 'val' AND program IN"
+            " (SELECT result FROM invocations WHERE level = ? AND task = ? AND result IS NOT"
+            " NULL) ORDER BY score DESC, id LIMIT 1",
+            (task, META_UTILITY_LEVEL, task),
+        ).fetchone()
+        return row[0] if row else None
+
+    def _score_of(self, program: str, task: str, split: str) -> float | None:
+        row = self.db.execute(
+            "SELECT score FROM evaluations WHERE program = ? AND task = ? AND split = ?"
+            " ORDER BY id LIMIT 1",
+            (program, task, split),
+        ).fetchone()
+        return row[0] if row else None
 
     # --------------------------------------------------------------------------- events
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:

@@ -134,7 +134,8 @@ class RunStore(RunQueries):
     ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO evaluations (program, task, split, seed, score, instances,"
-            " seconds, layers, failure, created, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " seconds, layers, failure, created, node, spliced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 program,
                 task,
@@ -147,6 +148,7 @@ class RunStore(RunQueries):
                 result.get("failure"),
                 time.time(),
                 result.get("node"),  # where it ran (schema version 3)
+                result.get("spliced"),  # how a whole-program rewrite was read (version 5)
             ),
         )
 

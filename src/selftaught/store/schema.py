@@ -16,6 +16,10 @@ Version 4 records an invocation's wall-clock time, `invocations.wall_seconds`, b
 `seconds`, the improver's own time (its clock stops while the host serves its budgeted calls:
 what its time limit counts, so an invocation whose model calls took minutes reads 0.01 s).
 Migrating adds the column and leaves it NULL for invocations recorded before.
+
+Version 5 records, for an evaluator-form task, how a whole-program rewrite was read into the
+initial program's EVOLVE-BLOCKs: `evaluations.spliced`, a note saying what was taken (NULL when
+the candidate ran as written, and in older runs).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,7 +45,7 @@ CREATE TABLE IF NOT EXISTS lm_calls (
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY, program TEXT NOT NULL, task TEXT NOT NULL, split TEXT NOT NULL,
     seed INTEGER NOT NULL, score REAL NOT NULL, instances TEXT NOT NULL, seconds REAL NOT NULL,
-    layers TEXT NOT NULL, failure TEXT, created REAL NOT NULL, node TEXT,
+    layers TEXT NOT NULL, failure TEXT, created REAL NOT NULL, node TEXT, spliced TEXT,
     UNIQUE (program, task, split, seed));
 CREATE TABLE IF NOT EXISTS invocations (
     id INTEGER PRIMARY KEY, improver TEXT NOT NULL, initial TEXT NOT NULL, purpose TEXT NOT NULL,
@@ -71,7 +75,8 @@ TABLES = (
 )
 
 # Columns added since version 1: table -> (column, type). Version 2 added those of lm_calls
-# and invocations, version 3 evaluations.node, version 4 invocations.wall_seconds.
+# and invocations, version 3 evaluations.node, version 4 invocations.wall_seconds, version 5
+# evaluations.spliced.
 ADDED = {
     "lm_calls": (("level", "TEXT"), ("scope", "TEXT")),
     "invocations": (
@@ -81,7 +86,7 @@ ADDED = {
         ("repetition", "INTEGER"),
         ("wall_seconds", "REAL"),
     ),
-    "evaluations": (("node", "TEXT"),),
+    "evaluations": (("node", "TEXT"), ("spliced", "TEXT")),
 }
 
 # How version 1 showed an improver to the model: a prompt holding one is at the meta level.
@@ -103,7 +108,7 @@ def stored_version(db: sqlite3.Connection) -> int | None:
 def migrate(db: sqlite3.Connection) -> None:
     """Bring a version-1 or -2 database to the current version in one transaction (`db` in
     autocommit mode); tables it lacks are left alone (a damaged run stays as damaged as it
-    was, no more). Adding missing columns is all versions 3 and 4 need; filling the version-2
+    was, no more). Adding missing columns is all versions 3 to 5 need; filling the version-2
     columns from version 1's strings touches only rows that lack them."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.execute("BEGIN IMMEDIATE")

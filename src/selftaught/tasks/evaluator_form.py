@@ -15,10 +15,13 @@ candidate's source, and returns the evaluator's metrics and artifacts as plain J
 which the record says; Shinka's `correct: false` is a failed evaluation with its error.
 With `score_range=(low, high)` the score is mapped to [0, 1] and checked instead.
 
-Host-side checks before anything runs (`refuse`): a candidate that changes code outside the
-initial program's EVOLVE-BLOCKs, or is longer than config.yaml's `max_code_length`, scores 0
-with the reason. The model sees a description (`utility.str`), never the evaluator's source
-unless `show_evaluator` is set: the source may hold the answer.
+Host-side checks before anything runs (`refuse`): a candidate longer than config.yaml's
+`max_code_length` scores 0 with the reason. A candidate that drops the EVOLVE-BLOCK markers or
+changes code outside them is read forgivingly (`splice`, tasks/splicing.py): its definitions of
+the blocks' names go into the initial program's blocks, the fixed code stays as it was, and the
+evaluation records that it was spliced; it scores 0 with the reason only when that cannot be
+done or would change what a fixed name does. The model sees a description (`utility.str`),
+never the evaluator's source unless `show_evaluator` is set: the source may hold the answer.
 
 Trust: the evaluator runs in the same sandboxed process as the candidate, so the candidate can
 patch it; the score is only as tamper-proof as the evaluator. Evaluators may start child
@@ -42,7 +45,7 @@ from typing import Any
 
 from selftaught import sizes
 from selftaught.scores import finite, mean
-from selftaught.tasks import evolve_blocks
+from selftaught.tasks import evolve_blocks, splicing
 from selftaught.tasks.base import Instance, TaskError, one_line, paper_splits
 from selftaught.user_code import UserFileError, file_problem, read_source, read_text
 
@@ -149,8 +152,10 @@ def describe(evaluator_source: str, settings: Settings, score_key: str, blocks: 
     if blocks:
         how += (
             f"\nOnly the code between `# {evolve_blocks.START}` and `# {evolve_blocks.END}` may "
-            "change; everything outside the blocks must stay exactly as it is, or the program "
-            "scores 0."
+            "change. Everything outside the blocks runs exactly as it is: if you rewrite the "
+            "whole file, only your definitions of the names the blocks define (with what they "
+            "use) are kept, and a program that changes what the code outside the blocks "
+            "defines scores 0."
         )
     return text.strip() + how
 
@@ -242,9 +247,16 @@ class EvaluatorTask:
                 f"the program is {len(solution)} characters, over config.yaml's max_code_length "
                 f"{limit}"
             )
-        if self.blocks:
-            return evolve_blocks.outside_change(self.seed_solution, solution)
+        if self.blocks and evolve_blocks.outside_change(self.seed_solution, solution):
+            return splicing.splice(self.seed_solution, solution).refusal
         return None
+
+    def splice(self, solution: str) -> splicing.Spliced | None:
+        """A whole-program rewrite read into the initial program's blocks (tasks/splicing.py),
+        or None when `solution` runs as written (it kept the markers and the fixed code)."""
+        if not self.blocks or evolve_blocks.outside_change(self.seed_solution, solution) is None:
+            return None
+        return splicing.splice(self.seed_solution, solution)
 
     def instance(self, seed: int) -> Instance:
         return Instance(inputs=[], answer=None)

@@ -1,12 +1,14 @@
-"""The solutions section: evaluation totals per task and split, the val scores in the order
-they ran, the best solution of each task with its per-instance outcomes, the solutions by val
-score and the failures."""
+"""The solutions section: evaluation totals per task and split, the seed solution of each task
+beside the best solution its improvers returned, the val scores in the order they ran, the best
+solution of each task with its per-instance outcomes, the solutions by val score and the
+failures."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
+from selftaught.records import SolutionScores
 from selftaught.report import svg
 from selftaught.report.cells import more, num, sha, table
 from selftaught.report.data import MAX_INSTANCE_ROWS, RunData
@@ -29,9 +31,12 @@ TOTAL_HEADERS = [
 def solutions(data: RunData) -> str:
     """The parts in order; a part with nothing recorded is left out (totals say "none")."""
     out = [_totals(data)]
+    if data.solution_scores:
+        out.append(_seed_and_best(data))
     if data.evaluation_series:
         out.append(f'<div class="figure">{_series_chart(data)}</div>')
-    out.extend(_best(best) for best in data.best_solutions)
+    seeds = {s.task: s for s in data.solution_scores}
+    out.extend(_best(best, seeds.get(best["task"])) for best in data.best_solutions)
     if data.top_programs:
         out.append(_top_programs(data))
     if data.failures:
@@ -54,6 +59,29 @@ def _totals(data: RunData) -> str:
         for r in data.evaluation_totals
     ]
     return table(TOTAL_HEADERS, rows) + _nodes(data.evaluation_nodes)
+
+
+def _seed_and_best(data: RunData) -> str:
+    """Per task, the seed solution's scores beside the best returned solution's: whether the
+    run improved on what it started from (issue 24's "solutions" of `--json`)."""
+    rows = [
+        [
+            escape(s.task),
+            num(s.seed_val),
+            num(s.seed_test),
+            num(s.best_val),
+            num(s.best_test),
+            sha(s.best_program) if s.best_program else "none returned",
+        ]
+        for s in data.solution_scores
+    ]
+    headers = ["task", "seed val", "seed test", "best val", "best test", "best solution"]
+    return (
+        "<h3>Seed solution and the best solution the improvers returned</h3>"
+        + table(headers, rows, cls="seed-best")
+        + '<p class="note">best: by val score, among the solutions the improvers returned; '
+        "its test score is that same solution's.</p>"
+    )
 
 
 def _nodes(nodes: dict[str, int]) -> str:
@@ -88,9 +116,9 @@ def _series_chart(data: RunData) -> str:
     )
 
 
-def _best(best: dict[str, Any]) -> str:
-    """The best solution of one task: its scores, a strip of its val instances, their table
-    (at most MAX_INSTANCE_ROWS rows) and its source."""
+def _best(best: dict[str, Any], seed: SolutionScores | None) -> str:
+    """The best solution of one task: its scores beside the seed solution's, a strip of its
+    val instances, their table (at most MAX_INSTANCE_ROWS rows) and its source."""
     instances = best["val_instances"]
     strip = svg.bar_strip(
         [
@@ -116,15 +144,27 @@ def _best(best: dict[str, Any]) -> str:
     failure = (
         f'<p class="bad">failure: {escape(str(best["failure"]))}</p>' if best["failure"] else ""
     )
+    if best.get("spliced"):  # a whole-program rewrite, read into the initial program's blocks
+        failure += f'<p class="note spliced">{escape(str(best["spliced"]))}</p>'
+
     return (
         f'<div class="best" data-task="{escape(str(best["task"]))}">'
         f"<h3>Best solution for {escape(str(best['task']))}: val {num(best['val'])}, test "
-        f"{num(best['test'])} {sha(best['program'])}</h3>{failure}"
+        f"{num(best['test'])} {sha(best['program'])}</h3>{_seed_line(seed)}{failure}"
         f'<div class="figure">{strip}</div>'
         + table(["instance", "score", "status", "seconds", "reason"], rows, paged=True)
         + more(len(rows), len(instances), "instances")
         + _evaluator_records(instances)
         + f"<details><summary>source</summary>{code_block(best['source'])}</details></div>"
+    )
+
+
+def _seed_line(seed: SolutionScores | None) -> str:
+    if seed is None:
+        return ""
+    return (
+        f'<p class="note seed-solution">seed solution: val {num(seed.seed_val)}, test '
+        f"{num(seed.seed_test)}</p>"
     )
 
 
@@ -184,10 +224,11 @@ def _failures(data: RunData) -> str:
             escape(str(f["task"])),
             escape(str(f["split"])),
             num(f["count"]),
+            num(f.get("spliced")),
             sha(f["example_program"]),
         ]
         for f in data.failures
     ]
     return "<h3>Failed evaluations</h3>" + table(
-        ["failure", "task", "split", "count", "example"], rows, paged=True
+        ["failure", "task", "split", "count", "of them spliced", "example"], rows, paged=True
     )

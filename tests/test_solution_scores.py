@@ -1,0 +1,96 @@
+"""The "solutions" of a run (issue 24): the seed solution's val and test scores beside the
+best solution the improvers returned, in `--json`, in the console's last lines, in the
+report and in the Python API; all from one real run with a scripted model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import SCRIPTED, last_json, run_cli, stored
+from stop_world import BRUTE_FORCE, MAJORITY
+
+from selftaught.store import RunReader, sha256
+from selftaught.tasks import resolve_task
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A one-iteration STOP run: t = 0 returns MAJORITY, the adopted improver BRUTE_FORCE."""
+    run_dir = tmp_path_factory.mktemp("solutions") / "run"
+    done = run_cli(
+        "run", "--iterations", "1", "--repetitions", "1", "--model", SCRIPTED,
+        "--run-dir", str(run_dir), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return run_dir, done
+
+
+def evaluated(tmp_path, source: str, split: str) -> float:
+    """`selftaught evaluate` of `source` on lpn: the score a person would get by hand."""
+    path = tmp_path / f"solution_{sha256(source)[:8]}.py"
+    path.write_text(source)
+    done = run_cli("evaluate", "--task", "lpn", "--solution", str(path), "--split", split, "--json")
+    assert done.returncode == 0, done.stderr
+    return last_json(done.stdout)["score"]
+
+
+def test_json_has_the_seed_and_the_best_returned_solution(finished, tmp_path):
+    _run_dir, done = finished
+    solutions = last_json(done.stdout)["solutions"]
+    assert set(solutions) == {"lpn"}
+    scores = solutions["lpn"]
+    seed = resolve_task("lpn").seed_solution
+    assert scores["seed_val"] == evaluated(tmp_path, seed, "val")
+    assert scores["seed_test"] == evaluated(tmp_path, seed, "test")
+    with RunReader.open(finished[0]) as reader:  # the better of the two solutions returned
+        brute = reader.get_program(reader.best_returned_solution("lpn"))
+    assert brute.strip() == BRUTE_FORCE.format(flip="").strip()
+    assert scores["best_val"] == evaluated(tmp_path, brute, "val") > 0.9
+    assert scores["best_test"] == evaluated(tmp_path, brute, "test") > 0.9
+    assert scores["best_val"] > evaluated(tmp_path, MAJORITY, "val")
+    assert scores["seed_test"] < scores["best_test"]
+
+
+def test_the_seed_solution_is_evaluated_once_per_split(finished):
+    run_dir, _ = finished
+    seed = sha256(resolve_task("lpn").seed_solution)
+    rows = [r for r in stored(run_dir, "evaluations", "program", "split") if r["program"] == seed]
+    assert sorted(r["split"] for r in rows) == ["test", "val"]
+
+
+def test_the_console_says_it_in_words(finished):
+    _run_dir, done = finished
+    scores = last_json(done.stdout)["solutions"]["lpn"]
+    last = done.stderr.strip().splitlines()[-1]  # with --json, the words go to stderr
+    match = re.fullmatch(
+        r"lpn: best solution ([\d.]+) test, seed solution ([\d.]+) \(on val ([\d.]+) and "
+        r"([\d.]+)\)",
+        last,
+    )
+    assert match, last
+    shown = [float(x) for x in match.groups()]
+    wanted = [scores[k] for k in ("best_test", "seed_test", "best_val", "seed_val")]
+    assert shown == pytest.approx(wanted, abs=0.005)
+
+
+def test_the_report_and_the_api_show_both(finished):
+    import selftaught
+
+    run_dir, done = finished
+    scores = last_json(done.stdout)["solutions"]["lpn"]
+    with RunReader.open(run_dir) as reader:
+        (row,) = reader.solution_scores()
+        best = reader.get_program(row.best_program)
+    assert row.to_dict() == scores
+    assert best.strip() == BRUTE_FORCE.format(flip="").strip()
+    assert selftaught.Run(run_dir).solutions["lpn"].to_dict() == scores
+    made = run_cli("report", str(run_dir), "-o", str(run_dir / "r.html"))
+    assert made.returncode == 0, made.stderr
+    html = (run_dir / "r.html").read_text()
+    table = html.split('class="data seed-best"')[1].split("</table>")[0]
+    cells = re.findall(r"<td>(.*?)</td>", table)
+    assert cells[0] == "lpn"
+    assert cells[1:5] == [f"{scores[k]:.3f}" for k in ("seed_val", "seed_test", "best_val",
+                                                       "best_test")]  # fmt: skip
+    assert f"seed solution: val {scores['seed_val']:.3f}, test {scores['seed_test']:.3f}" in html
