@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embedded_models import generate, seed_prompt  # noqa: E402
 
 from selftaught.lm.embedded import model_path  # noqa: E402
-from selftaught.lm.llamacpp import threads_from_env  # noqa: E402
+from selftaught.lm.llamacpp import load_llama, threads_from_env  # noqa: E402
 from selftaught.sandbox import helpers, open_sandbox  # noqa: E402
 from selftaught.tasks import evolve_blocks, resolve_task  # noqa: E402
 from selftaught.utility import Evaluator  # noqa: E402
@@ -59,14 +59,11 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=768)
     args = parser.parse_args()
-    import llama_cpp
-
     sandbox = open_sandbox("auto")
     task = resolve_task(str(TASK), sandbox=sandbox)
     evaluator = Evaluator(task, sandbox, None)
     system, user = seed_prompt(task)
-    llm = llama_cpp.Llama(model_path=str(model_path(args.model)), n_ctx=4096,
-                          n_threads=threads_from_env(), verbose=False)  # fmt: skip
+    llm = load_llama(model_path(args.model), n_ctx=4096, n_threads=threads_from_env())
     rows = []
     try:
         for k in range(args.replies):
