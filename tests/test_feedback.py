@@ -14,6 +14,7 @@ from selftaught.config import Budgets
 from selftaught.improve import Invoker, Recorder
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import Invocation, Scope
+from selftaught.safety.analysis import report_kind
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.store import RunStore
 from selftaught.tasks import get_task
@@ -128,6 +129,7 @@ def test_why_past_its_cap_is_a_recorded_refusal(sandbox, tmp_path):
     events = [e for e in store.events() if e["kind"] == "why_budget_exceeded"]
     assert 1 <= len(events) <= 6  # the first few in full, then one count
     assert sum(e["detail"].get("count", 0) for e in events) > 99_000
+    assert report_kind("why_budget_exceeded", {}) == "budget_spent"  # ran out: no offence
     store.close()
 
 
