@@ -196,3 +196,26 @@ def improve_algorithm(initial_solution, utility, language_model):
     assert (why["line"], why["code"]) == (1, "from algorithm import algorithm_str")
     assert "utility.why(solution)" in meta.description()
     store.close()
+
+
+def test_explanations_from_records_alone():
+    """The logic on recorded outcomes, without a child: what is passed on, what is kept back."""
+    from selftaught.feedback import explain_evaluation, explain_invocations
+    from selftaught.utility import Evaluation
+
+    assert explain_invocations([], "x").status == "not_recorded"
+    returned_nothing = explain_invocations([("ok", None, False), ("ok", None, True)], "x")
+    assert (returned_nothing.status, returned_nothing.failed, returned_nothing.total) == (
+        "no_result", 1, 2)  # fmt: skip
+    rows = [{"score": 0.0, "status": "invalid_output", "reason": "expected 42, got 41"}]
+    kept_back = explain_evaluation(Evaluation(0.0, rows, 0.1, []), "s")
+    assert kept_back.status == "invalid_output" and "42" not in kept_back.model_dump_json()
+    scorer = [{"score": 0.0, "status": "invalid_output", "reason": "the task's scorer raised X"}]
+    assert explain_evaluation(Evaluation(0.0, scorer, 0.1, []), "s").error is None
+    wrapped = [{"score": 0.0, "status": "error", "reason": "KeyError: 'a' (candidate line 2)"}]
+    shown = explain_evaluation(Evaluation(0.0, wrapped, 0.1, []), "a\nb\n", wrapped=True)
+    assert (shown.error, shown.line, shown.code) == ("KeyError: 'a'", None, None)
+    assert (
+        explain_evaluation(Evaluation(0.0, [], 0.0, [], failure="no solution code"), "").status
+        == "no_code"
+    )
