@@ -118,3 +118,44 @@ def test_at_the_meta_level_repair_shows_why_a_candidate_improver_failed(tmp_path
     fix = [p for p in prompts if "ModuleNotFoundError" in p]
     assert fix and "at line 1: `from algorithm import algorithm_str`" in fix[0]
     assert "It must define `improve_algorithm(initial_solution, utility, language_model)`" in fix[0]
+
+
+OLD_HOST = '''
+
+_repair = improve_algorithm
+
+
+class _OldUtility:
+    """A utility as older hosts offer it: no `why`."""
+
+    def __init__(self, utility):
+        self._utility, self.budget, self.str = utility, utility.budget, utility.str
+
+    @property
+    def uses(self):
+        return self._utility.uses
+
+    def __call__(self, solution, use_sandbox=True):
+        return self._utility(solution, use_sandbox=use_sandbox)
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    assert not hasattr(_OldUtility(utility), "why")
+    return _repair(initial_solution, _OldUtility(utility), language_model)
+'''
+
+
+def test_without_why_it_still_improves(tmp_path):
+    from improver_worlds import LevelWorld, run_improver
+
+    path = tmp_path / "repair_on_an_old_host.py"
+    path.write_text(builtin_source("repair") + OLD_HOST)
+    sandbox = open_sandbox()
+    try:
+        world = LevelWorld(seed=1)
+        out = run_improver(sandbox, str(path), world)
+    finally:
+        sandbox.close()
+    assert out.status == "ok", out.error
+    assert world.score(out.result) > world.score(world.initial)
+    assert world.score(out.result) == max(out.scores)
