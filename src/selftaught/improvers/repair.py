@@ -25,18 +25,20 @@ MAX_TRIES = 2  # fix requests per failed program
 EXPERTISE = "You are an expert Python programmer. You write complete, correct programs."
 MAIN_ENTRIES = ("improve_algorithm", "algorithm")  # what a program must define, if it did
 
-IMPROVE = """Improve this Python program. It scores {score} (higher is better, at most 1).
+# The program comes last, right before the request: asked with the scoring code last, the
+# 0.5B pasted that code back in 4 of 6 replies (benchmarks: compare on string_grid).
+IMPROVE = """A program is scored by this code:
+```python
+{description}
+```
+
+Improve this Python program. It scores {score} (higher is better, at most 1).
 
 ```python
 {program}
 ```
 
-This is how it is scored:
-```python
-{description}
-```
-
-Write a better version. Do not copy the scoring code into your program.
+Write a better version of this program. Do not copy the scoring code.
 Return the complete program in one ```python block.{must}"""
 
 FIX = """This Python program has a problem.
@@ -157,12 +159,15 @@ class _Pool:
 
     def failures(self):
         """Programs worth a fix request, most promising first: a program that ran part of the
-        way, or failed at run time, before one that never defined what it must."""
+        way, or failed at run time, before one that does not parse."""
         out = [e for e in self.seen.values() if _failed(e) and e["tries"] < MAX_TRIES]
+        # A program without the entry function (often the scoring code pasted back) has
+        # nothing to fix: the call is better spent improving the best.
+        out = [e for e in out if (e["why"] or {}).get("status") != "no_entry_function"]
 
         def promise(e):
             status = (e["why"] or {}).get("status")
-            late = status not in ("syntax_error", "no_entry_function", "no_code")
+            late = status not in ("syntax_error", "no_code")
             return (late, e["score"], -e["tries"])
 
         return sorted(out, key=promise, reverse=True)
@@ -175,7 +180,7 @@ def _failed(entry):
     return status != "ok"
 
 
-def _problem(why, must):
+def _problem(why):
     """What went wrong, in words a small model can act on."""
     why = why or {}
     status, error = why.get("status"), why.get("error")
@@ -188,8 +193,6 @@ def _problem(why, must):
         return f"It returned a {why.get('returned')}, but it must return a {why['expected']}."
     if status == "timeout":
         return "It is too slow: it ran past the time limit. Make it much faster."
-    if status == "no_entry_function":
-        return f"It does not define what it must.{must}"
     if error:
         text = f"Running it failed{where}:\n{error}"
         if error.startswith(("ModuleNotFoundError", "ImportError")):
@@ -230,7 +233,7 @@ def _messages(pool, n, description, must):
         entry = failures[i % len(failures)]
         if i < len(failures):
             entry["tries"] += 1
-        problem = _problem(entry["why"], must)
+        problem = _problem(entry["why"])
         messages.append(FIX.format(program=entry["program"], problem=problem, must=must))
     return messages + [improve] * (n - fixes)
 
