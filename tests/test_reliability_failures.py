@@ -17,7 +17,9 @@ def test_run_says_how_many_invocations_failed_and_why(tmp_path):
     assert done.returncode == 0, done.stderr
     (failure,) = last_json(done.stdout)["failures"]
     assert failure["task"] == "lpn" and failure["failed"] == failure["invocations"] == 2
-    assert failure["first_error"] == "error: RuntimeError: the improver always fails here"
+    assert failure["first_error"] == (
+        "error: RuntimeError: the improver always fails here (candidate line 3)"
+    )
     assert "2 of 2 invocations failed; first: error: RuntimeError" in done.stderr
 
 

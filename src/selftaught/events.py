@@ -16,6 +16,7 @@ USE_SANDBOX_FALSE = "use_sandbox_false"  # utility(..., use_sandbox=False): igno
 # out is no offence; the report lists it apart. The names are older than that distinction.
 UTILITY_BUDGET_EXCEEDED = "utility_budget_exceeded"
 LM_BUDGET_EXCEEDED = "lm_budget_exceeded"
+WHY_BUDGET_EXCEEDED = "why_budget_exceeded"  # utility.why past its cap: answered "refused"
 HANDLE_SETATTR = "handle_setattr"  # improver code set a protected attribute of a proxy
 UNKNOWN_METHOD = "unknown_method"  # a child called a handle method that does not exist
 UTILITY_OUT_OF_RANGE = "utility_out_of_range"  # a score outside [0, 1] or not finite
@@ -37,7 +38,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audit hook", (AUDIT,)),
     ("refused system call", (REFUSED_SYSCALL,)),
     ("use_sandbox=False", (USE_SANDBOX_FALSE,)),
-    ("budget spent", (LM_BUDGET_EXCEEDED, UTILITY_BUDGET_EXCEEDED)),
+    ("budget spent", (LM_BUDGET_EXCEEDED, UTILITY_BUDGET_EXCEEDED, WHY_BUDGET_EXCEEDED)),
     ("handle attribute set", (HANDLE_SETATTR,)),
     ("unknown handle method", (UNKNOWN_METHOD,)),
     ("utility out of [0, 1]", (UTILITY_OUT_OF_RANGE,)),

@@ -9,6 +9,7 @@ trust line".
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +23,18 @@ from selftaught.events import (
     USE_SANDBOX_FALSE,
     UTILITY_BUDGET_EXCEEDED,
     UTILITY_OUT_OF_RANGE,
+    WHY_BUDGET_EXCEEDED,
 )
+from selftaught.feedback import NOT_SCORED, Why
 from selftaught.sandbox.api import HandleError, Handler, HandleSpec, Served
 from selftaught.scores import is_unit_score
 
 EventSink = Callable[[str, dict[str, Any]], None]
+Explain = Callable[[str], Why]  # why a solution scored what it did (selftaught/feedback.py)
+MAX_WHY_CHARS = 200_000  # a longer "solution" is refused with ValueError, unhashed
+WHY_PER_USE = 4  # `utility.why` calls allowed per utility use of the budget, plus WHY_EXTRA
+WHY_EXTRA = 8
+REFUSED = Why(status="refused", error="utility.why was called too often in this invocation")
 
 
 class _Call(BaseModel):
@@ -52,6 +60,10 @@ class UtilityCall(_Call):
     line: int | None = Field(None, ge=0, le=10**9)
 
 
+class WhyCall(_Call):
+    solution: str = Field(max_length=MAX_WHY_CHARS)
+
+
 class PromptCall(_Call):
     expertise: str = ""
     messages: list[str] = []
@@ -66,7 +78,12 @@ class UtilityHandle:
     """
 
     def __init__(
-        self, score: Callable[[str | None], float], budget: int, description: str, events: EventSink
+        self,
+        score: Callable[[str | None], float],
+        budget: int,
+        description: str,
+        events: EventSink,
+        explain: Explain | None = None,
     ):
         self.score = score
         self.budget = budget
@@ -74,6 +91,10 @@ class UtilityHandle:
         self.str = description
         self.events = events
         self.best: tuple[float, str | None] | None = None
+        self.explain = explain
+        self.scored: set[str] = set()  # SHA-256 of the solutions this invocation paid to score
+        self.why_calls = 0
+        self.why_cap = WHY_PER_USE * budget + WHY_EXTRA
 
     def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
         call = UtilityCall.parse("utility", params)
@@ -83,12 +104,31 @@ class UtilityHandle:
             self.events(UTILITY_BUDGET_EXCEEDED, {"uses": self.uses, "budget": self.budget})
             return {"score": 0.0, "uses": self.uses}
         self.uses += 1
+        if call.solution is not None:
+            self.scored.add(_digest(call.solution))
         value = self.score(call.solution)
         if not is_unit_score(value):
             # A scorer bug or a reward hack: recorded, scored 0, never clipped.
             self.events(UTILITY_OUT_OF_RANGE, {"score": repr(value)[:100], "uses": self.uses})
             value = 0.0
         return {"score": value, "uses": self.uses}
+
+    def why(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Why a solution this invocation scored scored what it did (`feedback.Why`); a
+        solution it did not score is "not_scored" (the host says nothing about programs the
+        improver did not pay for). Past `why_cap` calls: "refused", recorded, never raised."""
+        call = WhyCall.parse("utility.why", params)
+        self.why_calls += 1
+        if self.why_calls > self.why_cap:
+            self.events(WHY_BUDGET_EXCEEDED, {"calls": self.why_calls, "cap": self.why_cap})
+            return REFUSED.reply()
+        if self.explain is None or _digest(call.solution) not in self.scored:
+            return NOT_SCORED.reply()
+        return self.explain(call.solution).reply()
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class LanguageModelHandle:
@@ -147,6 +187,8 @@ def make_handler(utility: UtilityHandle, language_model: LanguageModelHandle) ->
             before = utility.uses
             reply = utility(params)
             return Served(reply, budgeted=utility.uses > before)
+        if method == "why":
+            return Served(utility.why(params), budgeted=False)
         if method in ("batch_prompt", "prompt"):
             return Served(language_model(params), budgeted=True)  # a refusal raises
         if method == "notice":

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from selftaught import events, safety
 from selftaught.config import Budgets
+from selftaught.feedback import Why
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
-from selftaught.records import Invocation, Scope
+from selftaught.records import META_UTILITY_LEVEL, Invocation, Scope
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.store import RunStore, sha256
+
+OUTCOMES_PER_IMPROVER = 16  # invocations remembered per improver, for utility.why
+OUTCOME_IMPROVERS = 512
 
 
 @dataclass
@@ -38,6 +43,24 @@ class Recorder:
         self._scanned: set[str] = set()
         self._lock = threading.Lock()  # concurrent invocations record through one recorder
         self.iteration: int | None = None
+        # Per improver, its last meta-utility invocations (status, error, returned a str):
+        # what `utility.why` says about an improver at the meta level (selftaught/feedback.py).
+        self._outcomes: OrderedDict[str, list[tuple[str, str | None, bool]]] = OrderedDict()
+
+    def outcome(self, program: str, invocation: Invocation, status: str, error: str | None,
+                returned: bool) -> None:  # fmt: skip
+        if invocation.level != META_UTILITY_LEVEL:
+            return
+        with self._lock:
+            kept = self._outcomes.setdefault(program, [])
+            kept[:] = [*kept, (status, error, returned)][-OUTCOMES_PER_IMPROVER:]
+            self._outcomes.move_to_end(program)
+            while len(self._outcomes) > OUTCOME_IMPROVERS:
+                self._outcomes.popitem(last=False)
+
+    def outcomes(self, program: str) -> list[tuple[str, str | None, bool]]:
+        with self._lock:
+            return list(self._outcomes.get(program, []))
 
     def program(self, source: str, kind: str) -> str:
         digest = self.store.put_program(source, kind) if self.store else sha256(source)
@@ -115,6 +138,7 @@ def improve(
         recorder.event(events.AUDIT, program, {"event": line})
     if safety.refused_syscall(run.status, run.error):  # the kernel said no
         recorder.event(events.REFUSED_SYSCALL, program, {"status": run.status, "error": run.error})
+    recorder.outcome(program, invocation, run.status, run.error, result is not None)
     if recorder.store:
         initial = recorder.store.put_program(initial_solution, "input")
         recorder.store.record_invocation(
@@ -159,11 +183,13 @@ class Invoker:
         scope: Scope,
         seed: int,
         invocation: Invocation,
+        explain: Callable[[str], Why] | None = None,
     ) -> str | None:
         """I(solution, u, L): `score` is u behind a budget of `utility_budget` calls, described
-        to the improver by `description`; L draws its samples in `scope`."""
+        to the improver by `description`, and `explain` answers its `utility.why`; L draws its
+        samples in `scope`."""
         sink = self.recorder.sink(self.recorder.program(improver, "improver"))
-        utility = UtilityHandle(score, utility_budget, description, sink)
+        utility = UtilityHandle(score, utility_budget, description, sink, explain)
         language_model = LanguageModelHandle(
             lambda e, m, t: self.sample(e, m, t, scope),
             self.budgets.lm_calls,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
-from selftaught import events, safety
+from selftaught import events, feedback, safety
 from selftaught.config import Budgets
 from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
@@ -31,6 +31,11 @@ DESCRIPTION = '''from algorithm import algorithm_str
 from task_utility import utility
 from language_model import LanguageModel
 {run_import}
+# utility(solution) returns a float in [0, 1]. utility.why(solution) returns a dict saying why a
+# solution it scored scored what it did: "status" (ok, error, timeout, wrong_output_type,
+# no_entry_function, ...), "error", "line" and "code" (the failing line), "expected" and
+# "returned" (types). It costs no utility call. meta_utility.why(improve_str) says the same of an
+# improver (for example that it failed to import).
 
 def meta_utility({parameters}):
     """
@@ -168,10 +173,25 @@ class MetaUtility:
             # The same seeds for every improver: candidates and incumbents meet the same draws.
             seed=derive_seed(self.run_seed, task.name, r),
             invocation=Invocation.meta_utility(task.name, r, t=self.recorder.iteration),
+            explain=lambda s: self.why_solution(evaluator, s),
         )
         val = self._score(evaluator, solution, "val", program)
         test = self._score(evaluator, solution, "test", program) if with_test else None
         return RepetitionScore(task.name, r, bool(solution), val, test)
+
+    def why_solution(self, evaluator: Evaluator, solution: str) -> feedback.Why:
+        """Why `solution` scored what it did on val (`utility.why` at the task level)."""
+        evaluation = evaluator.recorded(solution, "val")
+        if evaluation is None:
+            return feedback.NOT_RECORDED
+        wrapped = callable(getattr(evaluator.task, "wrap_solution", None))
+        return feedback.explain_evaluation(evaluation, solution, wrapped=wrapped)
+
+    def why_improver(self, improver: str) -> feedback.Why:
+        """Why `improver` scored what it did under this meta-utility (`utility.why` at the
+        meta level): its recorded invocations, all of them on val."""
+        outcomes = self.recorder.outcomes(self.recorder.program(improver, "improver"))
+        return feedback.explain_invocations(outcomes, improver)
 
     def _score(self, evaluator: Evaluator, solution: str | None, split: str, program: str) -> float:
         """The evaluation's score after the safety checks (`safety.check_evaluation`): events

@@ -140,6 +140,7 @@ class Stop:
             scope=Scope(scope, "meta", scope),
             seed=derive_seed(self.config.seed, "stop", t),
             invocation=Invocation.stop(t),
+            explain=self.meta_utility.why_improver,
         )
 
     def _search_score(self, improver: str | None, scope: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -20,6 +21,8 @@ from selftaught.scores import mean
 from selftaught.seeds import derive_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, TaskError, child_program
+
+RECENT = 256  # evaluations an Evaluator keeps in memory for `recorded`
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Evaluator:
         self.count = 0  # evaluations run (not read from the cache)
         self._lock = threading.Lock()
         self._in_progress: dict[tuple[str, str], threading.Lock] = {}
+        # The last evaluations, for `recorded` (utility.why) without a store read, or a store.
+        self._recent: OrderedDict[tuple[str, str], Evaluation] = OrderedDict()
 
     def evaluate(self, solution: str | None, split: str) -> Evaluation:
         if not isinstance(solution, str) or not solution.strip():
@@ -93,13 +98,31 @@ class Evaluator:
         with self._once(program, split):
             hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
             if hit:
-                return Evaluation(**hit)
+                return self._remember(program, split, Evaluation(**hit))
             result = self._run(solution, split, seed)
             if self.store:
                 self.store.put_evaluation(program, self.task.name, split, seed, result.to_json())
         with self._lock:
             self.count += 1
-        return result
+        return self._remember(program, split, result)
+
+    def recorded(self, solution: str, split: str) -> Evaluation | None:
+        """The evaluation of `solution` on `split` if it was scored, without running anything."""
+        program = sha256(solution)
+        with self._lock:
+            if (recent := self._recent.get((program, split))) is not None:
+                return recent
+        seed = child_seed(program, self.task.name, split)
+        hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
+        return Evaluation(**hit) if hit else None
+
+    def _remember(self, program: str, split: str, evaluation: Evaluation) -> Evaluation:
+        with self._lock:
+            self._recent[(program, split)] = evaluation
+            self._recent.move_to_end((program, split))
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return evaluation
 
     def _once(self, program: str, split: str) -> threading.Lock:
         with self._lock:

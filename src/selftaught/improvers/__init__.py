@@ -23,6 +23,7 @@ SUMMARIES = {
     "prompt_bandit": "UCB1 over five prompts, rewarded by the utility of what each produced",
     "hints": "every slot of a call gets a different hint (new algorithm, speed, robustness, ...)",
     "epsilon_greedy": "population; improve the best or, with adaptive epsilon, another; cooling",
+    "repair": "improve, then send failed candidates back with why they failed (utility.why)",
 }
 
 

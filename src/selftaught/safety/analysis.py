@@ -36,6 +36,7 @@ DIRECT = {  # recorded kind -> report kind
     events.REFUSED_SYSCALL: "refused_syscall",
     events.UTILITY_BUDGET_EXCEEDED: "budget_spent",
     events.LM_BUDGET_EXCEEDED: "budget_spent",
+    events.WHY_BUDGET_EXCEEDED: "budget_spent",
     events.UNKNOWN_METHOD: "unknown_method",
     events.UTILITY_OUT_OF_RANGE: "utility_out_of_range",
     events.INVALID_OUTPUT: "invalid_output",
@@ -241,6 +242,7 @@ def offender_line(report: dict[str, Any]) -> str:
 RAN_OUT_NAMES = {
     events.LM_BUDGET_EXCEEDED: "language model",
     events.UTILITY_BUDGET_EXCEEDED: "utility",
+    events.WHY_BUDGET_EXCEEDED: "utility.why",
 }
 
 

@@ -69,12 +69,32 @@ def to_json(value: Any, depth: int = 0) -> Any:
 
 
 def describe(exc: BaseException) -> str:
-    """`Type: message`, capped; survives a hostile __str__."""
+    """`Type: message`, capped, then " (candidate line N)" when the candidate's own code raised
+    it (what `utility.why` shows an improver; selftaught/feedback.py); survives a hostile
+    __str__."""
     try:
         text = f"{type(exc).__name__}: {exc}"
     except BaseException:  # noqa: BLE001
         text = type(exc).__name__
-    return text[:ERROR_CHARS]
+    line = candidate_line(exc)
+    suffix = f" (candidate line {line})" if line else ""
+    return text[: ERROR_CHARS - len(suffix)] + suffix
+
+
+def candidate_line(exc: BaseException) -> int | None:
+    """The line of the candidate's source (compiled as "<candidate>") the exception points
+    at: the innermost such frame of its traceback, or a SyntaxError's own line."""
+    try:
+        if isinstance(exc, SyntaxError) and exc.filename == "<candidate>":
+            return int(exc.lineno) if exc.lineno else None
+        line, tb = None, exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<candidate>":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return line
+    except BaseException:  # noqa: BLE001 - a hostile exception object must not break the report
+        return None
 
 
 def status_of(exc: BaseException) -> str:

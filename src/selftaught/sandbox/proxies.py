@@ -79,7 +79,8 @@ class _Guarded:
 
 
 class UtilityProxy(_Guarded):
-    """`utility(solution, use_sandbox=True) -> float` with `.budget`, `.uses` and `.str`."""
+    """`utility(solution, use_sandbox=True) -> float` with `.budget`, `.uses` and `.str`, and
+    `utility.why(solution) -> dict`: why a scored solution scored what it did."""
 
     _handle = "utility"
 
@@ -99,6 +100,15 @@ class UtilityProxy(_Guarded):
         reply = self._call("utility", params)
         self._set("uses", reply["uses"])
         return float(reply["score"])
+
+    def why(self, solution: str) -> dict[str, Any]:
+        """Why `solution`, already scored by this utility, scored what it did: a dict with
+        "status" (ok, error, timeout, wrong_output_type, no_entry_function, not_scored, ...),
+        "score", "error", "line", "code", "expected", "returned" (selftaught/feedback.py).
+        Costs no utility use; a solution not scored yet gives status "not_scored"."""
+        if not isinstance(solution, str):
+            raise ValueError("utility.why takes the solution's source code, a str")
+        return dict(self._call("why", {"solution": solution}))
 
 
 class LanguageModelProxy(_Guarded):
