@@ -35,8 +35,11 @@ def reply(code: str) -> str:
 
 
 def first_block(message: str) -> str:
-    match = re.search(r"```python\n(.*?)\n```", message, re.S)
-    return match.group(1) if match else ""
+    """The program the message asks to improve: its first code block that is not the scoring
+    code (improvers put the program before or after `utility.str`)."""
+    blocks = re.findall(r"```python\n(.*?)\n```", message, re.S)
+    programs = [block for block in blocks if "def utility(" not in block]
+    return programs[0] if programs else ""
 
 
 class World:
