@@ -43,6 +43,7 @@ def test_calls_samples_and_invocations_follow_the_budgets(
     run_dir = tmp_path / "run"
     done = run_cli(
         "run", "--config", str(config), "--iterations", "1", "--model", scripted_model,
+        "--improver", "seed",
         "--run-dir", str(run_dir),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]

@@ -14,6 +14,7 @@ from conftest import ROOT, last_json, run_cli, stored
 from selftaught.store import RunReader, StoreError
 
 RUN = ("run", "--iterations", "2", "--repetitions", "2", "--json", "--seed", "7")
+RUN += ("--improver", "seed")  # the scripted model answers the seed improver's prompts
 
 
 def _paid(count_file) -> int:

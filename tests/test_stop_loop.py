@@ -7,7 +7,7 @@ from conftest import ROOT, last_json, run_cli
 
 from selftaught.store import RunReader
 
-RUN = ("run", "--iterations", "1", "--repetitions", "2", "--json")
+RUN = ("run", "--iterations", "1", "--repetitions", "2", "--json", "--improver", "seed")
 
 
 def test_better_improver_is_found_adopted_and_raises_test_meta_utility(tmp_path, scripted_model):

@@ -77,6 +77,11 @@ PRESETS: dict[str, dict] = {
     },
     "quick": {
         "iterations": 1,
+        # Small models' programs mostly fail: the paper's seed improver then returns a failed
+        # program (0) where `repair` keeps the seed solution and sends failures back with why
+        # they failed (string_grid, Qwen2.5-Coder-0.5B: 0.450 in 3 of 3 comparisons against
+        # the seed improver's 0.000, 0.225, 0.000; README, "A run").
+        "improver": "repair",
         "budgets": dict(
             responses_per_call=2,
             lm_calls=2,
@@ -192,6 +197,9 @@ def build_config(
     for layer in (defaults or {}, file, given):
         values = _merge(values, layer)
     values["budgets"] = {key: values.pop(key) for key in Budgets.model_fields if key in values}
+    # The circumvention experiment shows the flag through the paper's seed improver.
+    preset_improver = PRESETS[preset].get("improver", "seed")
+    values.setdefault("improver", "seed" if values.get("sandbox_flag") else preset_improver)
     return parse_config({**values, "preset": preset})
 
 

@@ -31,7 +31,9 @@ def hostile_run(
             path = tmp_path / f"{name}.{variable.lower()}.py"
             path.write_text(text, encoding="utf-8", errors="surrogatepass")
             env[variable] = str(path)
-    extra: tuple[str, ...] = ()
+    # The hostile model answers the paper's seed improver's prompts (the quick preset's own is
+    # repair): the runs here are about what the host survives, not about the improver.
+    extra: tuple[str, ...] = ("--improver", "seed")
     if initial is not None:
         path = tmp_path / f"{name}.initial.py"
         path.write_text(initial, encoding="utf-8", errors="surrogatepass")

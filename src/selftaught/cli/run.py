@@ -73,7 +73,8 @@ def run(
         typer.Option(
             "--improver",
             "--start-from",
-            help="Initial improver: a built-in name or a .py file (default: seed).",
+            help="Initial improver: a built-in name or a .py file (default: the preset's: "
+            "repair for quick, seed for paper).",
         ),
     ] = None,
     repetitions: Annotated[
@@ -154,6 +155,8 @@ def run(
     try:
         with user_errors():
             session = RunSession.start(run_dir, config, source)
+        if improver is None:  # say which initial improver the preset chose, and why
+            stderr.print(_preset_improver_line(config), highlight=False, soft_wrap=True)
         _execute(session, as_json)
     finally:
         if dashboard is not None:
@@ -204,6 +207,16 @@ def resume(
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     _execute(session, as_json)
+
+
+def _preset_improver_line(config: Any) -> str:
+    if config.improver == "repair":
+        return (
+            f"initial improver: repair (the {config.preset} preset's: it keeps the seed solution "
+            "unless a candidate beats it and shows failed programs why they failed, where the "
+            "paper's seed improver returns a failed program; --improver seed runs the paper's)"
+        )
+    return f"initial improver: {config.improver} (the {config.preset} preset's)"
 
 
 def _initial_improver(config: Any) -> str:
