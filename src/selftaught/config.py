@@ -107,7 +107,7 @@ class RunConfig(BaseModel):
     iterations: int = Field(ge=0, le=1000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     gate: Literal["better", "paper"] = "better"
-    improver: str = "seed"  # a built-in name or a path; its source is stored at run start
+    improver: str = "seed"  # a name or a path (build_config: the preset's); stored at start
     budgets: Budgets
     limits: RunLimits = RunLimits()
     caps: Caps = Caps()
