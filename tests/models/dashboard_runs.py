@@ -48,7 +48,8 @@ def start_run(
     """`selftaught run` on the slow, hostile world, in a subprocess (the caller waits on it)."""
     env = {**os.environ, "DASHBOARD_SLEEP": str(sleep), "DASHBOARD_WORLD": world}
     command = [sys.executable, "-m", "selftaught", "run", "--model", SLOW_WORLD, "--iterations",
-               "1", "--repetitions", "2", "--run-dir", str(run_dir), *args]  # fmt: skip
+               "1", "--repetitions", "2", "--improver", "seed",  # the world's prompts
+               "--run-dir", str(run_dir), *args]  # fmt: skip
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

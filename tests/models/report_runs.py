@@ -31,6 +31,8 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "2",
             "--model",
             SCRIPTED,
+            "--improver",
+            "seed",  # the scripted model answers the seed improver's prompts
             "--run-dir",
             str(run_dir),
             "--json",
