@@ -49,6 +49,7 @@ def test_the_default_model_writes_programs_that_are_evaluated(tmp_path):
     run_dir = tmp_path / "qwen"
     done = run_cli(
         "run", "--iterations", "0", "--repetitions", "1", "--responses-per-call", "1",
+        "--improver", "seed",  # one call: the paper's seed improver
         *WRITES_A_BLOCK, "--json", "--run-dir", str(run_dir),
         timeout=1800,  # ~1 minute idle; generous, because a loaded machine is 5-10x slower
     )  # fmt: skip
