@@ -100,7 +100,9 @@ def test_busy_port_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_missing_directory_is_one_line(tmp_path: Path) -> None:
-    one_clear_line(run_cli("serve", str(tmp_path / "nowhere"), timeout=60), "no directory")
+    done = run_cli("serve", str(tmp_path / "nowhere"), timeout=60)
+    one_clear_line(done, "no directory")
+    assert done.stderr.startswith("error: "), done.stderr  # styled, not raw "[bold red]"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0"])

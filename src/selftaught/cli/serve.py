@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from selftaught.cli.common import app, stderr, stdout
+from selftaught.cli.common import app, shown, stderr, stdout
 
 
 @app.command()
@@ -26,9 +25,9 @@ def serve(
     paths = paths or [Path("runs")]
     if missing := [str(p) for p in paths if not p.is_dir()]:
         stderr.print(
-            f"[bold red]error:[/] no directory {escape(', '.join(missing))}; give run "
+            f"[bold red]error:[/] no directory {shown(', '.join(missing))}; give run "
             "directories or directories of runs (default: runs)",
-            highlight=False, soft_wrap=True,
+            markup=True, highlight=False, soft_wrap=True,
         )  # fmt: skip
         raise typer.Exit(2)
     dashboard = start_or_exit(paths, host, port)
@@ -45,12 +44,14 @@ def start_or_exit(paths: list[Path], host: str, port: int):  # noqa: ANN201 - la
 
     if host not in LOOPBACK:
         stderr.print(
-            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach it and has "
-            "the URL's token can read these runs",
-            highlight=False, soft_wrap=True,
+            f"[bold yellow]warning:[/] listening on {shown(host)}: anyone who can reach it and "
+            "has the URL's token can read these runs",
+            markup=True, highlight=False, soft_wrap=True,
         )  # fmt: skip
     try:
         return start_dashboard(paths, host=host, port=port)
     except DashboardError as exc:
-        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        stderr.print(
+            f"[bold red]error:[/] {shown(exc)}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
