@@ -101,17 +101,15 @@ def list_tasks(
         with user_errors():
             _show_task(show, show_evaluator)
         return
-    table = Table("name", "kind", "form", "profile", "splits", "about")
+    rows: list[dict[str, object]] = []
     for row in tasks.describe_tasks(extra or ()):
         splits = row.get("splits", "")
         if isinstance(splits, dict):
             splits = ", ".join(f"{k} {v}" for k, v in splits.items())
+        kind = ", ".join(str(row[k]) for k in ("kind", "form", "profile") if row.get(k))
         about = row.get("error") or row.get("summary", "")
-        table.add_row(
-            row["name"], row.get("kind", ""), row.get("form", ""), row.get("profile", ""),
-            str(splits), about,
-        )  # fmt: skip
-    stdout.print(table)
+        rows.append({"name": row["name"], "about": about, "kind": kind, "splits": splits})
+    stdout.print(_keyed_table(rows, "name", "tasks, --task NAME (kind: source, form, profile)"))
 
 
 def _show_task(spec: str, show_evaluator: bool) -> None:
@@ -141,18 +139,20 @@ def list_improvers() -> None:
 @app.command("models")
 def list_models() -> None:
     """The embedded models, and the kinds of language model a run can use."""
-    embedded = describe_embedded()
-    table = Table(title="embedded models, --model SPEC (speed: benchmarks/embedded_models.md)")
-    for column in embedded[0]:
-        table.add_column(column, no_wrap=column in ("spec", "size"))
-    for row in embedded:
-        table.add_row(*row.values())
-    stdout.print(table)
-    rows = describe_models()
-    table = Table(*rows[0].keys()) if rows else Table("kind")
+    title = "embedded models, --model SPEC (speed: benchmarks/embedded_models.md)"
+    stdout.print(_keyed_table(describe_embedded(), "spec", title))
+    stdout.print(_keyed_table(describe_models(), "kind", "kinds of language model"))
+
+
+def _keyed_table(rows: list[dict[str, object]], key: str, title: str) -> Table:
+    """Wide rows as two columns, the key and the other fields one a line: six columns of prose
+    would each be a word wide at 80 columns."""
+    table = Table(key, "details", title=title)
+    table.columns[0].no_wrap = True
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    stdout.print(table)
+        fields = (f"{name}: {value}" for name, value in row.items() if name != key and value != "")
+        table.add_row(str(row[key]), "\n".join(fields))
+    return table
 
 
 @app.command()

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from selftaught.cli.help import HelpTyper
 from selftaught.config import ConfigError, RunConfig, absolute_tasks, build_config
 from selftaught.config_file import load_config_file
 from selftaught.executors import ExecutorError
@@ -29,7 +30,7 @@ from selftaught.tasks import TaskError
 
 T = TypeVar("T")
 
-app = typer.Typer(
+app = HelpTyper(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,

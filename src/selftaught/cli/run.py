@@ -81,7 +81,7 @@ def run(
         int | None, typer.Option(help="Improver runs per meta-utility call.")
     ] = None,
     responses_per_call: Annotated[
-        int | None, typer.Option(help="language_model.max_responses_per_call.")
+        int | None, typer.Option(help="Responses per model call (max_responses_per_call).")
     ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
     sandbox: Annotated[

@@ -56,7 +56,10 @@ def transfer_command(
     config_file: ConfigFile = None,
     tasks_: Annotated[
         str | None,
-        typer.Option("--tasks", help=f"Comma-separated tasks (default: {TRANSFER_TASKS})."),
+        typer.Option(
+            "--tasks",
+            help=f"Comma-separated tasks (default: {TRANSFER_TASKS.replace(',', ', ')}).",
+        ),
     ] = None,
     repeats: Annotated[
         int | None, typer.Option(help="Improver calls per task (default: 5).")
