@@ -25,6 +25,7 @@ from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
 from selftaught.seeds import derive_seed
 from selftaught.store import StoreError, sha256
+from selftaught.tasks import Task
 from selftaught.utility import Evaluator
 
 DESCRIPTION = '''from algorithm import algorithm_str
@@ -184,7 +185,7 @@ class MetaUtility:
         evaluation = evaluator.recorded(solution, "val")
         if evaluation is None:
             return feedback.NOT_RECORDED
-        wrapped = callable(getattr(evaluator.task, "wrap_solution", None))
+        wrapped = callable(getattr(evaluator.task, "wrap_solution", Task.wrap_solution))
         return feedback.explain_evaluation(evaluation, solution, wrapped=wrapped)
 
     def why_improver(self, improver: str) -> feedback.Why:

@@ -129,12 +129,13 @@ class Evaluator:
             return self._in_progress.setdefault((program, split), threading.Lock())
 
     def _run(self, solution: str, split: str, seed: int) -> Evaluation:
-        profile = getattr(self.task, "profile", "strict")
-        refuse = getattr(self.task, "refuse", None)  # checks made before running anything
+        profile = getattr(self.task, "profile", Task.profile)
+        refuse = getattr(self.task, "refuse", Task.refuse)  # checks made before running anything
         refusal = refuse(solution) if callable(refuse) else None
         if refusal:
             return Evaluation(0.0, [], 0.0, [], failure=str(refusal)[:500], profile=profile)
-        splice = getattr(self.task, "splice", None)  # a whole-program rewrite, read forgivingly
+        # a whole-program rewrite, read forgivingly
+        splice = getattr(self.task, "splice", Task.splice)
         spliced = splice(solution) if callable(splice) else None
         if spliced is not None and spliced.program is not None:
             solution = spliced.program
@@ -182,7 +183,7 @@ class Evaluator:
     def _recorded(self, output: Any) -> dict[str, Any]:
         """What the task records of an output beyond its score (the evaluator form's metrics
         and artifacts); like the score, an output that breaks it costs only the record."""
-        record = getattr(self.task, "record", None)
+        record = getattr(self.task, "record", Task.record)
         if not callable(record):
             return {}
         try:

@@ -120,7 +120,8 @@ def _show_task(spec: str, show_evaluator: bool) -> None:
     print(visible(task.description, newlines=True))
     print("\n# the initial solution\n")
     print(visible(task.seed_solution, newlines=True))
-    note = f"task {task.name!r}: confinement profile {getattr(task, 'profile', 'strict')!r}"
+    profile = getattr(task, "profile", tasks.Task.profile)
+    note = f"task {task.name!r}: confinement profile {profile!r}"
     check = getattr(task, "seed_check", None)
     if check is not None:
         note += f"; the seed scores {check.score:g} in the sandbox (val {check.instance_seed})"

@@ -37,6 +37,7 @@ from selftaught.cli.common import (
 from selftaught.failures import failure_lines, invocation_failures, zero_score_lines
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
+from selftaught.tasks import Task
 
 
 @app.command()
@@ -232,7 +233,7 @@ def _execute(session: RunSession, as_json: bool) -> None:
         if check is not None:
             stderr.print(
                 f"task {task.name}: the seed solution scores {check.score:g} in the sandbox "
-                f"({getattr(task, 'profile', 'strict')} profile)",
+                f"({getattr(task, 'profile', Task.profile)} profile)",
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
     def work() -> tuple[list[IterationRecord], dict[str, Any]]:

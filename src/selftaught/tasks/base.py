@@ -7,8 +7,12 @@ child sent back, so no candidate can reach the scorer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from selftaught.tasks.splicing import Spliced
 
 
 class TaskError(Exception):
@@ -66,10 +70,40 @@ class Task(Protocol):
         """Score in [0, 1] and, when the output is unusable, why."""
         ...
 
+    # Optional hooks: a task may leave any of them out. Code reads each one as
+    # `getattr(task, NAME, Task.NAME)`, so the value here is what a task without it means.
+    # The built-in tasks define none; the evaluator form (tasks/evaluator_form.py) all.
+
+    profile: str = "strict"
+    """The sandbox's confinement profile for its solutions (`sandbox.api.PROFILES`): "strict",
+    or "evaluator", which lets an evaluator start child processes."""
+
+    summary: str | None = None
+    """One line for `selftaught tasks`; without it, the first line of the class's docstring."""
+
+    own_scale: bool = False
+    """True when `score` returns the task's own scale, not [0, 1]: the checks then ask only for
+    a finite number (an evaluator without a score_range)."""
+
+    wrap_solution: Callable[[str], str] | None = None
+    """The source a solution child loads for a solution (`child_program`): the evaluator form
+    wraps the candidate in the harness that runs the evaluator on it inside the child."""
+
+    refuse: Callable[[str], str | None] | None = None
+    """Why a solution scores 0 without being run (over a length limit, code changed outside
+    its EVOLVE-BLOCKs), or None to run it."""
+
+    splice: Callable[[str], Spliced | None] | None = None
+    """A whole-program rewrite read into the initial program's EVOLVE-BLOCKs, or None when the
+    solution runs as written (tasks/splicing.py)."""
+
+    record: Callable[[Any], dict[str, Any]] | None = None
+    """What an evaluation records of an output beyond its score (metrics, artifacts)."""
+
 
 def child_program(task: Task, solution: str) -> str:
     """The source a solution child loads for `solution`: the solution itself, unless the task
     wraps it (the evaluator-form adapter wraps the candidate in a harness that runs the
     user's evaluator on it inside the child). Callers hash and store `solution`, not this."""
-    wrap = getattr(task, "wrap_solution", None)
+    wrap = getattr(task, "wrap_solution", Task.wrap_solution)
     return wrap(solution) if callable(wrap) else solution

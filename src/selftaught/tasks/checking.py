@@ -21,6 +21,7 @@ from typing import Any
 from selftaught.tasks.base import (
     EXAMPLES,
     Instance,
+    Task,
     TaskError,
     child_program,
     error_text,
@@ -77,7 +78,7 @@ class CheckedTask:
         value, reason = result if ok else (None, None)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         # An evaluator-form task scores on its evaluator's own scale (see evaluator_form).
-        own = getattr(self.inner, "own_scale", False)
+        own = getattr(self.inner, "own_scale", Task.own_scale)
         if not (ok and number and math.isfinite(value) and (own or 0.0 <= value <= 1.0)):
             raise TaskError(
                 f"task {self.name!r} ({self.origin}): score() returned "
@@ -185,7 +186,7 @@ def _run_seed_sandboxed(task: CheckedTask, instance: Instance, where: str, sandb
     from selftaught.sandbox import Limits, open_sandbox
 
     seconds = float(task.instance_seconds)
-    limits = Limits(seconds + 5.0, seconds + 5.0, profile=getattr(task, "profile", "strict"))
+    limits = Limits(seconds + 5.0, seconds + 5.0, profile=getattr(task, "profile", Task.profile))
     box = open_sandbox("auto") if sandbox is None else sandbox
     try:
         run = box.run_solution(

@@ -53,7 +53,7 @@ def _row(name: str, task: Any, kind: str, source: str, summary: str) -> dict[str
         "name": name,
         "kind": kind,  # builtin | entry_point | file | module
         "form": "evaluator" if _is_evaluator(task) else "native",
-        "profile": getattr(task, "profile", "strict"),  # the sandbox's, api.PROFILES
+        "profile": getattr(task, "profile", Task.profile),  # the sandbox's, api.PROFILES
         "source": source,
         "splits": {k: s.size for k, s in task.splits.items()},
         "instance_seconds": task.instance_seconds,
@@ -62,7 +62,8 @@ def _row(name: str, task: Any, kind: str, source: str, summary: str) -> dict[str
 
 
 def _summary(task: Any) -> str:
-    text = getattr(task, "summary", None) or (type(getattr(task, "inner", task)).__doc__ or "")
+    own = getattr(task, "summary", Task.summary)
+    text = own or (type(getattr(task, "inner", task)).__doc__ or "")
     return one_line(text.strip().splitlines()[0] if text.strip() else "", 120)
 
 
