@@ -6,6 +6,7 @@ read runs through it too."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import ROOT
@@ -101,6 +102,51 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def doc_layers() -> dict[str, int]:
+    """docs/architecture.md's "Layers" list: each module or package it names (`stop.py` ->
+    "stop", `lm/` -> "lm", `__init__.py` -> "__init__") and its layer, from 1 at the bottom."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    layers: dict[str, int] = {}
+    for number, item in re.findall(r"^(\d+)\. (.*?)(?=^\d+\. |^$)", section, re.M | re.S):
+        for name in re.findall(r"`(\w+)(?:\.py|/)`", item):
+            assert layers.get(name, int(number)) == int(number), f"{name} in two layers"
+            layers[name] = int(number)
+    return layers
+
+
+def _unit(module: str) -> str:
+    """The top-level module or package of the package that `module` belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_the_layer_list_names_every_module():
+    units = {_unit(name) for name in import_graph()}
+    layers = doc_layers()
+    assert units - set(layers) == set(), "modules docs/architecture.md's layers leave out"
+    assert set(layers) - units == set(), "modules docs/architecture.md names that do not exist"
+
+
+def test_every_import_runs_down_the_layers_the_doc_states():
+    layers = doc_layers()
+    upward = sorted(
+        f"{name} (layer {layers[_unit(name)]}) imports {target} (layer {layers[_unit(target)]})"
+        for name, targets in import_graph().items()
+        for target in targets
+        if layers[_unit(target)] > layers[_unit(name)]
+    )
+    assert upward == []
+    bottom = {n: t for n, t in import_graph().items() if layers[_unit(n)] == 1 and t}
+    assert bottom == {}, "layer 1 imports nothing of the package"
+
+
+def test_the_doc_layers_are_read_as_written():
+    layers = doc_layers()
+    assert layers["records"] == 1 and layers["cli"] == 6 and layers["sandbox"] == 2
+    assert layers["stop"] > layers["improvers"] > layers["store"] > layers["sandbox"]
 
 
 def test_the_graph_sees_known_edges():
