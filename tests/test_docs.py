@@ -70,3 +70,19 @@ def test_each_how_to_add_names_every_file_to_touch_and_they_exist():
     for heading, files in named.items():
         assert MUST_NAME[heading] <= files, (heading, MUST_NAME[heading] - files)
         assert [f for f in sorted(files) if not _exists(f)] == [], heading
+
+
+README_START = (
+    "```bash\n"
+    "bin/selftaught run --task string_grid   # a STOP run on the embedded local model (no key, "
+    "no network)\n"
+    "bin/test                                # the test suite (lint + pytest)\n"
+    "```\n"
+)
+
+
+def test_the_readme_starts_with_the_two_commands_and_reads_in_two_minutes():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.startswith(README_START)
+    assert len(text.split()) <= 1200  # as `wc -w` counts; the logs of runs live in benchmarks/
+    assert "(docs/architecture.md)" in text  # the map of the code, session.py and all

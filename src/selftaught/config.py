@@ -80,7 +80,7 @@ PRESETS: dict[str, dict] = {
         # Small models' programs mostly fail: the paper's seed improver then returns a failed
         # program (0) where `repair` keeps the seed solution and sends failures back with why
         # they failed (string_grid, Qwen2.5-Coder-0.5B: 0.450 in 3 of 3 comparisons against
-        # the seed improver's 0.000, 0.225, 0.000; README, "A run").
+        # the seed improver's 0.000, 0.225, 0.000; benchmarks/first_command.md).
         "improver": "repair",
         "budgets": dict(
             responses_per_call=2,
