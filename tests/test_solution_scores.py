@@ -94,3 +94,26 @@ def test_the_report_and_the_api_show_both(finished):
     assert cells[1:5] == [f"{scores[k]:.3f}" for k in ("seed_val", "seed_test", "best_val",
                                                        "best_test")]  # fmt: skip
     assert f"seed solution: val {scores['seed_val']:.3f}, test {scores['seed_test']:.3f}" in html
+
+
+def test_when_the_meta_utility_did_not_rise_the_console_says_why(tmp_path):
+    """The model's improver at t = 1 pastes the meta-utility's import and fails: the last line
+    says that û did not rise, and why, from the run's own candidates."""
+    done = run_cli(
+        "run", "--iterations", "1", "--repetitions", "1", "--model", SCRIPTED,
+        "--improver", "seed", "--run-dir", str(tmp_path / "run"), "--json",
+        env={"SCRIPTED_HINT": "paste"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line == last_json(done.stdout)["stall"]
+    assert line.startswith("û did not rise by t = 1: of the 1 improver the model wrote, 1 failed ")
+    assert "No module named 'algorithm'" in line
+    assert "; 1 pasted the meta-utility's code;" in line
+    assert "0 ran but returned no better solutions" in line
+
+
+def test_when_it_rose_there_is_no_such_line(finished):
+    _run_dir, done = finished
+    assert last_json(done.stdout)["stall"] is None
+    assert "did not rise" not in done.stderr

@@ -30,7 +30,7 @@ def invocation_failures(store: RunQueries) -> list[dict[str, Any]]:
         group["invocations"] += 1
         if status != "ok":
             group["failed"] += 1
-            group.setdefault("first_error", _first_line(status, error))
+            group.setdefault("first_error", first_error_line(status, error))
     return [g for g in groups.values() if g["failed"]]
 
 
@@ -43,7 +43,9 @@ def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _first_line(status: str, error: str | None) -> str:
+def first_error_line(status: str, error: str | None) -> str:
+    """The console's form of a failure: the status and the error's first line (200 characters
+    at most), or the status alone."""
     lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
     return f"{status}: {lines[0][:200]}" if lines else status
 

@@ -159,3 +159,30 @@ def test_without_why_it_still_improves(tmp_path):
     assert out.status == "ok", out.error
     assert world.score(out.result) > world.score(world.initial)
     assert world.score(out.result) == max(out.scores)
+
+
+def test_the_improve_request_says_where_the_initial_solution_falls_short(tmp_path):
+    """Max-Cut's seed times out on most graphs but scores above 0: repair asks `why` of the
+    initial solution too, and says so in its improve request, which is what moves the scripted
+    model from another slow greedy to a fast partition."""
+    model = f"python:{ROOT / 'tests' / 'models' / 'maxcut_world.py'}:respond"
+    store = RunStore.open_run(tmp_path, create=True)
+    sandbox = open_sandbox()
+    broker = open_language_model(model, store=store)
+    try:
+        rows = compare(
+            ["repair"], [Evaluator(get_task("maxcut"), sandbox, store)],
+            Invoker(
+                broker.sample, BUDGETS.model_copy(update={"repetitions": 1}), sandbox,
+                Recorder(store), Limits(wall_seconds=120, cpu_seconds=120),
+            ),
+            repeats=1, seed=0,
+        )  # fmt: skip
+        with RunReader.open(tmp_path) as reader:
+            requests = [r["request"] for r in reader.rows("lm_calls", "request")]
+    finally:
+        broker.close()
+        sandbox.close()
+        store.close()
+    assert any("It fails on" in r and "too slow" in r for r in requests)
+    assert min(rows[0]["scores"]) > 0.45  # the fast partition; the seed scores about 0.25

@@ -4,7 +4,9 @@ A world in which a better improver exists: asked to improve an LPN solution, the
 returns a majority-vote solution (about chance), unless the prompt carries the brute-force
 hint, in which case it returns a solver that tries every parity mask. Asked to improve an
 improver, it returns the seed improver with a hint added: `SCRIPTED_HINT=brute` (default) gives
-the better improver, `SCRIPTED_HINT=invert` a worse one (right on 4 of 20 test inputs).
+the better improver, `SCRIPTED_HINT=invert` a worse one (right on 4 of 20 test inputs),
+`SCRIPTED_HINT=paste` one that fails on import, as the 1.5B's did: the meta-utility's
+`from algorithm import algorithm_str` pasted above it.
 
 SCRIPTED_COUNT_FILE: append one line per call made (after it returns), to count paid calls.
 SCRIPTED_KILL_AFTER=N: SIGKILL this process when call N+1 begins (a crash mid-iteration).
@@ -57,6 +59,8 @@ def _solution(user: str) -> str:
 def _improver() -> str:
     hint = INVERT_HINT if os.environ.get("SCRIPTED_HINT") == "invert" else BRUTE_HINT
     seed = resources.files("selftaught.improvers").joinpath("seed.py").read_text()
+    if os.environ.get("SCRIPTED_HINT") == "paste":
+        return "from algorithm import algorithm_str\n" + seed
     return seed.replace(
         "Improve the following solution:", f"{hint} Improve the following solution:"
     )

@@ -37,6 +37,7 @@ from selftaught.cli.common import (
 from selftaught.failures import failure_lines, invocation_failures, zero_score_lines
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
+from selftaught.stall import stall, stall_line
 from selftaught.tasks import Task
 
 
@@ -242,6 +243,7 @@ def _execute(session: RunSession, as_json: bool) -> None:
         summary["safety"] = safety.run_summary(session.store)  # docs/safety.md
         summary["failures"] = invocation_failures(session.store)
         summary["zero_scores"] = session.store.zero_scores()
+        summary["stall"] = stall_line(stall(session.store, records))  # why û did not rise
         return records, summary
 
     records, summary = drive(session, work, f"selftaught resume {session.run_dir}")
@@ -252,7 +254,8 @@ def _execute(session: RunSession, as_json: bool) -> None:
     )
     (stderr if as_json else stdout).print(safety.summary_line(summary["safety"]), highlight=False)
     lines = failure_lines(summary["failures"]) + zero_score_lines(summary["zero_scores"])
-    for line in lines + solution_lines(summary["solutions"]):  # the solutions last (issue 24)
+    lines += solution_lines(summary["solutions"])  # the solutions last (issue 24), then why
+    for line in lines + ([summary["stall"]] if summary["stall"] else []):
         (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps(summary), flush=True)

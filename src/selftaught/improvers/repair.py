@@ -32,7 +32,7 @@ IMPROVE = """A program is scored by this code:
 {description}
 ```
 
-Improve this Python program. It scores {score} (higher is better, at most 1).
+Improve this Python program. It scores {score} (higher is better, at most 1).{shortfall}
 
 ```python
 {program}
@@ -117,6 +117,9 @@ class _Pool:
         self.seen = {}
         self.best, self.best_score = initial, None
         self.best_score = self._measure(initial)
+        # Why the initial solution falls short (on Max-Cut the seed times out on most graphs)
+        # is what tells a small model what to improve; a why call costs no utility use.
+        self.best_why = self._ask_why(initial) if self.best_score is not None else None
 
     def left(self):
         return self.utility.budget - self.utility.uses
@@ -141,12 +144,10 @@ class _Pool:
         score = self._measure(program)
         if score is None:
             return
-        entry = {"program": program, "score": score, "why": None, "tries": 0}
+        entry = {"program": program, "score": score, "why": self._ask_why(program), "tries": 0}
         self.seen[key] = entry
         if self.best_score is not None and score > self.best_score:
-            self.best, self.best_score = program, score
-        if score < (self.best_score or 0.0) or score <= 0.0:
-            entry["why"] = self._ask_why(program)
+            self.best, self.best_score, self.best_why = program, score, entry["why"]
 
     def _ask_why(self, program):
         if self.why is None:
@@ -205,6 +206,15 @@ def _problem(why):
     return f"It failed ({status})."
 
 
+def _shortfall(why):
+    """Where the best program still fails, as a sentence for the improve request, or ""."""
+    why = why or {}
+    failed, total = why.get("failed"), why.get("total")
+    if why.get("status") in (None, "ok") or not failed or not total:
+        return ""
+    return f"\nIt fails on {failed} of {total} tests. {_problem(why)}"
+
+
 def _ask(language_model, messages):
     """One call's responses, or None once the model's budget is spent."""
     if not messages or language_model.budget <= 0:
@@ -222,7 +232,7 @@ def _messages(pool, n, description, must):
     improving the best when there is room), else improvements of the best."""
     improve = IMPROVE.format(
         score=f"{pool.best_score or 0.0:.3f}", program=pool.best, description=description,
-        must=must,
+        must=must, shortfall=_shortfall(pool.best_why),
     )  # fmt: skip
     failures = pool.failures()[:n]
     if not failures:
