@@ -38,27 +38,17 @@ def _declared(command: str) -> dict[str, Option]:
 
 
 @pytest.mark.parametrize("command", sorted(MIRRORED))
-def test_every_command_option_has_its_api_keyword(command: str) -> None:
-    by_flag = {option.flag: option for option in MIRRORED[command][0]}
-    keywords = _api_keywords(command)
-    for flag in _command_options(command):
-        option = by_flag[flag]  # a KeyError: an option declared outside launch/options.py
-        if option.on_api:
-            assert option.name in keywords, (command, flag)
-        else:
-            assert option.why, f"{command} {flag}: on the command line only, and no reason"
-
-
-@pytest.mark.parametrize("command", sorted(MIRRORED))
-def test_every_api_keyword_has_its_command_option(command: str) -> None:
+def test_every_command_option_has_its_api_keyword_and_back(command: str) -> None:
     declared = _declared(command)
-    flags = _command_options(command)
-    for name in _api_keywords(command):
-        option = declared[name]  # a KeyError: a keyword declared outside launch/options.py
-        if option.on_cli:
-            assert option.flag in flags, (command, name)
-        else:
-            assert option.why, f"selftaught.{command}({name}=): in the API only, and no reason"
+    by_flag = {option.flag: option for option in declared.values()}
+    # A KeyError here: an option or keyword declared outside launch/options.py.
+    on_cli = {by_flag[flag].name for flag in _command_options(command)}
+    on_api = {declared[name].name for name in _api_keywords(command)}
+    assert on_cli & on_api, command
+    for name in on_cli ^ on_api:  # on one face only: declared so, with the reason
+        option = declared[name]
+        assert option.face == ("cli" if name in on_cli else "api"), (command, name)
+        assert option.why, f"{command}: {option.flag} ({name}=) on one face only, and no reason"
 
 
 @pytest.mark.parametrize("command", sorted(MIRRORED))
