@@ -100,20 +100,16 @@ def run(given: Given) -> Run:
     `config`: a TOML file;
     `executor`: "local" or "ray" (with `ray_address`, else $RAY_ADDRESS; docs/cluster.md);
     `progress`: the command's live display on stderr."""
-    from selftaught.launch.sessions import default_run_dir, initial_improver
-    from selftaught.launch.settings import run_settings
-    from selftaught.session import RunSession
+    from selftaught.launch.sessions import stop_launch
 
     _refuse_while_importing()
     values = command_values("run", given)
     with user_errors():
-        settings = run_settings(values)
-        source = initial_improver(settings)
-        where = values.run_dir or default_run_dir(settings)
-    dashboard = _dashboard(where, values.serve_port) if values.serve else None
+        launch = stop_launch(values)
+    dashboard = _dashboard(launch.run_dir, values.serve_port) if values.serve else None
     try:
         with user_errors():
-            session = RunSession.start(where, settings, source)
+            session = launch.start()
         return _finish(session, given.progress)
     finally:
         if dashboard is not None:

@@ -14,8 +14,8 @@ from selftaught.cli.common import app, drive, stderr, stdout, user_errors
 from selftaught.cli.options import options
 from selftaught.failures import failure_lines, invocation_failures, zero_score_lines
 from selftaught.launch.options import RESUME, RUN, Given
-from selftaught.launch.sessions import default_run_dir, initial_improver
-from selftaught.launch.settings import caps_given, run_settings, where_given
+from selftaught.launch.sessions import stop_launch
+from selftaught.launch.settings import caps_given, where_given
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
 
@@ -25,15 +25,13 @@ from selftaught.session import RunSession
 def run(given: Given) -> None:
     """Run STOP: the improver improves itself for T iterations; every step is recorded."""
     with user_errors():
-        config = run_settings(given)
-        source = initial_improver(config)
-        run_dir = given.run_dir or default_run_dir(config)
-    dashboard = _dashboard(run_dir, given.serve_port) if given.serve else None
+        launch = stop_launch(given)
+    dashboard = _dashboard(launch.run_dir, given.serve_port) if given.serve else None
     try:
         with user_errors():
-            session = RunSession.start(run_dir, config, source)
+            session = launch.start()
         if given.improver is None:  # say which initial improver the preset chose, and why
-            stderr.print(_preset_improver_line(config), highlight=False, soft_wrap=True)
+            stderr.print(_preset_improver_line(launch.config), highlight=False, soft_wrap=True)
         _execute(session, given.as_json)
     finally:
         if dashboard is not None:

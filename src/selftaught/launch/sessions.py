@@ -5,11 +5,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from selftaught import improvers, safety
 from selftaught.config import RunConfig
+from selftaught.launch.options import Given
+from selftaught.launch.settings import run_settings
 from selftaught.session import RunSession
+
+
+@dataclass(frozen=True)
+class StopLaunch:
+    """A STOP run about to start: its configuration, initial improver and directory (known
+    before it starts, so that a dashboard can watch it from its first row)."""
+
+    config: RunConfig
+    initial_improver: str
+    run_dir: Path
+
+    def start(self) -> RunSession:
+        return RunSession.start(self.run_dir, self.config, self.initial_improver)
+
+
+def stop_launch(given: Given) -> StopLaunch:
+    """What `selftaught run` (or `selftaught.run`) was `given`, ready to start."""
+    config = run_settings(given)
+    return StopLaunch(config, initial_improver(config), given.run_dir or default_run_dir(config))
 
 
 def default_run_dir(config: RunConfig, kind: str | None = None) -> Path:
