@@ -1,7 +1,8 @@
 """The package's layering, checked from its source (docs/architecture.md, "Layers"):
-nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, no module
-imports one that imports it back, and only the store speaks SQL: the benchmarks and the tests
-read runs through it too."""
+nothing in `sandbox/` imports a layer above it, `executors/` imports only `sandbox/`, the two
+faces (`cli/`, `api/`) stand on the launch layer and never on each other, no module imports one
+that imports it back, and only the store speaks SQL: the benchmarks and the tests read runs
+through it too."""
 
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def test_every_import_runs_down_the_layers_the_doc_states():
 
 def test_the_doc_layers_are_read_as_written():
     layers = doc_layers()
-    assert layers["records"] == 1 and layers["cli"] == 6 and layers["sandbox"] == 2
+    assert layers["records"] == 1 and layers["cli"] == 7 and layers["sandbox"] == 2
     assert layers["stop"] > layers["improvers"] > layers["store"] > layers["sandbox"]
 
 
@@ -176,6 +177,39 @@ def test_the_executors_import_only_the_sandbox():
         if not target.startswith(("selftaught.executors", "selftaught.sandbox"))
     }
     assert upward == set()
+
+
+def _imports_between(importers: str, imported: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(module, target) for every import by a module of package `importers` of one of
+    `imported` (lazy imports inside functions count)."""
+    return {
+        (name, target)
+        for name, targets in import_graph().items()
+        if name == importers or name.startswith(importers + ".")
+        for target in targets
+        if target.startswith(imported)
+    }
+
+
+def test_the_api_imports_nothing_of_the_command_line():
+    """The API stands on the launch layer, as the command does: nothing it needs is the
+    command's (issue 29: it imported `selftaught.cli` in 9 places, 4 of them private names)."""
+    assert _imports_between("selftaught.api", ("selftaught.cli",)) == set()
+
+
+def test_the_command_line_imports_nothing_of_the_api():
+    assert _imports_between("selftaught.cli", ("selftaught.api",)) == set()
+
+
+def test_the_launch_layer_imports_neither_face():
+    faces = ("selftaught.cli", "selftaught.api")
+    assert _imports_between("selftaught.launch", faces) == set()
+    assert {"selftaught.launch.settings", "selftaught.launch.options"} <= {
+        target for _, target in _imports_between("selftaught.cli", ("selftaught.launch",))
+    }  # the check sees the faces' real imports
+    assert "selftaught.launch.options" in {
+        target for _, target in _imports_between("selftaught.api", ("selftaught.launch",))
+    }
 
 
 def test_no_import_cycles():

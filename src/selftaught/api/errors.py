@@ -19,7 +19,7 @@ class CapReached(SelftaughtError):
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """The internals' one-line user errors become `SelftaughtError` (the CLI's exit code 2)."""
-    from selftaught.cli.common import USER_ERRORS
+    from selftaught.launch.errors import USER_ERRORS
 
     try:
         yield

@@ -9,17 +9,14 @@ from typing import Any
 
 from selftaught.api.arguments import checked, shown
 from selftaught.api.errors import SelftaughtError, user_errors
+from selftaught.api.keywords import keywords
 from selftaught.api.records import Evaluation
+from selftaught.launch.options import Given
 
 
 @checked
-def evaluate(
-    task: Any = "lpn",
-    solution: str | os.PathLike | None = None,
-    *,
-    split: str = "val",
-    sandbox: str = "auto",
-) -> Evaluation:
+@keywords("evaluate")
+def evaluate(given: Given) -> Evaluation:
     """Score `solution` (Python source, or a path to a .py file) on `task`'s `split`.
     `task`: a spec, a path, or a task object (here any object will do: nothing is recorded)."""
     from selftaught.config import ConfigError
@@ -29,6 +26,7 @@ def evaluate(
     from selftaught.tasks.finding import instantiate
     from selftaught.utility import Evaluator
 
+    task, split = given.task, given.split
     with user_errors():
         if isinstance(task, str | os.PathLike):
             the_task = resolve_task(os.fspath(task))
@@ -37,9 +35,9 @@ def evaluate(
             the_task = checked(instantiate(task, origin), origin)  # a class is made here
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
-        source = _solution_source(solution)
+        source = _solution_source(given.solution)
         try:
-            box = open_sandbox(sandbox)
+            box = open_sandbox(given.sandbox)
         except ValueError as exc:  # an unknown mode
             raise SelftaughtError(str(exc)) from None
     try:

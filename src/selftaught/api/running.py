@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any, TypeVar
 
 from selftaught.api.arguments import checked
 from selftaught.api.errors import CapReached, SelftaughtError, user_errors
-from selftaught.api.objects import model_spec, task_spec
+from selftaught.api.keywords import command_values, keywords
 from selftaught.api.records import Iteration, Safety, SolutionScores
+from selftaught.launch.options import Given, PathLike
 
 T = TypeVar("T")
-PathLike = str | Path
 
 
 class Run:
@@ -91,37 +90,8 @@ class Run:
 
 
 @checked
-def run(
-    task: Any = None,
-    model: Any = None,
-    *,
-    iterations: int | None = None,
-    preset: str | None = None,
-    seed: int | None = None,
-    run_dir: PathLike | None = None,
-    config: PathLike | None = None,
-    gate: str | None = None,
-    improver: PathLike | None = None,
-    repetitions: int | None = None,
-    responses_per_call: int | None = None,
-    max_tokens: int | None = None,
-    base_url: str | None = None,
-    sandbox: str | None = None,
-    concurrency: int | None = None,
-    executor: str | None = None,
-    ray_address: str | None = None,
-    sandbox_flag: bool = False,
-    sandbox_warning: bool = False,
-    secret_seeds: bool = False,
-    max_lm_calls: int | None = None,
-    max_spent_tokens: int | None = None,
-    max_dollars: float | None = None,
-    max_seconds: float | None = None,
-    cache_from: PathLike | None = None,
-    model_option: list[str] | dict[str, Any] | None = None,
-    progress: bool = False,
-    serve: bool = False,
-) -> Run:
+@keywords("run")
+def run(given: Given) -> Run:
     """Run STOP as `selftaught run` does, with the same options (None: not given, so the
     preset's, the config file's or the command's default); `serve`: the live dashboard
     beside it while it runs (its URL printed on stderr, as `selftaught run --serve`);
@@ -130,54 +100,29 @@ def run(
     `config`: a TOML file;
     `executor`: "local" or "ray" (with `ray_address`, else $RAY_ADDRESS; docs/cluster.md);
     `progress`: the command's live display on stderr."""
-    from selftaught.cli.common import caps_given, run_config, where_given
-    from selftaught.cli.run import _initial_improver
-    from selftaught.session import RunSession
+    from selftaught.launch.sessions import stop_launch
 
     _refuse_while_importing()
+    values = command_values("run", given)
     with user_errors():
-        settings = run_config(
-            Path(config) if config is not None else None,
-            preset,
-            task=task_spec(task),
-            iterations=iterations,
-            model=model_spec(model),
-            base_url=base_url,
-            seed=seed,
-            gate=gate,
-            improver=path_text(improver),
-            repetitions=repetitions,
-            responses_per_call=responses_per_call,
-            max_tokens=max_tokens,
-            sandbox=sandbox,
-            concurrency=concurrency,
-            sandbox_flag=sandbox_flag or None,
-            sandbox_warning=sandbox_warning or None,
-            secret_seeds=secret_seeds or None,
-            caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
-            cache_from=str(Path(cache_from).resolve()) if cache_from is not None else None,
-            model_options=model_pairs(model_option),
-            **where_given(executor, ray_address),
-        )
-        source = _initial_improver(settings)
-        label = "+".join(Path(spec).stem for spec in settings.tasks)
-        where = Path(run_dir) if run_dir is not None else default_run_dir(label)
-    dashboard = _dashboard(where) if serve else None
+        launch = stop_launch(values)
+    dashboard = _dashboard(launch.run_dir, values.serve_port) if values.serve else None
     try:
         with user_errors():
-            session = RunSession.start(where, settings, source)
-        return _finish(session, progress)
+            session = launch.start()
+        return _finish(session, given.progress)
     finally:
         if dashboard is not None:
             dashboard.close()
 
 
-def _dashboard(run_dir: Path) -> Any:
-    """The dashboard over `run_dir` on a free loopback port, its URL printed on stderr."""
+def _dashboard(run_dir: Path, port: int) -> Any:
+    """The dashboard over `run_dir` on a loopback port (0: a free one), its URL printed on
+    stderr."""
     from selftaught.dashboard import DashboardError, start_dashboard
 
     try:
-        dashboard = start_dashboard([run_dir])
+        dashboard = start_dashboard([run_dir], port=port)
     except DashboardError as exc:
         raise SelftaughtError(str(exc)) from None
     print(f"dashboard: {dashboard.url}", file=sys.stderr, flush=True)
@@ -185,36 +130,29 @@ def _dashboard(run_dir: Path) -> Any:
 
 
 @checked
-def resume(
-    run_dir: PathLike,
-    *,
-    max_lm_calls: int | None = None,
-    max_spent_tokens: int | None = None,
-    max_dollars: float | None = None,
-    max_seconds: float | None = None,
-    executor: str | None = None,
-    ray_address: str | None = None,
-    progress: bool = False,
-    allow_changed: bool = False,
-) -> Run:
+@keywords("resume")
+def resume(given: Given) -> Run:
     """Continue a run that was killed or stopped by a cap (give a larger one), as
     `selftaught resume` does: finished work is read back, nothing is paid for twice;
     `executor`/`ray_address`: run the rest elsewhere (default: where it ran);
     `allow_changed`: continue although the task or model source was edited since the run
     started (a warning says what changed; without it, SelftaughtError)."""
-    from selftaught.cli.common import caps_given, where_given
+    from selftaught.launch.settings import caps_given, where_given
     from selftaught.session import RunSession
 
     _refuse_while_importing()
+    values = command_values("resume", given)
     with user_errors():
-        caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        where = where_given(executor, ray_address)
+        caps = caps_given(values)
+        where = where_given(values.executor, values.ray_address)
         session = RunSession.reopen(
-            Path(run_dir), caps=caps, where=where, allow_changed=allow_changed
+            values.run_dir, caps=caps, where=where, allow_changed=values.allow_changed
         )
     for what in session.changed:
-        warnings.warn(f"the {what} changed since the run last ran", stacklevel=2)
-    return _finish(session, progress)
+        warnings.warn(  # stacklevel 4: the caller, past the two wrappers
+            f"the {what} changed since the run last ran", stacklevel=4
+        )
+    return _finish(session, given.progress)
 
 
 def _finish(session: Any, progress: bool) -> Run:
@@ -227,10 +165,10 @@ def drive(session: Any, work: Callable[[], T], again: str, progress: bool = Fals
     """`work()` (under the command's live display if `progress`), then close the session
     whatever happens; bad input is SelftaughtError, a run-wide cap CapReached (with how to
     continue)."""
-    from selftaught.cli.common import _live_progress
+    from selftaught.launch.progress import live_progress
     from selftaught.lm import RunCapReached
 
-    shown = _live_progress(session) if progress else contextlib.nullcontext()
+    shown = live_progress(session) if progress else contextlib.nullcontext()
     try:
         with user_errors(), shown:
             try:
@@ -239,31 +177,6 @@ def drive(session: Any, work: Callable[[], T], again: str, progress: bool = Fals
                 raise CapReached(f"{exc}; continue under a larger cap with {again}") from None
     finally:
         session.close()
-
-
-def default_run_dir(label: str) -> Path:
-    """Where `selftaught run` records a run when no directory is given."""
-    return Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
-
-
-def model_pairs(options: list[str] | dict[str, Any] | None) -> tuple[str, ...]:
-    """`--model-option KEY=VALUE` pairs; a dict's values are written as JSON."""
-    import json
-
-    if options is None:
-        return ()
-    if isinstance(options, dict):
-        return tuple(
-            f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in options.items()
-        )
-    return tuple(options)
-
-
-def path_text(value: Any) -> str | None:
-    """A name or path as text; a `Run` or Path gives its path."""
-    import os
-
-    return None if value is None else os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def _refuse_while_importing() -> None:

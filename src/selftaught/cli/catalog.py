@@ -19,41 +19,39 @@ from selftaught.cli.common import (
     stderr,
     stdout,
     user_errors,
-    where_given,
 )
+from selftaught.cli.options import options
 from selftaught.config import ConfigError
 from selftaught.inert import visible
+from selftaught.launch.options import EVALUATE, Given
+from selftaught.launch.settings import where_given
 from selftaught.lm import describe_models
 from selftaught.lm.catalog import describe_embedded
 from selftaught.user_code import UserFileError, read_source
 
 
 @app.command()
-def evaluate(
-    solution: Annotated[Path, typer.Option(help="A .py file defining the task's entry function.")],
-    task: Annotated[str, typer.Option(help="A task name or task file.")] = "lpn",
-    split: Annotated[str, typer.Option(help="val or test.")] = "val",
-    sandbox: Annotated[str, typer.Option(help="auto, zygote-rlimits or subprocess.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-) -> None:
+@options(EVALUATE)
+def evaluate(given: Given) -> None:
     """The utility of one solution file, with per-instance outcomes."""
     from selftaught.sandbox import open_sandbox
     from selftaught.utility import Evaluator
 
+    task, split = given.task, given.split
     with user_errors():
         the_task = tasks.resolve_task(task)
         if split not in the_task.splits:
             raise ConfigError(f"unknown split {split!r}; use one of: {', '.join(the_task.splits)}")
         try:
-            source = read_source(solution)  # a FIFO or a device is refused, a BOM dropped
+            source = read_source(given.solution)  # a FIFO or a device is refused, a BOM dropped
         except UserFileError as exc:
             raise ConfigError(f"solution file {exc}") from None
-    box = open_sandbox(sandbox)
+    box = open_sandbox(given.sandbox)
     try:
         result = Evaluator(the_task, box, None).evaluate(source, split)
     finally:
         box.close()
-    if as_json:
+    if given.as_json:
         print(
             json.dumps(
                 {

@@ -1,32 +1,26 @@
 """What every `selftaught` command shares: the app, the consoles, one-line errors, the
-options several commands take, how a configuration is assembled and how long work is driven
-(live progress, caps, Ctrl-C)."""
+options of commands that declare their other parameters themselves, and how long work is
+driven (live progress, caps, Ctrl-C). The options and the configuration come from the launch
+layer (`launch/`), which the Python API shares."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from selftaught.cli.help import HelpTyper
-from selftaught.config import ConfigError, RunConfig, absolute_tasks, build_config
-from selftaught.config_file import load_config_file
-from selftaught.executors import ExecutorError
-from selftaught.improvers import ImproverError
+from selftaught.cli.options import parameter
 from selftaught.inert import visible
-from selftaught.lm import LanguageModelError, RunCapReached
-from selftaught.lm.spec import ModelSpecError, absolute_spec
+from selftaught.launch.console import InertConsole
+from selftaught.launch.errors import USER_ERRORS
+from selftaught.launch.options import AS_JSON, EXECUTOR, RAY_ADDRESS, SHOW_EVALUATOR
+from selftaught.launch.progress import live_progress
+from selftaught.lm import RunCapReached
 from selftaught.session import RunSession
-from selftaught.store import StoreError
-from selftaught.tasks import TaskError
 
 T = TypeVar("T")
 
@@ -36,21 +30,6 @@ app = HelpTyper(
     pretty_exceptions_enable=False,
     help="STOP, the Self-Taught Optimizer: a language model improves code, then the improver.",
 )
-
-
-class InertConsole(Console):
-    """A console on which everything printed is inert text (docs/reliability.md, "What a person
-    sees"): every string it renders (a line, a table cell, a title) has its control characters
-    visibly escaped (`inert.visible`), and no markup is read unless a line of ours asks for it
-    (`markup=True`, with what it quotes passed through `shown`). A task name, an error or a
-    flagged source line is model-written or came from a run directory: in a table cell, rich
-    markup would style it ("[green]") or raise ("[/]" with nothing to close)."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(markup=False, **options)
-
-    def render_str(self, text: str, **options: Any) -> Text:
-        return super().render_str(visible(text, newlines=True), **options)
 
 
 def shown(text: object) -> str:
@@ -82,17 +61,6 @@ def _options(
     """STOP, the Self-Taught Optimizer: a language model improves code, then the improver."""
 
 
-USER_ERRORS = (
-    ConfigError,
-    ModelSpecError,
-    LanguageModelError,
-    StoreError,
-    TaskError,
-    ImproverError,
-    ExecutorError,
-)
-
-
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Bad input becomes one line and exit code 2; what was recorded stays recorded."""
@@ -105,101 +73,11 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-MaxCalls = Annotated[int | None, typer.Option(help="Run-wide cap on paid LM calls.")]
-MaxSpent = Annotated[int | None, typer.Option(help="Run-wide cap on LM tokens paid for.")]
-MaxDollars = Annotated[float | None, typer.Option(help="Run-wide cap on LM cost in dollars.")]
-MaxSeconds = Annotated[float | None, typer.Option(help="Run-wide cap on LM wall time.")]
-
-
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="A TOML file of settings (see examples/run.toml); options given here override it.",
-    ),
-]
-Concurrency = Annotated[
-    int | None,
-    typer.Option(
-        help="Improver invocations at once (default: the backend's request concurrency, "
-        "2 for the embedded model: its requests share one batch)."
-    ),
-]
-ModelOptionPairs = Annotated[
-    list[str] | None,
-    typer.Option(help="KEY=VALUE for the backend (timeout, retries, extra_body, ...)."),
-]
-SeedOption = Annotated[
-    int | None, typer.Option(help="Seed of sampling and of the children (default: 0).")
-]
-ShowEvaluator = Annotated[
-    bool,
-    typer.Option(
-        "--show-evaluator",
-        help="Evaluator-form tasks: show the model the evaluator's source, not only its "
-        "description (the source may hold the answer).",
-    ),
-]
-ExecutorOption = Annotated[
-    str | None,
-    typer.Option(
-        "--executor",
-        help="Where solutions run: local (default: this machine's sandbox) or ray (a Ray "
-        "cluster; needs selftaught[ray]).",
-    ),
-]
-RayAddress = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address", help="With --executor ray: the cluster's HOST:PORT (else $RAY_ADDRESS)."
-    ),
-]
-
-
-def where_given(executor: str | None, ray_address: str | None) -> dict[str, str]:
-    """The executor settings given on the command line (config.WHERE); a --ray-address alone
-    means the Ray executor."""
-    given = {"executor": executor or ("ray" if ray_address else None), "ray_address": ray_address}
-    return {k: v for k, v in given.items() if v is not None}
-
-
-SecretSeeds = Annotated[
-    bool,
-    typer.Option(
-        "--secret-seeds",
-        help="Instance seeds from a secret kept in the run store, not the paper's public seeds.",
-    ),
-]
-
-
-def caps_given(calls, tokens, dollars, seconds) -> dict:  # noqa: ANN001 - typer's values
-    given = {"calls": calls, "tokens": tokens, "dollars": dollars, "seconds": seconds}
-    return {k: v for k, v in given.items() if v is not None}
-
-
-def run_config(
-    config_file: Path | None, preset: str | None, defaults: dict | None = None, **given: object
-) -> RunConfig:
-    """The run's configuration: the preset, `defaults`, the config file, then the options
-    `given` on the command line (None: not given); model and task files made absolute."""
-    file = load_config_file(config_file) if config_file else None
-    config = build_config(preset, defaults=defaults, file=file, **given)
-    return config.model_copy(
-        update={
-            "model": absolute_spec(config.model),
-            "task": absolute_tasks(config.task),
-            "sandbox_flag": config.sandbox_flag or config.sandbox_warning,  # a warning implies it
-        }
-    )
-
-
-ModelOption = Annotated[
-    str | None,
-    typer.Option(help="Language model spec (see `selftaught models`; default: llamacpp)."),
-]
-PresetOption = Annotated[str | None, typer.Option(help="Budgets: quick (default) or paper.")]
-BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Last stdout line: the result as JSON.")]
+# The options of commands that declare their other parameters themselves.
+ShowEvaluator = parameter(SHOW_EVALUATOR)
+ExecutorOption = parameter(EXECUTOR)
+RayAddress = parameter(RAY_ADDRESS)
+JsonOption = parameter(AS_JSON)
 
 
 def drive(session: RunSession, work: Callable[[], T], again: str) -> T:
@@ -207,7 +85,7 @@ def drive(session: RunSession, work: Callable[[], T], again: str) -> T:
     or Ctrl-C (exit 130) stops it with everything recorded and says how to continue (`again`);
     the session is closed whatever happens."""
     try:
-        with user_errors(), _live_progress(session):
+        with user_errors(), live_progress(session, stderr):
             try:
                 return work()
             except RunCapReached as exc:
@@ -221,28 +99,6 @@ def drive(session: RunSession, work: Callable[[], T], again: str) -> T:
         raise typer.Exit(130) from None
     finally:
         session.close()
-
-
-@contextlib.contextmanager
-def _live_progress(session: RunSession) -> Iterator[None]:
-    def render() -> Table:
-        status, usage = session.status, session.language_model.usage
-        table = Table.grid(padding=(0, 2))
-        stop = session.config.iterations > 0  # transfer and compare have no iterations
-        if stop:
-            table.add_row("iteration", f"{status.iteration} / {session.config.iterations}")
-        table.add_row("doing", status.phase)
-        table.add_row(
-            "LM calls", f"{usage.calls} ({usage.uncached_calls} paid, {usage.samples} samples)"
-        )
-        table.add_row("evaluations", str(session.evaluations_run))
-        if stop:
-            best = "-" if status.best_val is None else f"{status.best_val:.3f}"
-            table.add_row("best meta-utility (val)", best)
-        return table
-
-    with Live(console=stderr, get_renderable=render, refresh_per_second=2, transient=True):
-        yield
 
 
 def again_command(session: RunSession) -> str:

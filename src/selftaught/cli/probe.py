@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.table import Table
 
-from selftaught.cli.common import (
-    BaseUrlOption,
-    JsonOption,
-    ModelOptionPairs,
-    PresetOption,
-    SeedOption,
-    again_command,
-    app,
-    drive,
-    run_config,
-    stderr,
-    stdout,
-    user_errors,
-)  # fmt: skip
+from selftaught.cli.common import again_command, app, drive, stderr, stdout, user_errors
+from selftaught.cli.options import options
 from selftaught.improvers import builtin_source
+from selftaught.launch.options import PROBE, Given
+from selftaught.launch.sessions import show_phase, side_session
+from selftaught.launch.settings import configure
 from selftaught.session import RunSession
 
 JSON_KEYS = ("model", "solution", "meta", "estimate")  # the last stdout line, exactly
@@ -32,50 +20,27 @@ TRIAL_SECONDS = 30.0  # a scripted trial is a handful of calls; a model's endles
 
 
 @app.command("probe")
-def probe_command(
-    model: Annotated[
-        str | None,
-        typer.Option(help="Language model spec (see `selftaught models`; default: llamacpp)."),
-    ] = None,
-    tasks_: Annotated[
-        str | None,
-        typer.Option("--tasks", help="Comma-separated tasks (default: string_grid,maxcut)."),
-    ] = None,
-    samples: Annotated[int, typer.Option(min=1, max=256, help="Replies per level and task.")] = 8,
-    preset: PresetOption = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(help="Tokens per reply (default: the preset's, 1024).")
-    ] = None,
-    base_url: BaseUrlOption = None,
-    seed: SeedOption = None,
-    model_option: ModelOptionPairs = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+@options(PROBE)
+def probe_command(given: Given) -> None:
     """Rates with 95% intervals at the solution and meta levels, and what a full run would cost."""
     from selftaught.probe import DEFAULT_TASKS, PROBE_KEY
 
     with user_errors():
-        config = run_config(
-            None, preset, iterations=0, task=tasks_ or DEFAULT_TASKS, model=model,
-            max_tokens=max_tokens, base_url=base_url, seed=seed,
-            model_options=tuple(model_option or ()),
-        )  # fmt: skip
-        label = "+".join(Path(spec).stem for spec in config.tasks)
-        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-probe-{label}")
-        session = RunSession.start_or_reopen(run_dir, config, builtin_source("seed"), "probe")
+        config = configure(PROBE, given, iterations=0, task=given.tasks or DEFAULT_TASKS)
+        session = side_session("probe", given.run_dir, builtin_source("seed"), config)
+        run_dir = session.run_dir
 
     def work() -> dict[str, Any]:
-        result = {**_probe(session, samples), "model": config.model}
+        result = {**_probe(session, given.samples), "model": config.model}
         session.store.set_meta(PROBE_KEY, result)
         session.store.set_meta("finished", True)
         return result
 
     result = drive(session, work, again_command(session))
-    console = stderr if as_json else stdout
+    console = stderr if given.as_json else stdout
     console.print(*tables(result))
     console.print(f"recorded in {run_dir}; `selftaught report {run_dir}` shows it")
-    if as_json:
+    if given.as_json:
         print(json.dumps({key: result[key] for key in JSON_KEYS}), flush=True)
 
 
@@ -91,9 +56,6 @@ def _probe(session: RunSession, samples: int) -> dict[str, Any]:
         memory_mb=config.limits.improver_memory_mb,
     )
 
-    def show(text: str) -> None:
-        session.status.phase = text
-
     probe = Probe(
         session.language_model,
         session.evaluators,
@@ -101,7 +63,7 @@ def _probe(session: RunSession, samples: int) -> dict[str, Any]:
         Trials(config.budgets, session.sandbox, session.recorder, limits),
         samples=samples,
         temperature=config.budgets.temperature,
-        progress=show,
+        progress=show_phase(session),
     )
     return probe.run(session.store.get_meta(PROBE_KEY))
 

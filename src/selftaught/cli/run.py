@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.markup import escape
 from rich.table import Table
 
-from selftaught import improvers, safety
-from selftaught.cli.common import (
-    Concurrency,
-    ConfigFile,
-    ExecutorOption,
-    MaxCalls,
-    MaxDollars,
-    MaxSeconds,
-    MaxSpent,
-    ModelOptionPairs,
-    RayAddress,
-    SecretSeeds,
-    SeedOption,
-    ShowEvaluator,
-    app,
-    caps_given,
-    drive,
-    run_config,
-    stderr,
-    stdout,
-    user_errors,
-    where_given,
-)  # fmt: skip
+from selftaught import safety
+from selftaught.cli.common import app, drive, stderr, stdout, user_errors
+from selftaught.cli.options import options
 from selftaught.failures import failure_lines, invocation_failures, zero_score_lines
+from selftaught.launch.options import RESUME, RUN, Given
+from selftaught.launch.sessions import stop_launch
+from selftaught.launch.settings import caps_given, where_given
 from selftaught.records import IterationRecord
 from selftaught.session import RunSession
 from selftaught.stall import stall, stall_line
@@ -42,124 +23,18 @@ from selftaught.tasks import Task
 
 
 @app.command()
-def run(
-    config_file: ConfigFile = None,
-    task: Annotated[
-        str | None,
-        typer.Option(
-            help="Task name or file the improver is scored on; a,b for several (default: lpn)."
-        ),
-    ] = None,
-    preset: Annotated[
-        str | None, typer.Option(help="quick (minutes, embedded model; default) or paper.")
-    ] = None,
-    iterations: Annotated[int | None, typer.Option(help="T, STOP iterations.")] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="llamacpp (default), llamacpp:PATH.gguf, openai:MODEL, python:FILE.py:FUNC, "
-            "replay:RUN_DIR."
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server (else $OPENAI_BASE_URL).")
-    ] = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Where the run is recorded.")] = None,
-    seed: SeedOption = None,
-    gate: Annotated[
-        str | None,
-        typer.Option(help="better (default): adopt only a better improver; paper: any non-zero."),
-    ] = None,
-    improver: Annotated[
-        str | None,
-        typer.Option(
-            "--improver",
-            "--start-from",
-            help="Initial improver: a built-in name or a .py file (default: the preset's: "
-            "repair for quick, seed for paper).",
-        ),
-    ] = None,
-    repetitions: Annotated[
-        int | None, typer.Option(help="Improver runs per meta-utility call.")
-    ] = None,
-    responses_per_call: Annotated[
-        int | None, typer.Option(help="Responses per model call (max_responses_per_call).")
-    ] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
-    sandbox: Annotated[
-        str | None, typer.Option(help="auto (default), zygote-rlimits or subprocess.")
-    ] = None,
-    concurrency: Concurrency = None,
-    executor: ExecutorOption = None,
-    ray_address: RayAddress = None,
-    sandbox_flag: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox-flag",
-            help="The paper's circumvention experiment: improvers see a use_sandbox flag "
-            "(ignored and recorded; isolation never changes).",
-        ),
-    ] = False,
-    sandbox_warning: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox-warning", help="With --sandbox-flag: warn not to turn the flag off."
-        ),
-    ] = False,
-    secret_seeds: SecretSeeds = False,
-    show_evaluator: ShowEvaluator = False,
-    max_lm_calls: MaxCalls = None,
-    max_spent_tokens: MaxSpent = None,
-    max_dollars: MaxDollars = None,
-    max_seconds: MaxSeconds = None,
-    cache_from: Annotated[
-        Path | None, typer.Option(help="Reuse LM answers recorded in another run directory.")
-    ] = None,
-    model_option: ModelOptionPairs = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
-    ] = False,
-    serve: Annotated[
-        bool, typer.Option("--serve", help="Watch it live: start the dashboard, print its URL.")
-    ] = False,
-    serve_port: Annotated[int, typer.Option(help="The dashboard's port (0: any free).")] = 0,
-) -> None:
+@options(RUN)
+def run(given: Given) -> None:
     """Run STOP: the improver improves itself for T iterations; every step is recorded."""
     with user_errors():
-        config = run_config(
-            config_file,
-            preset,
-            task=task,
-            iterations=iterations,
-            model=model,
-            base_url=base_url,
-            seed=seed,
-            gate=gate,
-            improver=improver,
-            repetitions=repetitions,
-            responses_per_call=responses_per_call,
-            max_tokens=max_tokens,
-            sandbox=sandbox,
-            concurrency=concurrency,
-            sandbox_flag=sandbox_flag or None,  # False: not given (the file may set it)
-            sandbox_warning=sandbox_warning or None,
-            secret_seeds=secret_seeds or None,
-            show_evaluator=show_evaluator or None,
-            caps=caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds),
-            cache_from=str(cache_from.resolve()) if cache_from else None,
-            model_options=tuple(model_option or ()),
-            **where_given(executor, ray_address),
-        )
-        source = _initial_improver(config)
-        label = "+".join(Path(spec).stem for spec in config.tasks)
-        run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{label}")
-    dashboard = _dashboard(run_dir, serve_port) if serve else None
+        launch = stop_launch(given)
+    dashboard = _dashboard(launch.run_dir, given.serve_port) if given.serve else None
     try:
         with user_errors():
-            session = RunSession.start(run_dir, config, source)
-        if improver is None:  # say which initial improver the preset chose, and why
-            stderr.print(_preset_improver_line(config), highlight=False, soft_wrap=True)
-        _execute(session, as_json)
+            session = launch.start()
+        if given.improver is None:  # say which initial improver the preset chose, and why
+            stderr.print(_preset_improver_line(launch.config), highlight=False, soft_wrap=True)
+        _execute(session, given.as_json)
     finally:
         if dashboard is not None:
             dashboard.close()
@@ -175,32 +50,15 @@ def _dashboard(run_dir: Path, port: int):  # noqa: ANN202 - the dashboard is imp
 
 
 @app.command()
-def resume(
-    run_dir: Annotated[Path, typer.Argument(help="The directory of a run that was stopped.")],
-    max_lm_calls: MaxCalls = None,
-    max_spent_tokens: MaxSpent = None,
-    max_dollars: MaxDollars = None,
-    max_seconds: MaxSeconds = None,
-    executor: ExecutorOption = None,
-    ray_address: RayAddress = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Last stdout line: the result as JSON.")
-    ] = False,
-    allow_changed: Annotated[
-        bool,
-        typer.Option(
-            "--allow-changed",
-            help="Resume even though the task or model file was edited since the run started.",
-        ),
-    ] = False,
-) -> None:
+@options(RESUME)
+def resume(given: Given) -> None:
     """Continue a run that was killed or stopped by a cap (give a larger one); finished work is
     read back, nothing is paid twice."""
     with user_errors():
-        caps = caps_given(max_lm_calls, max_spent_tokens, max_dollars, max_seconds)
-        where = where_given(executor, ray_address)  # else where it ran before
+        caps = caps_given(given)
+        where = where_given(given.executor, given.ray_address)  # else where it ran before
         session = RunSession.reopen(
-            run_dir, caps=caps, where=where, allow_changed=allow_changed
+            given.run_dir, caps=caps, where=where, allow_changed=given.allow_changed
         )
     for what in session.changed:
         stderr.print(
@@ -208,7 +66,7 @@ def resume(
             "the edited version (what is recorded so far is of the old one)",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
-    _execute(session, as_json)
+    _execute(session, given.as_json)
 
 
 def _preset_improver_line(config: Any) -> str:
@@ -219,13 +77,6 @@ def _preset_improver_line(config: Any) -> str:
             "paper's seed improver returns a failed program; --improver seed runs the paper's)"
         )
     return f"initial improver: {config.improver} (the {config.preset} preset's)"
-
-
-def _initial_improver(config: Any) -> str:
-    """The configured improver; with --sandbox-flag, "seed" is the paper's sandbox variant."""
-    if config.sandbox_flag and config.improver == "seed":
-        return safety.sandbox_flag_seed()
-    return improvers.load_improver(config.improver)
 
 
 def _execute(session: RunSession, as_json: bool) -> None:

@@ -3,97 +3,48 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.table import Table
 
 from selftaught import improvers
 from selftaught.cli.common import (
-    BaseUrlOption,
-    Concurrency,
-    ConfigFile,
-    ExecutorOption,
-    JsonOption,
-    ModelOption,
-    ModelOptionPairs,
-    PresetOption,
-    RayAddress,
-    SecretSeeds,
-    SeedOption,
     again_command,
     app,
     drive,
     pct,
     pct_range,
-    run_config,
     stderr,
     stdout,
     user_errors,
-    where_given,
 )  # fmt: skip
+from selftaught.cli.options import options
 from selftaught.cli.run import solution_lines
-from selftaught.config import ConfigError, RunConfig
+from selftaught.config import ConfigError
 from selftaught.failures import failure_lines, invocation_failures
+from selftaught.launch.options import COMPARE, TRANSFER, Given
+from selftaught.launch.sessions import show_phase, side_session
+from selftaught.launch.settings import compare_settings, transfer_settings
 from selftaught.session import RunSession
-
-TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
-
-
-def _side_session(kind: str, run_dir: Path | None, source: str, config: RunConfig) -> RunSession:
-    """A transfer or compare run: recorded like a STOP run, continued if re-run in place."""
-    label = "+".join(Path(spec).stem for spec in config.tasks)
-    run_dir = run_dir or Path("runs") / time.strftime(f"%Y%m%d-%H%M%S-{kind}-{label}")
-    return RunSession.start_or_reopen(run_dir, config, source, kind)
 
 
 @app.command("transfer")
-def transfer_command(
-    improver: Annotated[str, typer.Option(help="A built-in name, a .py file or a run directory.")],
-    config_file: ConfigFile = None,
-    tasks_: Annotated[
-        str | None,
-        typer.Option(
-            "--tasks",
-            help=f"Comma-separated tasks (default: {TRANSFER_TASKS.replace(',', ', ')}).",
-        ),
-    ] = None,
-    repeats: Annotated[
-        int | None, typer.Option(help="Improver calls per task (default: 5).")
-    ] = None,
-    preset: PresetOption = None,
-    model: ModelOption = None,
-    base_url: BaseUrlOption = None,
-    seed: SeedOption = None,
-    secret_seeds: SecretSeeds = False,
-    concurrency: Concurrency = None,
-    executor: ExecutorOption = None,
-    ray_address: RayAddress = None,
-    model_option: ModelOptionPairs = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+@options(TRANSFER)
+def transfer_command(given: Given) -> None:
     """u(s), ū(I0) and ū(I) per task on the test split: the paper's transfer table."""
     from selftaught.transfer import transfer
 
     with user_errors():
-        config = run_config(
-            config_file, preset, defaults={"task": TRANSFER_TASKS, "repetitions": 5},
-            iterations=0, task=tasks_, repetitions=repeats, model=model, base_url=base_url,
-            seed=seed, concurrency=concurrency, model_options=tuple(model_option or ()),
-            secret_seeds=secret_seeds or None, **where_given(executor, ray_address),
-        )  # fmt: skip
-        source = improvers.load_improver(improver)
-        session = _side_session("transfer", run_dir, source, config)
+        config = transfer_settings(given)
+        source = improvers.load_improver(given.improver)
+        session = side_session("transfer", given.run_dir, source, config)
     rows, failures, solutions = drive(
         session,
         lambda: (transfer(session), invocation_failures(session.store), _solutions(session)),
         again_command(session),
     )
-    table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
+    title = f"transfer of {given.improver} (test split)"
+    table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=title)
     for row in rows:
         ci = row["ci"]
         table.add_row(
@@ -102,8 +53,8 @@ def transfer_command(
             f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
             f"{pct(row['improver'])} {pct_range(ci['improver'])}",
         )
-    _print(table, failures, as_json, solutions)
-    if as_json:
+    _print(table, failures, given.as_json, solutions)
+    if given.as_json:
         result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
@@ -111,46 +62,20 @@ def transfer_command(
 
 
 @app.command("compare")
-def compare_command(
-    improvers_: Annotated[
-        str, typer.Option("--improvers", help="Comma-separated names, .py files or run dirs.")
-    ],
-    config_file: ConfigFile = None,
-    tasks_: Annotated[
-        str | None, typer.Option("--tasks", help="Comma-separated tasks (default: lpn).")
-    ] = None,
-    repeats: Annotated[int, typer.Option(help="Repeats of each meta-utility.")] = 1,
-    preset: PresetOption = None,
-    repetitions: Annotated[int | None, typer.Option(help="Improver runs per repeat.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Tokens per response.")] = None,
-    model: ModelOption = None,
-    base_url: BaseUrlOption = None,
-    seed: SeedOption = None,
-    secret_seeds: SecretSeeds = False,
-    concurrency: Concurrency = None,
-    executor: ExecutorOption = None,
-    ray_address: RayAddress = None,
-    model_option: ModelOptionPairs = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Where it is recorded.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+@options(COMPARE)
+def compare_command(given: Given) -> None:
     """Each improver under identical budgets and seeds: test meta-utility, cost, paired test."""
     from selftaught.compare import compare_in_session, improvers_listing, summarize
 
-    names = [name.strip() for name in improvers_.split(",") if name.strip()]
+    names = [name.strip() for name in given.improvers.split(",") if name.strip()]
     with user_errors():
-        if repeats < 1:  # before a run directory is made for it
-            raise ConfigError(f"--repeats {repeats}: give at least 1")
-        config = run_config(
-            config_file, preset, iterations=0, task=tasks_, model=model, base_url=base_url,
-            seed=seed, repetitions=repetitions, max_tokens=max_tokens, concurrency=concurrency,
-            model_options=tuple(model_option or ()), secret_seeds=secret_seeds or None,
-            **where_given(executor, ray_address),
-        )  # fmt: skip
-        session = _side_session("compare", run_dir, improvers_listing(names), config)
+        if given.repeats < 1:  # before a run directory is made for it
+            raise ConfigError(f"--repeats {given.repeats}: give at least 1")
+        config = compare_settings(given)
+        session = side_session("compare", given.run_dir, improvers_listing(names), config)
 
     def work() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-        rows = compare_in_session(session, names, repeats, _show(session))
+        rows = compare_in_session(session, names, given.repeats, show_phase(session))
         return rows, invocation_failures(session.store), _solutions(session)
 
     rows, failures, solutions = drive(session, work, again_command(session))
@@ -162,8 +87,8 @@ def compare_command(
             entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
             str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
         )  # fmt: skip
-    _print(table, failures, as_json, solutions)
-    if as_json:
+    _print(table, failures, given.as_json, solutions)
+    if given.as_json:
         result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
@@ -184,12 +109,3 @@ def _print(
 def _solutions(session: RunSession) -> dict[str, dict[str, float | None]]:
     """`--json`'s "solutions": per task, the seed solution's and the best returned one's."""
     return {s.task: s.to_dict() for s in session.solution_scores()}
-
-
-def _show(session: RunSession) -> Callable[[str], None]:
-    """What the live display says the comparison is doing."""
-
-    def show(text: str) -> None:
-        session.status.phase = text
-
-    return show
