@@ -28,7 +28,8 @@ import numpy as np
 from selftaught.improve import Invoker
 from selftaught.improvers import load_improver
 from selftaught.meta_utility import MetaUtility
-from selftaught.seeds import derive_seed
+from selftaught.records import compare_group, study_purpose
+from selftaught.seeds import repeat_seed
 from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.utility import Evaluator
 
@@ -112,10 +113,10 @@ def _measure(
         meta = MetaUtility(
             [evaluator], invoker, run_seed=repeat_seed(seed, repeat), concurrency=concurrency
         )
-        scope = f"compare:{seed}:{repeat}:{label}"
+        scope = compare_group(seed, repeat, label)
         # Stored once per row and read back: re-running a comparison in its run directory
         # invokes no finished row again (its calls would be free, but would be logged twice).
-        result = meta.score_once(source, scope, f"{scope}:{evaluator.task.name}")
+        result = meta.score_once(source, scope, study_purpose(scope, evaluator.task.name))
         for run in result.runs:
             scores.append(float(run.test or 0.0))
             vals.append(float(run.val))
@@ -135,11 +136,6 @@ def _measure(
         for name, key in USAGE_FIELDS.items():
             row[name] = after.get(key, 0) - before.get(key, 0)
     return row
-
-
-def repeat_seed(seed: int, repeat: int) -> int:
-    """The run seed of repeat `repeat`: the same for every improver, distinct per repeat."""
-    return derive_seed("compare", seed, repeat)
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from selftaught.records import STOP_LEVEL
+from selftaught.records import Level
 from selftaught.store.queries import RunQueries
 
 
@@ -23,7 +23,7 @@ def invocation_failures(store: RunQueries) -> list[dict[str, Any]]:
     failed invocation, in the order of the first failure."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for improver, level, task, status, error in store.invocations():
-        key = (improver, "self" if level == STOP_LEVEL else str(task))
+        key = (improver, "self" if level == Level.STOP else str(task))
         group = groups.setdefault(
             key, {"improver": improver, "task": key[1], "failed": 0, "invocations": 0}
         )

@@ -23,7 +23,7 @@ from selftaught import events, feedback, safety
 from selftaught.config import Budgets
 from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
-from selftaught.seeds import derive_seed
+from selftaught.seeds import repetition_seed
 from selftaught.store import StoreError, sha256
 from selftaught.utility import Evaluator
 
@@ -169,9 +169,9 @@ class MetaUtility:
             lambda s: self._score(evaluator, s, "val", program),
             utility_budget=self.budgets.utility_calls,
             description=self.task_description(evaluator),
-            scope=Scope(f"{scope}/{task.name}/{r}", "task", scope),
+            scope=Scope.repetition(scope, task.name, r),
             # The same seeds for every improver: candidates and incumbents meet the same draws.
-            seed=derive_seed(self.run_seed, task.name, r),
+            seed=repetition_seed(self.run_seed, task.name, r),
             invocation=Invocation.meta_utility(task.name, r, t=self.recorder.iteration),
             explain=lambda s: self.why_solution(evaluator, s),
         )

@@ -10,10 +10,52 @@ imports nothing from the package, so every layer may use it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any
 
-STOP_LEVEL = "stop"  # the improver of improvers improving itself: I_{t-1}(I_{t-1}, û, L)
-META_UTILITY_LEVEL = "meta_utility"  # one repetition of û: an improver improving a solution
+
+class Level(StrEnum):
+    """Which of STOP's two levels an invocation, and every model call it makes, works at. The
+    value is how the store's `invocations.level` spells it; `call_level`, how `lm_calls.level`
+    does (both spellings are in runs already recorded, so neither changes)."""
+
+    STOP = "stop"  # the improver of improvers improving itself: I_{t-1}(I_{t-1}, û, L)
+    META_UTILITY = "meta_utility"  # one repetition of û: an improver improving a solution
+    PROBE = "probe"  # one of the probe's trials (docs/probe.md), outside any STOP run
+
+    @property
+    def call_level(self) -> str:
+        """The model asked to improve an improver: "meta"; a solution: "task" (a probe's
+        trials ask for solutions)."""
+        return "meta" if self is Level.STOP else "task"
+
+
+# What an invocation's samples are drawn under and its meta-utility is stored as: made here
+# only. A scope's name is part of every request's cache key and the purpose the key of a stored
+# meta-utility, so each string must stay byte-identical across versions
+# (tests/store/test_replay.py replays runs recorded before they were made here).
+RECORD_PURPOSE = "record"  # a STOP run's meta-utility of an improver
+
+
+def stop_group(t: int) -> str:
+    """STOP iteration t's scope: its own call and the repetitions that score its candidate."""
+    return f"t={t}"
+
+
+def transfer_group(task: str) -> str:
+    """A transfer's scope on one task."""
+    return f"transfer:{task}"
+
+
+def compare_group(seed: int, repeat: int, label: str) -> str:
+    """A comparison's scope for one improver in one repeat."""
+    return f"compare:{seed}:{repeat}:{label}"
+
+
+def study_purpose(group: str, part: str) -> str:
+    """The stored meta-utility's purpose of a transfer (part: its label) or a comparison
+    (part: the task), under the group its samples were drawn in."""
+    return f"{group}:{part}"
 
 
 @dataclass(frozen=True)
@@ -21,24 +63,24 @@ class Invocation:
     """What one improver invocation is for: a STOP iteration `t`, or one repetition of the
     meta-utility on `task` (at iteration `t` when a STOP loop runs it)."""
 
-    level: str
+    level: Level
     t: int | None = None
     task: str | None = None
     repetition: int | None = None
 
     @classmethod
     def stop(cls, t: int) -> Invocation:
-        return cls(STOP_LEVEL, t=t)
+        return cls(Level.STOP, t=t)
 
     @classmethod
     def meta_utility(cls, task: str, repetition: int, t: int | None = None) -> Invocation:
-        return cls(META_UTILITY_LEVEL, t=t, task=task, repetition=repetition)
+        return cls(Level.META_UTILITY, t=t, task=task, repetition=repetition)
 
     @property
     def purpose(self) -> str:
         """The version-1 label ("stop:t=1", "meta_utility:lpn:0"), still stored beside the
         columns so that older code reading a newer run sees what it expects."""
-        if self.level == STOP_LEVEL:
+        if self.level == Level.STOP:
             return f"stop:t={self.t}"
         return f"{self.level}:{self.task}:{self.repetition}"
 
@@ -48,19 +90,39 @@ class Scope:
     """Whose language-model samples a call draws.
 
     `name` is part of the request's cache key: a scope's occurrences are counted on their
-    own, so each invocation is answered the same however others interleave. `level` is
-    "meta" (an improver asked to improve an improver) or "task" (to improve a solution);
-    `group` is what reports total under (the STOP iteration or study row).
+    own, so each invocation is answered the same however others interleave. `level` is the
+    invocation's (None: not known); `group` is what reports total under (the STOP iteration
+    or study row).
     """
 
     name: str
-    level: str | None = None
+    level: Level | None = None
     group: str | None = None
 
     @classmethod
     def of(cls, scope: Scope | str) -> Scope:
         """A plain string is a scope of its own, at no known level."""
         return scope if isinstance(scope, Scope) else cls(str(scope), None, str(scope))
+
+    @classmethod
+    def stop(cls, t: int) -> Scope:
+        """STOP iteration t's own call: the incumbent improving itself."""
+        return cls(stop_group(t), Level.STOP, stop_group(t))
+
+    @classmethod
+    def repetition(cls, group: str, task: str, repetition: int) -> Scope:
+        """One repetition of û on `task`, under `group` (a STOP iteration or study row)."""
+        return cls(f"{group}/{task}/{repetition}", Level.META_UTILITY, group)
+
+    @classmethod
+    def probe(cls, name: str, level: Level) -> Scope:
+        """One of the probe's trials (docs/probe.md)."""
+        return cls(f"probe/{name}", level, "probe")
+
+    @property
+    def call_level(self) -> str | None:
+        """How the store's `lm_calls.level` records this scope's level."""
+        return self.level.call_level if self.level is not None else None
 
 
 @dataclass(frozen=True)

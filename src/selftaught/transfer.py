@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from selftaught.improvers import builtin_source
-from selftaught.records import MetaScore
+from selftaught.records import MetaScore, study_purpose, transfer_group
 from selftaught.session import RunSession
 from selftaught.stats import bootstrap_interval
 from selftaught.utility import Evaluator
@@ -42,9 +42,9 @@ def transfer(session: RunSession) -> list[dict[str, Any]]:
 
 def _scores(session: RunSession, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
     """ū on one task, computed once and read back from the store afterwards."""
-    task = evaluator.task.name
     meta_utility = session.meta_utility([evaluator])
-    return meta_utility.score_once(improver, f"transfer:{task}", f"transfer:{task}:{label}")
+    group = transfer_group(evaluator.task.name)
+    return meta_utility.score_once(improver, group, study_purpose(group, label))
 
 
 def _interval(score: MetaScore) -> list[float]:

@@ -60,7 +60,7 @@ from selftaught.lm.pricing import PriceTable
 from selftaught.lm.replay import IDENTITY_KEY
 from selftaught.lm.retry import RetryInfo
 from selftaught.records import Scope
-from selftaught.seeds import seed_of
+from selftaught.seeds import sample_seed
 from selftaught.store import RunStore, Sample
 
 
@@ -117,11 +117,6 @@ def request_key(
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def sample_seed(run_seed: int, key: str, index: int) -> int:
-    """The seed of sample `index` of a request: 31 bits, which every server accepts."""
-    return seed_of(f"{run_seed}:{key}:{index}", 2**31)
 
 
 def _storable(sample: Sample) -> Sample:

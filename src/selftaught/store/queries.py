@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught import sizes
-from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL, SolutionScores
+from selftaught.records import Level, SolutionScores
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
 
@@ -151,7 +151,7 @@ class RunQueries:
         rows = self.db.execute(
             "SELECT t, improver, result, status, error FROM invocations"
             " WHERE level = ? AND t IS NOT NULL ORDER BY id",
-            (STOP_LEVEL,),
+            (Level.STOP.value,),
         )
         keys = ("t", "improver", "result", "status", "error")
         return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -161,7 +161,7 @@ class RunQueries:
             "SELECT CASE WHEN level = ? THEN 'self-improvement' ELSE 'meta-utility' END,"
             " status, COUNT(*), SUM(seconds), SUM(wall_seconds) FROM invocations"
             " GROUP BY 1, 2 ORDER BY 1, 2",
-            (STOP_LEVEL,),
+            (Level.STOP.value,),
         )
         # wall_seconds: None where no invocation of the group recorded it (before version 4)
         return [
@@ -193,7 +193,7 @@ class RunQueries:
             f" {latest('val', 'score')}, {latest('test', 'score')}, {latest('val', 'failure')}"
             " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY improver ORDER BY id) AS k"
             " FROM invocations WHERE level = ?) i WHERE k <= ? ORDER BY id",
-            (META_UTILITY_LEVEL, MAX_DOWNSTREAM_ROWS),
+            (Level.META_UTILITY.value, MAX_DOWNSTREAM_ROWS),
         )  # fmt: skip
         keys = ("t", "task", "repetition", "status", "error", "result", "val", "test", "failure")
         out: dict[str, list[dict[str, Any]]] = {}
@@ -204,7 +204,8 @@ class RunQueries:
     def meta_utility_improvers(self) -> list[str]:
         """Every improver the meta-utility ran, in order of invocation (repeats included)."""
         rows = self.db.execute(
-            "SELECT improver FROM invocations WHERE level = ? ORDER BY id", (META_UTILITY_LEVEL,)
+            "SELECT improver FROM invocations WHERE level = ? ORDER BY id",
+            (Level.META_UTILITY.value,),
         )
         return [r[0] for r in rows]
 
@@ -407,7 +408,7 @@ class RunQueries:
         ways)."""
         written = (
             "split = 'val' AND program NOT IN (SELECT initial FROM invocations"
-            f" WHERE level = '{META_UTILITY_LEVEL}' AND task = evaluations.task)"
+            f" WHERE level = '{Level.META_UTILITY.value}' AND task = evaluations.task)"
         )
         rows = self.db.execute(
             f"SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE {written}"
@@ -439,7 +440,7 @@ class RunQueries:
         rows = self.db.execute(
             "SELECT task, initial FROM invocations WHERE id IN (SELECT MIN(id) FROM invocations"
             " WHERE level = ? AND task IS NOT NULL GROUP BY task) ORDER BY task",
-            (META_UTILITY_LEVEL,),
+            (Level.META_UTILITY.value,),
         ).fetchall()
         out = []
         for task, seed in rows:
@@ -463,7 +464,7 @@ class RunQueries:
             "SELECT program FROM evaluations WHERE task = ? AND split = 'val' AND program IN"
             " (SELECT result FROM invocations WHERE level = ? AND task = ? AND result IS NOT"
             " NULL) ORDER BY score DESC, id LIMIT 1",
-            (task, META_UTILITY_LEVEL, task),
+            (task, Level.META_UTILITY.value, task),
         ).fetchone()
         return row[0] if row else None
 

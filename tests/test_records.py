@@ -1,0 +1,46 @@
+"""The invocation vocabulary of selftaught.records: one level enum, and the scope and purpose
+strings made in one place. The strings are part of the model cache's key and of the stored
+meta-utilities' keys: the expected values are those the code built by hand before (commit
+4d6402c; tests/store/test_replay.py replays whole runs recorded then)."""
+
+from __future__ import annotations
+
+from selftaught.records import (
+    RECORD_PURPOSE,
+    Invocation,
+    Level,
+    Scope,
+    compare_group,
+    stop_group,
+    study_purpose,
+    transfer_group,
+)
+
+
+def test_scopes_are_spelled_as_before():
+    assert Scope.stop(1) == Scope("t=1", Level.STOP, "t=1")
+    assert Scope.repetition(stop_group(0), "lpn", 1) == Scope(
+        "t=0/lpn/1", Level.META_UTILITY, "t=0"
+    )
+    assert Scope.repetition(compare_group(7, 0, "seed"), "lpn", 0).name == "compare:7:0:seed/lpn/0"
+    assert (
+        Scope.repetition(transfer_group("maxcut"), "maxcut", 2).name == "transfer:maxcut/maxcut/2"
+    )
+    assert Scope.probe("meta", Level.STOP) == Scope("probe/meta", Level.STOP, "probe")
+    assert Scope.probe("solution/lpn", Level.META_UTILITY).name == "probe/solution/lpn"
+
+
+def test_purposes_are_spelled_as_before():
+    assert RECORD_PURPOSE == "record"
+    assert study_purpose(compare_group(7, 0, "a.py"), "lpn") == "compare:7:0:a.py:lpn"
+    assert study_purpose(transfer_group("lpn"), "improver") == "transfer:lpn:improver"
+    assert Invocation.stop(2).purpose == "stop:t=2"
+    assert Invocation.meta_utility("lpn", 0, t=1).purpose == "meta_utility:lpn:0"
+
+
+def test_one_level_enum_speaks_both_stored_spellings():
+    # invocations.level keeps "stop"/"meta_utility"; lm_calls.level keeps "meta"/"task"
+    assert [level.value for level in Level] == ["stop", "meta_utility", "probe"]
+    assert [level.call_level for level in Level] == ["meta", "task", "task"]
+    assert Scope.stop(1).call_level == "meta" and Scope.of("x").call_level is None
+    assert Invocation.stop(1).level == "stop"  # a str: what the store binds and JSON writes
