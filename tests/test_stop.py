@@ -69,9 +69,9 @@ def test_the_loop_adopts_the_better_improver_and_stores_typed_records(world, tmp
     assert second.meta_utility_val > first.meta_utility_val
     assert second.improver_sha256 == second.candidate_sha256 != first.improver_sha256
     with RunReader.open(tmp_path) as reader:
-        assert [IterationRecord.from_dict(r) for r in reader.iterations()] == records
+        assert reader.iterations() == records
         (stop_call,) = reader.stop_invocations()
-        assert stop_call["t"] == 1 and stop_call["result"] == second.candidate_sha256
+        assert stop_call.t == 1 and stop_call.result == second.candidate_sha256
         levels = {row["level"] for row in reader.lm_report()[2]}
         assert levels == {"meta", "task"}
         counts = {row["level"]: row["count"] for row in reader.invocation_counts()}

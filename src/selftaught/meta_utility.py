@@ -24,7 +24,7 @@ from selftaught.config import Budgets
 from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
 from selftaught.seeds import repetition_seed
-from selftaught.store import StoreError, sha256
+from selftaught.store import sha256
 from selftaught.utility import Evaluator
 
 DESCRIPTION = '''from algorithm import algorithm_str
@@ -148,11 +148,7 @@ class MetaUtility:
         store = self.recorder.store
         program = self.recorder.program(improver, "improver")
         if store is not None and (hit := store.get_meta_utility(program, purpose)):
-            try:
-                return MetaScore.from_stored(hit["val"], hit["test"], hit)
-            except ValueError as exc:
-                altered = f"{store.path}: the meta-utility record of {purpose!r} was altered"
-                raise StoreError(f"{altered} ({exc})") from None
+            return hit  # StoreError if it was altered
         score = self(improver, scope, with_test=True)
         if store is not None:
             store.put_meta_utility(program, purpose, score.val, score.test, score.detail())

@@ -9,6 +9,7 @@ imports nothing from the package, so every layer may use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -201,6 +202,26 @@ class IterationRecord:
 
 
 @dataclass(frozen=True)
+class InvocationOutcome:
+    """How one recorded improver invocation ended, as the report's lineage reads it back: a
+    STOP iteration's (t, the incumbent `improver`, the improver it returned as `result`), or a
+    meta-utility repetition's, with the returned solution's latest val and test scores on its
+    task, why it failed, and (`source`) its text where the report has read it."""
+
+    t: int | None
+    improver: str
+    status: str
+    result: str | None = None  # the SHA-256 of what it returned
+    error: str | None = None
+    task: str | None = None
+    repetition: int | None = None
+    val: float | None = None
+    test: float | None = None
+    failure: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class SolutionScores:
     """One task's seed solution beside the best solution the run's improvers returned (best
     by val; `best_test` is that same solution's test score). A score is None when it was not
@@ -216,6 +237,94 @@ class SolutionScores:
     def to_dict(self) -> dict[str, float | None]:
         """The four scores, as `--json`'s "solutions" block shows them."""
         return {k: getattr(self, k) for k in ("seed_val", "seed_test", "best_val", "best_test")}
+
+
+@dataclass(frozen=True)
+class InstanceScore:
+    """One instance of a split: its score, how the child's run ended, and why it failed. The
+    Python API returns it as `selftaught.InstanceOutcome`."""
+
+    score: float
+    status: str  # ok, error, timeout, invalid_output, memory_limit, sandbox_violation, ...
+    seconds: float
+    reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> InstanceScore:
+        """An evaluation's stored instance ({"score", "status", "seconds", "reason"?})."""
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """The utility of one solution on one split, with per-instance outcomes and the sandbox
+    layers its child ran under. The Python API returns it as `selftaught.Evaluation`."""
+
+    score: float
+    instances: tuple[InstanceScore, ...]
+    layers: tuple[str, ...]
+    seconds: float
+    failure: str | None  # why the whole program failed (no code, no entry function, ...)
+    spliced: str | None = None  # how a whole-program rewrite was read into EVOLVE-BLOCKs
+
+    @classmethod
+    def from_internal(cls, result: Any) -> EvaluationRecord:
+        """From the evaluator's `utility.Evaluation`."""
+        outcomes = tuple(InstanceScore.from_dict(r) for r in result.instances)
+        return cls(
+            result.score, outcomes, tuple(result.layers), result.seconds, result.failure,
+            result.spliced,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One task of a transfer, on its test split: u(s), ū(I0) and ū(I), with 95% intervals."""
+
+    task: str
+    seed_solution: float
+    seed_improver: float
+    improver: float
+    seed_improver_ci: tuple[float, float]
+    improver_ci: tuple[float, float]
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as `selftaught transfer --json` prints it under "tasks"."""
+        ci = {"seed_improver": list(self.seed_improver_ci), "improver": list(self.improver_ci)}
+        scores = (self.seed_solution, self.seed_improver, self.improver)
+        return {"task": self.task, **dict(zip(TRANSFER_SCORES, scores, strict=True)), "ci": ci}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TransferRow:
+        """From the JSON `to_json` writes."""
+        ci = row["ci"]
+        return cls(row["task"], row["seed_solution"], row["seed_improver"], row["improver"],
+                   tuple(ci["seed_improver"]), tuple(ci["improver"]))  # fmt: skip
+
+
+TRANSFER_SCORES = ("seed_solution", "seed_improver", "improver")
+
+
+@dataclass(frozen=True)
+class ImproverResult:
+    """One improver of a comparison: mean test meta-utility over tasks with its 95% interval,
+    per-task means, what it cost, and the sign-test p-value against the seed improver."""
+
+    name: str
+    mean: float
+    ci: tuple[float, float]
+    tasks: dict[str, float]
+    lm_calls: int
+    tokens: int
+    seconds: float
+    vs_seed: float | None
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> ImproverResult:
+        """From one entry of `compare.summarize` (what `selftaught compare --json` prints)."""
+        tasks = {name: task["mean"] for name, task in entry["tasks"].items()}
+        return cls(entry["name"], entry["mean"], tuple(entry["ci"]), tasks, entry["lm_calls"],
+                   entry["tokens"], entry["seconds"], entry["vs_seed"])  # fmt: skip
 
 
 def _number(value: Any) -> bool:

@@ -65,7 +65,7 @@ class Stop:
             meta_utility.show_sandbox_flag(warning=config.sandbox_warning)
 
     def run(self, initial_improver: str) -> list[IterationRecord]:
-        records = [IterationRecord.from_dict(r) for r in self.store.iterations()]
+        records = self.store.iterations()
         self.status.history = list(records)
         if not records:
             records.append(self._initial_record(initial_improver))

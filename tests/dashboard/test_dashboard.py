@@ -153,7 +153,7 @@ def test_a_watched_run_leaves_its_whole_record_in_run_db(tmp_path: Path) -> None
     shutil.copy(live / "run.db", copy / "run.db")
     with RunReader.open(copy) as reader:
         assert reader.meta()["finished"] is True
-        assert [r["t"] for r in reader.iterations()] == [0, 1]
+        assert [r.t for r in reader.iterations()] == [0, 1]
 
 
 def test_rows_after_a_mark(finished_run: Path) -> None:

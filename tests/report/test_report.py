@@ -47,10 +47,10 @@ def test_lineage_has_one_node_per_improver(finished_run: Path) -> None:
     data = load_run(finished_run)
     lineage = build_lineage(data)
     shas = {data.meta["initial_improver"]}
-    shas |= {r["candidate_sha256"] for r in data.iterations if r["candidate_sha256"]}
+    shas |= {r.candidate_sha256 for r in data.iterations if r.candidate_sha256}
     assert set(lineage.nodes) == shas
     # t=2 proposed its incumbent unchanged: no second node, a note on the existing one.
-    adopted = data.iterations[1]["improver_sha256"]
+    adopted = data.iterations[1].improver_sha256
     assert lineage.nodes[adopted].parent == data.meta["initial_improver"]
     assert lineage.nodes[adopted].status == "adopted"
     assert [(p.sha, c.sha) for p, c in lineage.adopted_pairs()] == [

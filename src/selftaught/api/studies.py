@@ -10,7 +10,7 @@ from typing import Any
 from selftaught.api.arguments import at_least, checked
 from selftaught.api.errors import user_errors
 from selftaught.api.objects import model_spec, task_spec
-from selftaught.api.records import Comparison, ImproverResult, Transfer, TransferRow
+from selftaught.api.records import Comparison, ImproverResult, Transfer
 from selftaught.api.running import PathLike, drive, model_pairs, path_text
 
 
@@ -52,7 +52,7 @@ def transfer(
         source = improvers.load_improver(path_text(improver))
         session = _side_session("transfer", _path(run_dir), source, settings)
     rows = drive(session, lambda: transfer_rows(session), _again(session), progress)
-    return Transfer(session.run_dir, tuple(TransferRow.from_row(row) for row in rows))
+    return Transfer(session.run_dir, tuple(rows))
 
 
 @checked

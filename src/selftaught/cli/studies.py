@@ -92,16 +92,16 @@ def transfer_command(
     )
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=f"transfer of {improver} (test split)")
     for row in rows:
-        ci = row["ci"]
         table.add_row(
-            row["task"],
-            pct(row["seed_solution"]),
-            f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
-            f"{pct(row['improver'])} {pct_range(ci['improver'])}",
+            row.task,
+            pct(row.seed_solution),
+            f"{pct(row.seed_improver)} {pct_range(row.seed_improver_ci)}",
+            f"{pct(row.improver)} {pct_range(row.improver_ci)}",
         )
     _print(table, failures, as_json, solutions)
     if as_json:
-        result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        tasks = [row.to_json() for row in rows]
+        result = {"run_dir": str(session.run_dir), "tasks": tasks, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)

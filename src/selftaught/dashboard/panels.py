@@ -25,7 +25,7 @@ def now_panel(reader: RunReader, meta: dict[str, Any]) -> str:
     try:
         marks = reader.marks()
         call = reader.latest_lm_call() if marks["lm_calls"] else None
-        done = max((r["t"] for r in reader.iterations()), default=None)
+        done = max((r.t for r in reader.iterations()), default=None)
     except (StoreError, ValueError, TypeError, KeyError):
         return section("now", "Now", '<p class="note">the run cannot be read yet</p>')
     return section("now", "Now", _phase(meta, done) + _prompt(call))

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from selftaught import sizes
-from selftaught.records import Level, SolutionScores
+from selftaught.records import (
+    RECORD_PURPOSE,
+    InvocationOutcome,
+    IterationRecord,
+    Level,
+    MetaScore,
+    SolutionScores,
+)
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
 
@@ -107,17 +114,19 @@ class RunQueries:
         return found
 
     # ----------------------------------------------------------------------- iterations
-    def iterations(self) -> list[dict[str, Any]]:
-        """Iteration records in t order; rows that are not JSON objects with a t are skipped."""
+    def iterations(self) -> list[IterationRecord]:
+        """Iteration records in t order; rows that are not JSON objects with a t are skipped,
+        and a field missing from a row reads None."""
         records = []
         for (text,) in self.db.execute("SELECT record FROM iterations ORDER BY t"):
             record = decode(text)
             if isinstance(record, dict) and isinstance(record.get("t"), int):
-                records.append(record)
+                records.append(IterationRecord.from_dict(record))
         return records
 
     # -------------------------------------------------------------------- meta-utilities
-    def get_meta_utility(self, improver: str, purpose: str) -> dict | None:
+    def get_meta_utility(self, improver: str, purpose: str) -> MetaScore | None:
+        """The meta-utility stored for (improver, purpose); StoreError if it was altered."""
         row = self.db.execute(
             "SELECT val, test, detail FROM meta_utilities WHERE improver = ? AND purpose = ?",
             (improver, purpose),
@@ -125,36 +134,37 @@ class RunQueries:
         if row is None:
             return None
         detail = self._stored_json(row[2], f"the meta-utility record of {purpose!r}")
-        if not isinstance(detail, dict):
-            raise StoreError(f"{self.path}: the meta-utility record of {purpose!r} was altered")
-        return {"val": row[0], "test": row[1], **detail}
+        try:
+            return MetaScore.from_stored(row[0], row[1], detail)
+        except ValueError as exc:
+            altered = f"{self.path}: the meta-utility record of {purpose!r} was altered"
+            raise StoreError(f"{altered} ({exc})") from None
 
-    def record_meta_utilities(self) -> dict[str, dict[str, Any]]:
-        """improver -> {"val", "test", "runs"} for every improver the STOP loop scored."""
-        out: dict[str, dict[str, Any]] = {}
+    def record_meta_utilities(self) -> dict[str, MetaScore]:
+        """improver -> its û for every improver the STOP loop scored (an altered record: its
+        val and test without the repetitions, so that one row does not hide the others)."""
+        out: dict[str, MetaScore] = {}
         rows = self.db.execute(
-            "SELECT improver, val, test, detail FROM meta_utilities WHERE purpose = 'record'"
+            "SELECT improver, val, test, detail FROM meta_utilities WHERE purpose = ?",
+            (RECORD_PURPOSE,),
         )
         for improver, val, test, detail in rows:
-            info = decode(detail)
-            runs = info.get("runs") if isinstance(info, dict) else None
-            out[improver] = {
-                "val": val,
-                "test": test,
-                "runs": runs if isinstance(runs, list) else [],
-            }
+            try:
+                out[improver] = MetaScore.from_stored(val, test, decode(detail))
+            except ValueError:
+                out[improver] = MetaScore(val, test)
         return out
 
     # ---------------------------------------------------------------------- invocations
-    def stop_invocations(self) -> list[dict[str, Any]]:
-        """The STOP loop's invocations, {"t", "improver", "result", "status", "error"}."""
+    def stop_invocations(self) -> list[InvocationOutcome]:
+        """The STOP loop's invocations, in the order they ended."""
         rows = self.db.execute(
             "SELECT t, improver, result, status, error FROM invocations"
             " WHERE level = ? AND t IS NOT NULL ORDER BY id",
             (Level.STOP.value,),
         )
         keys = ("t", "improver", "result", "status", "error")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [InvocationOutcome(**dict(zip(keys, r, strict=True))) for r in rows]
 
     def invocation_counts(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -177,7 +187,7 @@ class RunQueries:
         )
         return [tuple(row) for row in rows]
 
-    def downstream_runs(self) -> dict[str, list[dict[str, Any]]]:
+    def downstream_runs(self) -> dict[str, list[InvocationOutcome]]:
         """The second level of the lineage: per improver, the improver runs the meta-utility
         made of it (the first `MAX_DOWNSTREAM_ROWS`, in order), each with the solution it
         returned and that solution's latest val and test scores on the run's task."""
@@ -196,9 +206,10 @@ class RunQueries:
             (Level.META_UTILITY.value, MAX_DOWNSTREAM_ROWS),
         )  # fmt: skip
         keys = ("t", "task", "repetition", "status", "error", "result", "val", "test", "failure")
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[InvocationOutcome]] = {}
         for improver, *values in rows:
-            out.setdefault(improver, []).append(dict(zip(keys, values, strict=True)))
+            run = InvocationOutcome(improver=improver, **dict(zip(keys, values, strict=True)))
+            out.setdefault(improver, []).append(run)
         return out
 
     def meta_utility_improvers(self) -> list[str]:

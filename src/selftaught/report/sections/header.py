@@ -41,8 +41,8 @@ def summary(data: RunData) -> str:
     """One card per headline number: task, model, iterations, best meta-utility, spend."""
     config = data.config
     records = data.iterations
-    best = max(records, key=lambda r: r.get("meta_utility_val") or 0.0, default=None)
-    done = max((r["t"] for r in records), default=None)
+    best = max(records, key=lambda r: r.meta_utility_val or 0.0, default=None)
+    done = max((r.t for r in records), default=None)
     evaluations = sum(r["count"] for r in data.evaluation_totals)
     tokens = (data.lm_totals.get("prompt_tokens") or 0) + (
         data.lm_totals.get("completion_tokens") or 0
@@ -54,8 +54,8 @@ def summary(data: RunData) -> str:
             "iterations",
             escape(f"{'–' if done is None else done} / {config.get('iterations', '–')}"),
         ),
-        ("best û val", num(best.get("meta_utility_val")) if best else "–"),
-        ("its û test", num(best.get("meta_utility_test")) if best else "–"),
+        ("best û val", num(best.meta_utility_val) if best else "–"),
+        ("its û test", num(best.meta_utility_test) if best else "–"),
         ("LM calls paid", num(data.lm_totals.get("paid"))),
         ("tokens", num(tokens)),
         ("evaluations", num(evaluations)),
