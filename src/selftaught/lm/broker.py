@@ -49,8 +49,8 @@ from selftaught.lm.base import Backend, LanguageModelError, one_line
 from selftaught.lm.cache import SampleCache
 from selftaught.lm.caps import (
     ELAPSED_KEY,
-    Caps,
     RunCapReached,
+    SpendingCaps,
     Spent,
     passes_dollars,
     worst_case,
@@ -173,7 +173,7 @@ class LMBroker:
         *,
         run_seed: int,
         max_tokens: int,
-        caps: Caps | None = None,
+        caps: SpendingCaps | None = None,
         cache_from: Path | None = None,
         options: ModelOptions | None = None,
         prices: PriceTable | None = None,
@@ -183,7 +183,7 @@ class LMBroker:
         self.options = options or ModelOptions()
         self.run_seed = int(run_seed)
         self.max_tokens = int(self.options.max_tokens or max_tokens)
-        self.caps = caps or Caps()
+        self.caps = caps or SpendingCaps()
         self.prices = prices or PriceTable.load()
         self.price = self.prices.price(backend.identity)
         if self.caps.dollars is not None and self.price is None:
