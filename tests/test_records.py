@@ -44,3 +44,8 @@ def test_one_level_enum_speaks_both_stored_spellings():
     assert [level.call_level for level in Level] == ["meta", "task", "task"]
     assert Scope.stop(1).call_level == "meta" and Scope.of("x").call_level is None
     assert Invocation.stop(1).level == "stop"  # a str: what the store binds and JSON writes
+
+
+def test_a_scope_given_a_plain_string_level_keeps_that_spelling():
+    # callers from before the enum passed the lm_calls spelling itself
+    assert Scope("s", "task", "s").call_level == "task"  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ imports nothing from the package, so every layer may use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -122,8 +122,11 @@ class Scope:
 
     @property
     def call_level(self) -> str | None:
-        """How the store's `lm_calls.level` records this scope's level."""
-        return self.level.call_level if self.level is not None else None
+        """How the store's `lm_calls.level` records this scope's level (a plain string given
+        as the level is taken as that spelling already)."""
+        if self.level is None or not isinstance(self.level, Level):
+            return self.level
+        return self.level.call_level
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,155 @@ class InvocationOutcome:
 
 
 @dataclass(frozen=True)
+class CallTotals:
+    """What a run's model calls came to: all of them, or one level's ("meta" or "task", as
+    `lm_calls.level` records it), or one scope's at one level. `paid`: calls that needed the
+    backend; `cost`, `first`, `last` (the first and last call's time) only over all of them."""
+
+    calls: int
+    paid: int
+    tokens: int
+    seconds: float
+    level: str | None = None
+    scope: str | None = None
+    samples: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    first: float | None = None
+    last: float | None = None
+
+
+@dataclass(frozen=True)
+class CallPoint:
+    """Call `i` of a run (1-based, in the order made), kept by the report's downsampling, with
+    the counts up to it over every call."""
+
+    i: int
+    created: float
+    level: str
+    cached: int
+    tokens: int
+    seconds: float
+    cum_calls: int
+    cum_paid: int
+    cum_tokens: int
+
+
+@dataclass(frozen=True)
+class InvocationCount:
+    """The invocations of one level ("self-improvement" or "meta-utility", as the report
+    names them) that ended with one status: how many, the improvers' own seconds, and the
+    wall seconds with their model calls (None where no invocation recorded them)."""
+
+    level: str
+    status: str
+    count: int
+    seconds: float
+    wall_seconds: float | None
+
+
+@dataclass(frozen=True)
+class EvaluationTotal:
+    """The evaluations of one task on one split: how many, of how many programs, their mean
+    and best score, how many failed as a whole, and their seconds."""
+
+    task: str
+    split: str
+    count: int
+    programs: int
+    mean: float | None
+    max: float | None
+    failed: int
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class ProgramScores:
+    """One program's evaluations on one task: how many, its mean val and test scores (None
+    when not scored on that split), and how many failed as a whole."""
+
+    program: str
+    task: str
+    evaluations: int
+    val: float | None
+    test: float | None
+    failed: int
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Evaluations that failed as a whole for one reason on one task and split: how many, one
+    program that did, and how many of them were whole-program rewrites read into EVOLVE-BLOCKs
+    (None in runs recorded before that was)."""
+
+    failure: str
+    task: str
+    split: str
+    count: int
+    example_program: str
+    spliced: int | None
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """A bucket of a run's val evaluations in the order they ran: the first evaluation's
+    number `i`, the bucket's mean and max score, and the best score up to it."""
+
+    i: int
+    mean: float
+    max: float
+    best: float
+
+
+@dataclass(frozen=True)
+class BestSolution:
+    """A task's best solution by val score (ties: the earliest), with its per-instance outcomes
+    as the store keeps them (plain JSON: an evaluator-form task adds its own keys) and its test
+    score (None when it was not scored on test)."""
+
+    task: str
+    program: str
+    source: str | None
+    val: float
+    failure: str | None
+    spliced: str | None  # how a whole-program rewrite was read into EVOLVE-BLOCKs
+    val_instances: list[dict[str, Any]]
+    test: float | None
+    test_instances: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One safety event as the report lists it: its kind (`events.py`), the program, the
+    detail recorded (a JSON object), the line it points at and that line of the program."""
+
+    kind: str
+    program: str | None
+    detail: dict[str, Any]
+    line: Any  # the detail's "line": an int when recorded by the host, else as stored
+    offending: str | None
+    created: float
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """The events of one kind: how many, and in how many programs."""
+
+    kind: str
+    count: int
+    programs: int
+
+
+@dataclass(frozen=True)
+class EventsAt:
+    """The events of iteration `t` (None: outside any, or a damaged detail) per family."""
+
+    t: Any
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SolutionScores:
     """One task's seed solution beside the best solution the run's improvers returned (best
     by val; `best_test` is that same solution's test score). A score is None when it was not
@@ -306,6 +458,33 @@ TRANSFER_SCORES = ("seed_solution", "seed_improver", "improver")
 
 
 @dataclass(frozen=True)
+class CompareRow:
+    """One (improver, task) row of a comparison: its runs' test scores in (repeat,
+    repetition) order, their mean with a 95% bootstrap interval, the mean val score, the share
+    of runs that returned code, the host's wall seconds, what the row cost in model calls (None
+    where the sampler reports nothing), and the paired comparison with the baseline
+    (`stats.paired_comparison`'s; None for the baseline itself)."""
+
+    improver: str
+    task: str
+    scores: tuple[float, ...]
+    mean: float
+    ci95: tuple[float, float]
+    seconds: float
+    val_mean: float | None = None
+    returned_code: float | None = None
+    vs_baseline: dict[str, Any] | None = None
+    lm_budget_units: int | None = None
+    lm_requests: int | None = None
+    tokens: int | None = None
+    lm_seconds: float | None = None
+
+    @property
+    def runs(self) -> int:
+        return len(self.scores)
+
+
+@dataclass(frozen=True)
 class ImproverResult:
     """One improver of a comparison: mean test meta-utility over tasks with its 95% interval,
     per-task means, what it cost, and the sign-test p-value against the seed improver."""
@@ -318,13 +497,25 @@ class ImproverResult:
     tokens: int
     seconds: float
     vs_seed: float | None
+    task_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # per-task 95% CI
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry `selftaught compare --json` prints under "improvers"."""
+        tasks = {
+            name: {"mean": mean, "ci": list(self.task_ci.get(name, ()))}
+            for name, mean in self.tasks.items()
+        }
+        return {"name": self.name, "tasks": tasks, "mean": self.mean, "ci": list(self.ci),
+                "lm_calls": self.lm_calls, "tokens": self.tokens, "seconds": self.seconds,
+                "vs_seed": self.vs_seed}  # fmt: skip
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> ImproverResult:
-        """From one entry of `compare.summarize` (what `selftaught compare --json` prints)."""
+        """From the JSON `to_json` writes."""
         tasks = {name: task["mean"] for name, task in entry["tasks"].items()}
+        ci = {name: tuple(task["ci"]) for name, task in entry["tasks"].items()}
         return cls(entry["name"], entry["mean"], tuple(entry["ci"]), tasks, entry["lm_calls"],
-                   entry["tokens"], entry["seconds"], entry["vs_seed"])  # fmt: skip
+                   entry["tokens"], entry["seconds"], entry["vs_seed"], ci)  # fmt: skip
 
 
 def _number(value: Any) -> bool:

@@ -247,8 +247,8 @@ def test_lm_usage_by_scope_counts_each_invocation_under_its_iteration(
     requests = stored(finished_run, "lm_calls", "request")
     scopes = {json.loads(row["request"])["scope"] for row in requests}
     assert any(scope.count("/") == 2 for scope in scopes)  # "t=1/lpn/0": one invocation
-    assert {row["scope"] for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
-    assert sum(row["calls"] for row in data.lm_by_scope) == data.lm_totals["calls"]
+    assert {row.scope for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
+    assert data.lm_totals and sum(row.calls for row in data.lm_by_scope) == data.lm_totals.calls
 
 
 def _reproduce_toml(html: str) -> str:

@@ -51,9 +51,9 @@ def test_the_report_reads_every_section_of_an_old_run(old_runs):
     data = load_run(old_runs / "stop")
     assert data.partial == []
     assert [r.t for r in data.iterations] == [0, 1, 2]
-    assert {row["level"] for row in data.lm_by_level} == {"meta", "task"}
-    assert {row["scope"] for row in data.lm_by_scope} >= {"t=0", "t=1", "t=2"}
-    levels = {row["level"] for row in data.invocation_counts}
+    assert {row.level for row in data.lm_by_level} == {"meta", "task"}
+    assert {row.scope for row in data.lm_by_scope} >= {"t=0", "t=1", "t=2"}
+    levels = {row.level for row in data.invocation_counts}
     assert levels == {"self-improvement", "meta-utility"}
     assert data.meta_utilities and data.improvers
     for name in ("transfer", "compare"):

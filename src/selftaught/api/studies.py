@@ -10,7 +10,7 @@ from typing import Any
 from selftaught.api.arguments import at_least, checked
 from selftaught.api.errors import user_errors
 from selftaught.api.objects import model_spec, task_spec
-from selftaught.api.records import Comparison, ImproverResult, Transfer
+from selftaught.api.records import Comparison, Transfer
 from selftaught.api.running import PathLike, drive, model_pairs, path_text
 
 
@@ -95,7 +95,7 @@ def compare(
         session = _side_session("compare", _path(run_dir), improvers_listing(names), settings)
     work = lambda: compare_in_session(session, names, repeats, _show(session))  # noqa: E731
     rows = drive(session, work, _again(session), progress)
-    results = tuple(ImproverResult.from_entry(entry) for entry in summarize(rows))
+    results = tuple(summarize(rows))
     return Comparison(session.run_dir, results)
 
 

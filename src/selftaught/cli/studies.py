@@ -38,6 +38,7 @@ from selftaught.cli.common import (
 from selftaught.cli.run import solution_lines
 from selftaught.config import ConfigError, RunConfig
 from selftaught.failures import failure_lines, invocation_failures
+from selftaught.records import CompareRow
 from selftaught.session import RunSession
 
 TRANSFER_TASKS = "string_grid,mqap,three_sat,maxcut,parity"
@@ -146,7 +147,7 @@ def compare_command(
         )  # fmt: skip
         session = _side_session("compare", run_dir, improvers_listing(names), config)
 
-    def work() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    def work() -> tuple[list[CompareRow], list[dict[str, Any]], dict[str, Any]]:
         rows = compare_in_session(session, names, repeats, _show(session))
         return rows, invocation_failures(session.store), _solutions(session)
 
@@ -154,14 +155,14 @@ def compare_command(
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
-        versus = entry.get("vs_seed") or "-"
         table.add_row(
-            entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
-            str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
+            entry.name, pct(entry.mean), pct_range(entry.ci), str(entry.vs_seed or "-"),
+            str(entry.lm_calls), str(entry.tokens), f"{entry.seconds:.1f}",
         )  # fmt: skip
     _print(table, failures, as_json, solutions)
     if as_json:
-        result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        improvers_ = [entry.to_json() for entry in summary]
+        result = {"run_dir": str(session.run_dir), "improvers": improvers_, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)

@@ -20,10 +20,21 @@ from typing import Any, TypeVar
 
 from selftaught.events import FAMILIES, OTHER_FAMILY
 from selftaught.records import (
+    BestSolution,
+    CallPoint,
+    CallTotals,
+    EvaluationTotal,
+    EventCount,
+    EventRecord,
+    EventsAt,
+    FailureCount,
+    InvocationCount,
     InvocationOutcome,
     IterationRecord,
     MetaScore,
+    ProgramScores,
     RepetitionScore,
+    SeriesPoint,
     SolutionScores,
 )
 from selftaught.store import TABLES, RunReader, StoreError
@@ -49,24 +60,24 @@ class RunData:
     # that solution's source: the lineage's second level
     downstream: dict[str, list[InvocationOutcome]] = field(default_factory=dict)
     stop_invocations: list[InvocationOutcome] = field(default_factory=list)
-    invocation_counts: list[dict[str, Any]] = field(default_factory=list)
-    lm_calls: list[dict[str, Any]] = field(default_factory=list)  # downsampled, time-ordered
-    lm_totals: dict[str, Any] = field(default_factory=dict)
-    lm_by_level: list[dict[str, Any]] = field(default_factory=list)
-    lm_by_scope: list[dict[str, Any]] = field(default_factory=list)
-    evaluation_totals: list[dict[str, Any]] = field(default_factory=list)  # per task and split
+    invocation_counts: list[InvocationCount] = field(default_factory=list)
+    lm_calls: list[CallPoint] = field(default_factory=list)  # downsampled, time-ordered
+    lm_totals: CallTotals | None = None
+    lm_by_level: list[CallTotals] = field(default_factory=list)
+    lm_by_scope: list[CallTotals] = field(default_factory=list)
+    evaluation_totals: list[EvaluationTotal] = field(default_factory=list)  # per task and split
     evaluation_nodes: dict[str, int] = field(default_factory=dict)  # node -> evaluations there
-    evaluation_series: list[dict[str, Any]] = field(default_factory=list)  # downsampled
-    top_programs: list[dict[str, Any]] = field(default_factory=list)
-    best_solutions: list[dict[str, Any]] = field(default_factory=list)
+    evaluation_series: list[SeriesPoint] = field(default_factory=list)  # downsampled
+    top_programs: list[ProgramScores] = field(default_factory=list)
+    best_solutions: list[BestSolution] = field(default_factory=list)
     solution_scores: list[SolutionScores] = field(default_factory=list)  # seed beside best
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[FailureCount] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
     event_total: int = 0
-    event_counts: list[dict[str, Any]] = field(default_factory=list)
-    # events per iteration: [{"t", "counts": {family: n}}], t ascending, t None last;
-    # event_families: the EVENT_FAMILIES columns (and "other") that have events, in order
-    event_iterations: list[dict[str, Any]] = field(default_factory=list)
+    event_counts: list[EventCount] = field(default_factory=list)
+    # events per iteration, t ascending, t None last; event_families: the EVENT_FAMILIES
+    # columns (and "other") that have events, in order
+    event_iterations: list[EventsAt] = field(default_factory=list)
     event_families: list[str] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
 
@@ -164,12 +175,12 @@ def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> 
     return data
 
 
-def _events_by_t(reader: RunReader) -> tuple[list[dict[str, Any]], list[str]]:
+def _events_by_t(reader: RunReader) -> tuple[list[EventsAt], list[str]]:
     """Event counts per iteration (t ascending, no t last) and the families that have any."""
     counts = reader.event_counts_by_t(EVENT_FAMILIES, OTHER_FAMILY)
     order = [name for name, _ in EVENT_FAMILIES] + [OTHER_FAMILY]
     present = {name for c in counts.values() for name in c}
-    iterations = [{"t": when, "counts": counts[when]} for when in sorted(counts, key=_t_order)]
+    iterations = [EventsAt(when, counts[when]) for when in sorted(counts, key=_t_order)]
     return iterations, [name for name in order if name in present]
 
 

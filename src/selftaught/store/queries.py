@@ -16,10 +16,20 @@ from typing import Any
 from selftaught import sizes
 from selftaught.records import (
     RECORD_PURPOSE,
+    BestSolution,
+    CallPoint,
+    CallTotals,
+    EvaluationTotal,
+    EventCount,
+    EventRecord,
+    FailureCount,
+    InvocationCount,
     InvocationOutcome,
     IterationRecord,
     Level,
     MetaScore,
+    ProgramScores,
+    SeriesPoint,
     SolutionScores,
 )
 from selftaught.store.connection import Connection, Sample, StoreError
@@ -166,7 +176,7 @@ class RunQueries:
         keys = ("t", "improver", "result", "status", "error")
         return [InvocationOutcome(**dict(zip(keys, r, strict=True))) for r in rows]
 
-    def invocation_counts(self) -> list[dict[str, Any]]:
+    def invocation_counts(self) -> list[InvocationCount]:
         rows = self.db.execute(
             "SELECT CASE WHEN level = ? THEN 'self-improvement' ELSE 'meta-utility' END,"
             " status, COUNT(*), SUM(seconds), SUM(wall_seconds) FROM invocations"
@@ -174,10 +184,7 @@ class RunQueries:
             (Level.STOP.value,),
         )
         # wall_seconds: None where no invocation of the group recorded it (before version 4)
-        return [
-            {"level": lv, "status": s, "count": n, "seconds": sec or 0.0, "wall_seconds": wall}
-            for lv, s, n, sec, wall in rows
-        ]
+        return [InvocationCount(lv, s, n, sec or 0.0, wall) for lv, s, n, sec, wall in rows]
 
     def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:
         """(improver, level, task, status, error) of every invocation, in the order they
@@ -261,7 +268,9 @@ class RunQueries:
         ).fetchone()
         return int(calls), int(tokens), float(dollars)
 
-    def lm_report(self, series: bool = True) -> tuple[list, dict, list, list]:
+    def lm_report(
+        self, series: bool = True
+    ) -> tuple[list[CallPoint], CallTotals, list[CallTotals], list[CallTotals]]:
         """(downsampled calls with cumulative counts, totals, per level, per scope); without
         `series` the first is empty (the window over every call is the costly part)."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
@@ -271,31 +280,32 @@ class RunQueries:
             f" COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
             f" COALESCE(SUM(seconds), 0), SUM({cost}), MIN(created), MAX(created) FROM lm_calls"
         ).fetchone()
-        keys = ("calls", "paid", "samples", "prompt_tokens", "completion_tokens", "seconds")
-        totals = dict(zip((*keys, "cost", "first", "last"), total, strict=True))
+        calls_, paid, samples, prompt, completion, seconds, cost, first, last = total
+        totals = CallTotals(
+            calls_, paid, prompt + completion, seconds, samples=samples, prompt_tokens=prompt,
+            completion_tokens=completion, cost=cost, first=first, last=last,
+        )  # fmt: skip
         by_level = [
-            dict(zip(("level", "calls", "paid", "tokens", "seconds"), r, strict=True))
-            for r in self.db.execute(
+            CallTotals(calls, paid, tokens_, seconds_, level=level)
+            for level, calls, paid, tokens_, seconds_ in self.db.execute(
                 f"SELECT {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}), SUM(seconds)"
                 " FROM lm_calls GROUP BY 1 ORDER BY 1"
             )
         ]
         by_scope = [
-            dict(zip(("scope", "level", "calls", "paid", "tokens", "seconds"), r, strict=True))
-            for r in self.db.execute(
+            CallTotals(calls, paid, tokens_, seconds_, level=level, scope=scope)
+            for scope, level, calls, paid, tokens_, seconds_ in self.db.execute(
                 f"SELECT scope, {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}),"
                 " SUM(seconds) FROM lm_calls GROUP BY 1, 2 ORDER BY MIN(id)"
             )
         ]
-        calls = self._lm_series(totals["calls"] or 0, tokens) if series else []
-        return calls, totals, by_level, by_scope
+        points = self._lm_series(totals.calls, tokens) if series else []
+        return points, totals, by_level, by_scope
 
-    def _lm_series(self, n: int, tokens: str) -> list[dict[str, Any]]:
+    def _lm_series(self, n: int, tokens: str) -> list[CallPoint]:
         # Every k-th call, k chosen so that at most MAX_SERIES_POINTS are kept; the cumulative
         # columns are computed over all calls by a window, so the curves stay exact at kept points.
         step = max(1, -(-n // MAX_SERIES_POINTS))
-        keys = ("i", "created", "level", "cached", "tokens", "seconds")
-        keys += ("cum_calls", "cum_paid", "cum_tokens")
         rows = self.db.execute(
             f"SELECT i, created, level, cached, tokens, seconds, cum_calls, cum_paid, cum_tokens"
             f" FROM (SELECT ROW_NUMBER() OVER w AS i, created, {_LEVEL} AS level, cached,"
@@ -305,7 +315,7 @@ class RunQueries:
             f" WHERE (i - 1) % ? = 0 OR i = ? ORDER BY i",
             (step, n),
         )
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [CallPoint(*r) for r in rows]
 
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
@@ -333,16 +343,15 @@ class RunQueries:
         rows = self.db.execute("SELECT COALESCE(node, ''), COUNT(*) FROM evaluations GROUP BY 1")
         return {node: count for node, count in rows}
 
-    def evaluation_totals(self) -> list[dict[str, Any]]:
+    def evaluation_totals(self) -> list[EvaluationTotal]:
         rows = self.db.execute(
             "SELECT task, split, COUNT(*), COUNT(DISTINCT program), AVG(score), MAX(score),"
             " SUM(failure IS NOT NULL), SUM(seconds) FROM evaluations GROUP BY task, split"
             " ORDER BY task, split"
         )
-        keys = ("task", "split", "count", "programs", "mean", "max", "failed", "seconds")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [EvaluationTotal(*r) for r in rows]
 
-    def evaluation_series(self) -> list[dict[str, Any]]:
+    def evaluation_series(self) -> list[SeriesPoint]:
         """Val evaluations in order, bucketed: per bucket the mean and max score and running
         best."""
         n = self.db.execute("SELECT COUNT(*) FROM evaluations WHERE split = 'val'").fetchone()[0]
@@ -354,19 +363,18 @@ class RunQueries:
             " GROUP BY b ORDER BY b",
             (size,),
         )
-        return [{"i": i, "mean": mean, "max": mx, "best": best} for _, i, mean, mx, best in rows]
+        return [SeriesPoint(i, mean, mx, best) for _, i, mean, mx, best in rows]
 
-    def top_programs(self) -> list[dict[str, Any]]:
+    def top_programs(self) -> list[ProgramScores]:
         rows = self.db.execute(
             "SELECT program, task, COUNT(*), AVG(CASE WHEN split = 'val' THEN score END),"
             " AVG(CASE WHEN split = 'test' THEN score END), SUM(failure IS NOT NULL)"
             " FROM evaluations GROUP BY program, task ORDER BY 4 DESC NULLS LAST, 3 DESC LIMIT ?",
             (MAX_PROGRAM_ROWS,),
         )
-        keys = ("program", "task", "evaluations", "val", "test", "failed")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [ProgramScores(*r) for r in rows]
 
-    def best_solutions(self) -> list[dict[str, Any]]:
+    def best_solutions(self) -> list[BestSolution]:
         """Per task, the program with the best val score (ties: earliest), with its outcomes."""
         out = []
         tasks = [
@@ -387,30 +395,28 @@ class RunQueries:
                 (task, program),
             ).fetchone()
             out.append(
-                {
-                    "task": task,
-                    "program": program,
-                    "source": self.get_program(program),
-                    "val": val,
-                    "failure": failure,
-                    "spliced": spliced,  # how a whole-program rewrite was read (version 5)
-                    "val_instances": _instances(instances),
-                    "test": test[0] if test else None,
-                    "test_instances": _instances(test[1]) if test else [],
-                }
+                BestSolution(
+                    task=task,
+                    program=program,
+                    source=self.get_program(program),
+                    val=val,
+                    failure=failure,
+                    spliced=spliced,  # NULL before schema version 5
+                    val_instances=_instances(instances),
+                    test=test[0] if test else None,
+                    test_instances=_instances(test[1]) if test else [],
+                )
             )
         return out
 
-    def failures(self) -> list[dict[str, Any]]:
+    def failures(self) -> list[FailureCount]:
         rows = self.db.execute(
             "SELECT failure, task, split, COUNT(*), MIN(program), SUM(spliced IS NOT NULL)"
             " FROM evaluations WHERE failure IS NOT NULL GROUP BY failure, task, split"
             " ORDER BY 4 DESC LIMIT ?",
             (MAX_FAILURE_ROWS,),
         )
-        # spliced: how many of them were whole-program rewrites read into the blocks
-        keys = ("failure", "task", "split", "count", "example_program", "spliced")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [FailureCount(*r) for r in rows]
 
     def zero_scores(self) -> list[dict[str, Any]]:
         """Per task, the solutions the model wrote that were scored on val (the task's seed
@@ -493,11 +499,11 @@ class RunQueries:
         rows = self.db.execute(query + (" WHERE kind = ?" if kind else ""), (kind,) if kind else ())
         return [{"kind": k, "program": p, "detail": json.loads(d)} for k, p, d in rows]
 
-    def event_report(self) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+    def event_report(self) -> tuple[list[EventRecord], int, list[EventCount]]:
         """(the first events, each with its offending source line; the total; counts per kind)."""
         total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         counts = [
-            {"kind": k, "count": n, "programs": p}
+            EventCount(k, n, p)
             for k, n, p in self.db.execute(
                 "SELECT kind, COUNT(*), COUNT(DISTINCT program) FROM events GROUP BY kind"
                 " ORDER BY 2 DESC"
@@ -520,8 +526,7 @@ class RunQueries:
                 lines = sources[program]
                 if lines and line <= len(lines):
                     offending = lines[line - 1]
-            events.append({"kind": kind, "program": program, "detail": info, "line": line,
-                           "offending": offending, "created": created})  # fmt: skip
+            events.append(EventRecord(kind, program, info, line, offending, created))
         return events, total, counts
 
     def event_counts_by_t(
