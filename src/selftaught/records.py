@@ -206,10 +206,11 @@ class IterationRecord:
 
 @dataclass(frozen=True)
 class InvocationOutcome:
-    """How one recorded improver invocation ended, as the report's lineage reads it back: a
-    STOP iteration's (t, the incumbent `improver`, the improver it returned as `result`), or a
+    """How one recorded improver invocation ended, as the store reads it back: a STOP
+    iteration's (t, the incumbent `improver`, the improver it returned as `result`), or a
     meta-utility repetition's, with the returned solution's latest val and test scores on its
-    task, why it failed, and (`source`) its text where the report has read it."""
+    task, why it failed, and (`source`) its text where the report has read it. `level`: the
+    stored `Level` value, where the reader asked for it."""
 
     t: int | None
     improver: str
@@ -222,6 +223,7 @@ class InvocationOutcome:
     test: float | None = None
     failure: str | None = None
     source: str | None = None
+    level: str | None = None
 
 
 @dataclass(frozen=True)

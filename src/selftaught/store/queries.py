@@ -186,13 +186,16 @@ class RunQueries:
         # wall_seconds: None where no invocation of the group recorded it (before version 4)
         return [InvocationCount(lv, s, n, sec or 0.0, wall) for lv, s, n, sec, wall in rows]
 
-    def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:
-        """(improver, level, task, status, error) of every invocation, in the order they
-        ended; `level` is "stop" (the improver improving itself) or "meta_utility"."""
+    def invocations(self) -> list[InvocationOutcome]:
+        """Every invocation (its improver, level, t, task, status and error), in the order
+        they ended."""
         rows = self.db.execute(
-            "SELECT improver, level, task, status, error FROM invocations ORDER BY id"
+            "SELECT improver, level, t, task, status, error FROM invocations ORDER BY id"
         )
-        return [tuple(row) for row in rows]
+        return [
+            InvocationOutcome(t, improver, status, error=error, task=task, level=level)
+            for improver, level, t, task, status, error in rows
+        ]
 
     def downstream_runs(self) -> dict[str, list[InvocationOutcome]]:
         """The second level of the lineage: per improver, the improver runs the meta-utility
