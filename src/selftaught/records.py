@@ -247,6 +247,18 @@ class CallTotals:
 
 
 @dataclass(frozen=True)
+class CallPrompt:
+    """A model call as the live dashboard shows it: when, its level ("meta" or "task") and
+    scope, and what it asked (None where the stored request is not JSON)."""
+
+    created: float
+    level: str
+    scope: str | None
+    system: str | None
+    user: str | None
+
+
+@dataclass(frozen=True)
 class CallPoint:
     """Call `i` of a run (1-based, in the order made), kept by the report's downsampling, with
     the counts up to it over every call."""

@@ -18,6 +18,7 @@ from selftaught.records import (
     RECORD_PURPOSE,
     BestSolution,
     CallPoint,
+    CallPrompt,
     CallTotals,
     EvaluationTotal,
     EventCount,
@@ -566,26 +567,28 @@ class RunQueries:
         )
         return [dict(zip(("id", *_names(columns)), r, strict=True)) for r in rows]
 
-    def latest_lm_call(self) -> dict[str, Any] | None:
+    def latest_lm_call(self) -> CallPrompt | None:
         """The newest model call: when, its level and scope, and what it asked (system, user)."""
         row = self.db.execute(
             f"SELECT created, {_LEVEL}, scope, CASE WHEN json_valid(request) THEN"
             " json_extract(request, '$.system') END, CASE WHEN json_valid(request) THEN"
             " json_extract(request, '$.user') END FROM lm_calls ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        keys = ("created", "level", "scope", "system", "user")
-        return None if row is None else dict(zip(keys, row, strict=True))
+        return None if row is None else CallPrompt(*row)
 
-    def usage_by_level(self) -> dict[str, dict[str, Any]]:
-        """Per LM-call level ("meta", "task"): calls, paid calls, tokens and dollars so far."""
+    def usage_by_level(self) -> dict[str, CallTotals]:
+        """Per LM-call level ("meta", "task"): calls, paid calls, tokens, seconds and dollars
+        (`cost`) so far."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
         rows = self.db.execute(
             f"SELECT {_LEVEL}, COUNT(*), COALESCE(SUM(cached < n), 0),"
             " COALESCE(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)), 0),"
-            f" SUM({cost}) FROM lm_calls GROUP BY 1 ORDER BY 1"
+            f" COALESCE(SUM(seconds), 0), SUM({cost}) FROM lm_calls GROUP BY 1 ORDER BY 1"
         )
-        keys = ("calls", "paid", "tokens", "dollars")
-        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+        return {
+            level: CallTotals(calls, paid, tokens, seconds, level=level, cost=cost_)
+            for level, calls, paid, tokens, seconds, cost_ in rows
+        }
 
     def invocation_levels(self) -> dict[str, int]:
         """Invocations recorded per level ("stop", "meta_utility")."""
