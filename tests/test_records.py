@@ -49,3 +49,13 @@ def test_one_level_enum_speaks_both_stored_spellings():
 def test_a_scope_given_a_plain_string_level_keeps_that_spelling():
     # callers from before the enum passed the lm_calls spelling itself
     assert Scope("s", "task", "s").call_level == "task"  # type: ignore[arg-type]
+
+
+def test_a_transfer_row_prints_what_transfer_json_printed_and_reads_it_back():
+    from selftaught.records import TransferRow
+
+    row = TransferRow("lpn", 0.5, 0.523, 0.6, (0.5, 0.55), (0.55, 0.65))
+    printed = {"task": "lpn", "seed_solution": 0.5, "seed_improver": 0.523, "improver": 0.6,
+               "ci": {"seed_improver": [0.5, 0.55], "improver": [0.55, 0.65]}}  # fmt: skip
+    assert row.to_json() == printed and list(row.to_json()) == list(printed)
+    assert TransferRow.from_row(printed) == row

@@ -1,10 +1,14 @@
-"""The typed records that cross layers: what an invocation is for, whose language-model
-samples a call draws, one STOP iteration's outcome, one repetition of the meta-utility, and a
-task's seed solution beside the best one the improvers returned.
+"""The typed records that cross layers, one frozen dataclass each, and the invocation
+vocabulary: which level an invocation works at (`Level`), what it is for (`Invocation`), whose
+language-model samples a call draws (`Scope`, and the scope and purpose strings, made here
+only); what was scored (a repetition of the meta-utility, û, a STOP iteration, an evaluation,
+a task's seed solution beside the best one returned); what the store reads back for the
+report and the dashboard; and the results of transfer and compare.
 
 Each is written where it is known and read back as the same type (the store keeps them as
-columns or JSON with these field names; see docs/architecture.md, "The store"). This module
-imports nothing from the package, so every layer may use it.
+columns or JSON with these field names; see docs/architecture.md, "The store"). The Python API
+returns them, some under its own names (`selftaught.Iteration` is `IterationRecord`). This
+module imports nothing from the package, so every layer may use it.
 """
 
 from __future__ import annotations
@@ -457,8 +461,13 @@ class TransferRow:
     def to_json(self) -> dict[str, Any]:
         """The row as `selftaught transfer --json` prints it under "tasks"."""
         ci = {"seed_improver": list(self.seed_improver_ci), "improver": list(self.improver_ci)}
-        scores = (self.seed_solution, self.seed_improver, self.improver)
-        return {"task": self.task, **dict(zip(TRANSFER_SCORES, scores, strict=True)), "ci": ci}
+        return {
+            "task": self.task,
+            "seed_solution": self.seed_solution,
+            "seed_improver": self.seed_improver,
+            "improver": self.improver,
+            "ci": ci,
+        }
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TransferRow:
@@ -466,9 +475,6 @@ class TransferRow:
         ci = row["ci"]
         return cls(row["task"], row["seed_solution"], row["seed_improver"], row["improver"],
                    tuple(ci["seed_improver"]), tuple(ci["improver"]))  # fmt: skip
-
-
-TRANSFER_SCORES = ("seed_solution", "seed_improver", "improver")
 
 
 @dataclass(frozen=True)
