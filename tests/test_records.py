@@ -59,3 +59,11 @@ def test_a_transfer_row_prints_what_transfer_json_printed_and_reads_it_back():
                "ci": {"seed_improver": [0.5, 0.55], "improver": [0.55, 0.65]}}  # fmt: skip
     assert row.to_json() == printed and list(row.to_json()) == list(printed)
     assert TransferRow.from_row(printed) == row
+
+
+def test_a_version_1_purpose_reads_back_as_the_invocation_that_wrote_it():
+    for invocation in (Invocation.stop(2), Invocation.meta_utility("lpn", 3)):
+        assert Invocation.from_purpose(invocation.purpose) == invocation
+    assert Invocation.from_purpose("meta_utility:a:b:1") == Invocation.meta_utility("a:b", 1)
+    assert Invocation.from_purpose("stop:t=x") == Invocation(Level.STOP)  # a part it cannot read
+    assert Invocation.from_purpose("other") == Invocation("other")  # type: ignore[arg-type]

@@ -89,6 +89,19 @@ class Invocation:
             return f"stop:t={self.t}"
         return f"{self.level}:{self.task}:{self.repetition}"
 
+    @classmethod
+    def from_purpose(cls, purpose: str) -> Invocation:
+        """What a version-1 `purpose` says (a run written before the columns existed); a part
+        it does not hold reads None, and a level it does not know stays the stored text."""
+        level, _, rest = purpose.partition(":")
+        known: Any = Level(level) if level in {lv.value for lv in Level} else level
+        if known == Level.STOP and rest.startswith("t="):
+            return cls(known, t=_int_or_none(rest.removeprefix("t=")))
+        if known == Level.META_UTILITY:
+            task, _, repetition = rest.rpartition(":")
+            return cls(known, task=task or None, repetition=_int_or_none(repetition))
+        return cls(known)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -540,6 +553,13 @@ class ImproverResult:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def _integer(value: Any) -> bool:
