@@ -210,6 +210,7 @@ def compare_table(result: dict[str, Any]) -> list[dict[str, Any]]:
     `selftaught compare` prints at its end, for a run stopped before it (same statistics, same
     seeds). Test scores are those of each invocation's returned program (0 for none)."""
     from selftaught.compare import summarize
+    from selftaught.records import CompareRow
     from selftaught.stats import bootstrap_interval, paired_comparison
 
     improvers = result["improvers"]
@@ -222,15 +223,15 @@ def compare_table(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for label, own in scores.items():
         calls = improvers[label]["invocations"]
-        rows.append({
-            "improver": label, "task": result["task"], "scores": own,
-            "mean": sum(own) / len(own), "ci95": list(bootstrap_interval(own, seed=0)),
-            "vs_baseline": None if label == "seed"
+        rows.append(CompareRow(
+            improver=label, task=result["task"], scores=tuple(own),
+            mean=sum(own) / len(own), ci95=bootstrap_interval(own, seed=0),
+            vs_baseline=None if label == "seed"
             else paired_comparison(own, scores["seed"], "seed", 2000, 0),
-            "lm_requests": improvers[label]["lm_calls"], "tokens": improvers[label]["tokens"],
-            "seconds": sum(c["window"][1] - c["window"][0] for c in calls),
-        })  # fmt: skip
-    return summarize(rows)
+            lm_requests=improvers[label]["lm_calls"], tokens=improvers[label]["tokens"],
+            seconds=sum(c["window"][1] - c["window"][0] for c in calls),
+        ))  # fmt: skip
+    return [entry.to_json() for entry in summarize(rows)]
 
 
 def _share(rows: list[dict], key: str) -> float | None:

@@ -58,33 +58,33 @@ def test_hints_beat_the_seed_on_every_paired_run(world, tmp_path):
     copy = tmp_path / "seed_copy.py"
     copy.write_text(builtin_source("seed"))
     rows = run(world, ["hints", str(copy), "seed"])
-    assert [r["improver"] for r in rows][0] == "hints"
-    by_name = {r["improver"]: r for r in rows}
+    assert [r.improver for r in rows][0] == "hints"
+    by_name = {r.improver: r for r in rows}
     hints, seed = by_name["hints"], by_name["seed"]
-    assert all(r["task"] == "lpn" and r["runs"] == RUNS for r in rows)
-    assert hints["mean"] > 0.9 and seed["mean"] < 0.7
-    assert hints["ci95"][0] <= hints["mean"] <= hints["ci95"][1]
-    assert seed["vs_baseline"] is None
-    versus = hints["vs_baseline"]
+    assert all(r.task == "lpn" and r.runs == RUNS for r in rows)
+    assert hints.mean > 0.9 and seed.mean < 0.7
+    assert hints.ci95[0] <= hints.mean <= hints.ci95[1]
+    assert seed.vs_baseline is None
+    versus = hints.vs_baseline
     assert (versus["wins"], versus["losses"], versus["ties"]) == (RUNS, 0, 0)
     assert versus["sign_test_p"] == pytest.approx(2 / 2**RUNS)
     assert versus["ci95"][0] > 0.2
     # Same source, same seeds, same budgets: the copy's every run equals the seed's.
-    assert by_name[str(copy)]["scores"] == seed["scores"]
-    assert by_name[str(copy)]["vs_baseline"]["ties"] == RUNS
+    assert by_name[str(copy)].scores == seed.scores
+    assert by_name[str(copy)].vs_baseline["ties"] == RUNS
     # What each used, from the broker: never past the budgets, hints used all of its calls.
     for row in rows:
-        assert 0 < row["lm_budget_units"] <= RUNS * BUDGETS.lm_calls
-        assert row["lm_requests"] >= row["lm_budget_units"]
-        assert row["tokens"] == 0  # the python: backend reports no tokens
-        assert row["seconds"] > 0 and row["lm_seconds"] >= 0
-    assert hints["lm_budget_units"] == RUNS * BUDGETS.lm_calls
-    assert seed["lm_budget_units"] == RUNS  # one batch per run
+        assert 0 < row.lm_budget_units <= RUNS * BUDGETS.lm_calls
+        assert row.lm_requests >= row.lm_budget_units
+        assert row.tokens == 0  # the python: backend reports no tokens
+        assert row.seconds > 0 and row.lm_seconds >= 0
+    assert hints.lm_budget_units == RUNS * BUDGETS.lm_calls
+    assert seed.lm_budget_units == RUNS  # one batch per run
 
 
 def test_the_baseline_is_run_even_when_not_listed(world):
     rows = run(world, ["temperature_sweep"], baseline="seed")
-    assert sorted(r["improver"] for r in rows) == ["seed", "temperature_sweep"]
+    assert sorted(r.improver for r in rows) == ["seed", "temperature_sweep"]
 
 
 def test_an_unusable_improver_fails_before_any_run(world, tmp_path):
@@ -127,3 +127,32 @@ def test_progress_names_each_row_as_it_starts(world):
     rows = run(world, ["hints"], progress=said.append)
     assert len(said) == len(rows) == 2  # hints and the seed baseline, on lpn
     assert said == ["hints on lpn (row 1 of 2)", "seed on lpn (row 2 of 2)"]
+
+
+def test_the_summary_is_one_typed_result_per_improver_and_reads_back_from_its_json():
+    from selftaught.compare import summarize
+    from selftaught.records import CompareRow, ImproverResult
+
+    def row(improver, task, scores, versus=None):
+        mean = sum(scores) / len(scores)
+        return CompareRow(improver, task, tuple(scores), mean, (mean, mean), 1.0,
+                          vs_baseline=versus, lm_requests=2, tokens=10)  # fmt: skip
+
+    versus = {"wins": 2, "losses": 0, "ties": 0}
+    rows = [
+        row("seed", "lpn", [0.2, 0.4]),
+        row("hints", "lpn", [0.9, 1.0], versus),
+        row("seed", "maxcut", [0.6, 0.6]),
+        row("hints", "maxcut", [0.7, 0.9], versus),
+    ]
+    hints, seed = summarize(rows)
+    assert (hints.name, seed.name) == ("hints", "seed")  # best mean first
+    assert hints.tasks == {"lpn": 0.95, "maxcut": 0.8} and hints.mean == pytest.approx(0.875)
+    assert hints.task_ci == {"lpn": (0.95, 0.95), "maxcut": (0.8, 0.8)}
+    assert (hints.lm_calls, hints.tokens, hints.seconds) == (4, 20, 2.0)
+    assert hints.vs_seed == pytest.approx(2 / 2**4) and seed.vs_seed is None
+    assert rows[0].runs == 2
+    for result in (hints, seed):
+        entry = result.to_json()
+        assert entry["tasks"]["lpn"]["ci"] == list(result.task_ci["lpn"])
+        assert ImproverResult.from_entry(entry) == result

@@ -76,7 +76,7 @@ def ask(meta, evaluator, improver):
         lambda s: meta._score(evaluator, s, "val", program),
         utility_budget=len(PROGRAMS),
         description="utility",
-        scope=Scope("t=0/string_grid/0", "task", "t=0"),
+        scope=Scope.repetition("t=0", "string_grid", 0),
         seed=1,
         invocation=Invocation.meta_utility("string_grid", 0),
         explain=lambda s: meta.why_solution(evaluator, s),
@@ -185,7 +185,7 @@ def improve_algorithm(initial_solution, utility, language_model):
 """
     result = meta.invoker(
         asker, asker, lambda s: meta(s, "t=1", with_test=False).val, utility_budget=2,
-        description=meta.description(), scope=Scope("t=1", "meta", "t=1"), seed=1,
+        description=meta.description(), scope=Scope.stop(1), seed=1,
         invocation=Invocation.stop(1), explain=meta.why_improver,
     )  # fmt: skip
     out = json.loads(result)

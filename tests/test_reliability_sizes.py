@@ -13,7 +13,7 @@ from hostile import hostile_run, invocations
 from lm_servers import FaultServer
 
 from selftaught import sizes
-from selftaught.lm import Caps, LanguageModelError, RunCapReached, open_language_model
+from selftaught.lm import LanguageModelError, RunCapReached, SpendingCaps, open_language_model
 from selftaught.store import RunReader, RunStore, Sample
 from selftaught.tasks import resolve_task
 
@@ -77,12 +77,16 @@ def test_the_dollars_cap_counts_a_calls_worst_case_before_sending(tmp_path, no_k
     # output; the fake server bills 13 tokens, far less: the worst case is what counts.
     worst = (len("s" + "a") / 3 * 0.15 + 1000 * 0.60) / 1e6
     with FaultServer() as server:
-        broker = _broker(tmp_path / "d", server.url, max_tokens=1000, caps=Caps(dollars=worst / 2))
+        broker = _broker(
+            tmp_path / "d", server.url, max_tokens=1000, caps=SpendingCaps(dollars=worst / 2)
+        )
         with pytest.raises(RunCapReached, match="worst case"):
             broker.sample("s", ["a"], 0.7)
         assert server.requests == []  # refused before sending
         broker.close()
-        roomy = _broker(tmp_path / "e", server.url, max_tokens=1000, caps=Caps(dollars=worst * 2.5))
+        roomy = _broker(
+            tmp_path / "e", server.url, max_tokens=1000, caps=SpendingCaps(dollars=worst * 2.5)
+        )
         roomy.sample("s", ["a"], 0.7)  # the first fits; after it, spent + worst still fits
         roomy.sample("s", ["b"], 0.7)
         assert len(server.requests) == 2

@@ -55,8 +55,8 @@ def test_the_meta_utility_scores_each_repetition_and_records_it_once(world, tmp_
     with RunReader.open(tmp_path) as reader:
         improvers = reader.meta_utility_improvers()
         assert len(improvers) == 2 and len(set(improvers)) == 1
-        assert {row["level"] for row in reader.lm_report()[2]} == {"task"}
-        assert {row["scope"] for row in reader.lm_report()[3]} == {"t=0"}
+        assert {row.level for row in reader.lm_report()[2]} == {"task"}
+        assert {row.scope for row in reader.lm_report()[3]} == {"t=0"}
 
 
 def test_the_loop_adopts_the_better_improver_and_stores_typed_records(world, tmp_path):
@@ -69,10 +69,10 @@ def test_the_loop_adopts_the_better_improver_and_stores_typed_records(world, tmp
     assert second.meta_utility_val > first.meta_utility_val
     assert second.improver_sha256 == second.candidate_sha256 != first.improver_sha256
     with RunReader.open(tmp_path) as reader:
-        assert [IterationRecord.from_dict(r) for r in reader.iterations()] == records
+        assert reader.iterations() == records
         (stop_call,) = reader.stop_invocations()
-        assert stop_call["t"] == 1 and stop_call["result"] == second.candidate_sha256
-        levels = {row["level"] for row in reader.lm_report()[2]}
+        assert stop_call.t == 1 and stop_call.result == second.candidate_sha256
+        levels = {row.level for row in reader.lm_report()[2]}
         assert levels == {"meta", "task"}
-        counts = {row["level"]: row["count"] for row in reader.invocation_counts()}
+        counts = {row.level: row.count for row in reader.invocation_counts()}
         assert counts["self-improvement"] == 1 and counts["meta-utility"] >= 4

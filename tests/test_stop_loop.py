@@ -69,5 +69,5 @@ def test_reference_style_improver_runs_unchanged(tmp_path, scripted_model):
     # .budget; its hinted prompt reaches the brute-force solver.
     assert seed["meta_utility_val"] > 0.9
     with RunReader.open(tmp_path / "ref") as reader:
-        assert [row["status"] for row in reader.invocation_counts()] == ["ok"]
+        assert [row.status for row in reader.invocation_counts()] == ["ok"]
         assert reader.count("lm_calls") == 2

@@ -95,7 +95,7 @@ RUNNER = {runner!r}
 
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
-from selftaught.seeds import derive_seed  # noqa: E402
+from selftaught.seeds import solution_seed  # noqa: E402
 from selftaught.tasks.registry import get_task  # noqa: E402
 
 _task = get_task(TASK)
@@ -108,8 +108,8 @@ def evaluate(program_path):
         counter.write("1\\n")
     with open(program_path, encoding="utf-8") as file:
         digest = hashlib.sha256(file.read().encode("utf-8")).hexdigest()
-    # Our sandbox's seeds (selftaught.utility.child_seed): the same draws as `evaluate`.
-    seed = derive_seed(digest, TASK, SPLIT, modulus=2**31 - 2**16)
+    # Our sandbox's seeds: the same draws as `evaluate`.
+    seed = solution_seed(digest, TASK, SPLIT)
     job = {{"entry": _task.entry, "array_args": _task.array_args, "seed": seed,
             "instances": [inst.inputs for inst in _instances]}}
     # Wall-clock backstop only; the limit that scores is each instance's CPU time.

@@ -437,7 +437,8 @@ def recorded(run_dir: Path) -> dict[str, Any]:
 
     try:
         reader = RunReader(run_dir / "run.db")
-        return {"iterations": reader.iterations(), "evaluations": reader.count("evaluations")}
+        iterations = [r.to_dict() for r in reader.iterations()]
+        return {"iterations": iterations, "evaluations": reader.count("evaluations")}
     except StoreError:
         return {}
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ import numpy as np
 from selftaught.improve import Invoker
 from selftaught.improvers import load_improver
 from selftaught.meta_utility import MetaUtility
-from selftaught.seeds import derive_seed
+from selftaught.records import CompareRow, ImproverResult, compare_group, study_purpose
+from selftaught.seeds import repeat_seed
 from selftaught.stats import bootstrap_interval, paired_comparison, sign_test
 from selftaught.utility import Evaluator
 
@@ -53,7 +55,7 @@ def compare(
     resamples: int = 2000,
     concurrency: int = 1,
     progress: Callable[[str], None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CompareRow]:
     """One row per (improver, task), best mean test meta-utility first.
 
     `improvers`: built-in names or .py paths (all are loaded and checked before any run; an
@@ -67,7 +69,7 @@ def compare(
         raise ValueError("repeats must be at least 1")
     labels = list(dict.fromkeys([*improvers, baseline]))
     sources = {label: load_improver(label) for label in labels}
-    rows: list[dict[str, Any]] = []
+    rows: list[CompareRow] = []
     total = len(evaluators) * len(labels)
     for t, evaluator in enumerate(evaluators):
         scored = {}
@@ -77,19 +79,16 @@ def compare(
                 progress(f"{label} on {evaluator.task.name} (row {done + 1} of {total})")
             scored[label] = _measure(
                 label, sources[label], evaluator, invoker, repeats,
-                seed=seed, usage=usage, concurrency=concurrency,
+                seed=seed, usage=usage, concurrency=concurrency, resamples=resamples,
             )  # fmt: skip
-        base = scored[baseline]["scores"]
+        base = list(scored[baseline].scores)
         for label in labels:
             row = scored[label]
-            row["ci95"] = list(bootstrap_interval(row["scores"], resamples=resamples, seed=seed))
-            row["vs_baseline"] = (
-                None
-                if label == baseline
-                else paired_comparison(row["scores"], base, baseline, resamples, seed)
-            )
+            if label != baseline:
+                versus = paired_comparison(list(row.scores), base, baseline, resamples, seed)
+                row = replace(row, vs_baseline=versus)
             rows.append(row)
-    rows.sort(key=lambda row: (-row["mean"], row["task"], row["improver"]))
+    rows.sort(key=lambda row: (-row.mean, row.task, row.improver))
     return rows
 
 
@@ -103,7 +102,8 @@ def _measure(
     seed: int,
     usage: Usage | None,
     concurrency: int,
-) -> dict[str, Any]:
+    resamples: int,
+) -> CompareRow:
     """All runs of one improver on one task; scores are ordered by (repeat, repetition)."""
     before = dict(usage()) if usage else None
     started = time.monotonic()
@@ -112,63 +112,58 @@ def _measure(
         meta = MetaUtility(
             [evaluator], invoker, run_seed=repeat_seed(seed, repeat), concurrency=concurrency
         )
-        scope = f"compare:{seed}:{repeat}:{label}"
+        scope = compare_group(seed, repeat, label)
         # Stored once per row and read back: re-running a comparison in its run directory
         # invokes no finished row again (its calls would be free, but would be logged twice).
-        result = meta.score_once(source, scope, f"{scope}:{evaluator.task.name}")
+        result = meta.score_once(source, scope, study_purpose(scope, evaluator.task.name))
         for run in result.runs:
             scores.append(float(run.test or 0.0))
             vals.append(float(run.val))
             returned += run.returned_code
-    row: dict[str, Any] = {
-        "improver": label,
-        "task": evaluator.task.name,
-        "runs": len(scores),
-        "scores": scores,
-        "mean": float(np.mean(scores)),
-        "val_mean": float(np.mean(vals)),
-        "returned_code": returned / len(scores),
-        "seconds": time.monotonic() - started,
-    }
+    spent = {}
     if usage and before is not None:
         after = dict(usage())
-        for name, key in USAGE_FIELDS.items():
-            row[name] = after.get(key, 0) - before.get(key, 0)
-    return row
+        spent = {name: after.get(key, 0) - before.get(key, 0) for name, key in USAGE_FIELDS.items()}
+    return CompareRow(
+        improver=label,
+        task=evaluator.task.name,
+        scores=tuple(scores),
+        mean=float(np.mean(scores)),
+        ci95=bootstrap_interval(scores, resamples=resamples, seed=seed),
+        seconds=time.monotonic() - started,
+        val_mean=float(np.mean(vals)),
+        returned_code=returned / len(scores),
+        **spent,
+    )
 
 
-def repeat_seed(seed: int, repeat: int) -> int:
-    """The run seed of repeat `repeat`: the same for every improver, distinct per repeat."""
-    return derive_seed("compare", seed, repeat)
-
-
-def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per improver, best mean first: `{"name", "tasks": {task: {"mean", "ci"}},
-    "mean", "ci", "lm_calls", "tokens", "seconds", "vs_seed"}`. The overall mean is over tasks;
-    its interval pools every run; `vs_seed` is the sign-test p-value of the paired runs."""
-    by_name: dict[str, list[Mapping[str, Any]]] = {}
+def summarize(rows: Sequence[CompareRow]) -> list[ImproverResult]:
+    """One result per improver, best mean first. The overall mean is over tasks; its interval
+    pools every run; `vs_seed` is the sign-test p-value of the paired runs."""
+    by_name: dict[str, list[CompareRow]] = {}
     for row in rows:
-        by_name.setdefault(row["improver"], []).append(row)
-    entries = []
+        by_name.setdefault(row.improver, []).append(row)
+    results = []
     for name, own in by_name.items():
-        pooled = [score for row in own for score in row["scores"]]
-        versus = [row["vs_baseline"] for row in own if row.get("vs_baseline")]
+        pooled = [score for row in own for score in row.scores]
+        versus = [row.vs_baseline for row in own if row.vs_baseline]
         wins = sum(v["wins"] for v in versus)
         losses = sum(v["losses"] for v in versus)
-        entries.append(
-            {
-                "name": name,
-                "tasks": {row["task"]: {"mean": row["mean"], "ci": row["ci95"]} for row in own},
-                "mean": float(np.mean([row["mean"] for row in own])),
-                "ci": list(bootstrap_interval(pooled)),
-                "lm_calls": int(sum(row.get("lm_requests") or 0 for row in own)),
-                "tokens": int(sum(row.get("tokens") or 0 for row in own)),
-                "seconds": float(sum(row.get("seconds") or 0.0 for row in own)),
-                "vs_seed": round(sign_test(wins, losses), 4) if versus else None,
-            }
+        results.append(
+            ImproverResult(
+                name=name,
+                mean=float(np.mean([row.mean for row in own])),
+                ci=bootstrap_interval(pooled),
+                tasks={row.task: row.mean for row in own},
+                lm_calls=int(sum(row.lm_requests or 0 for row in own)),
+                tokens=int(sum(row.tokens or 0 for row in own)),
+                seconds=float(sum(row.seconds or 0.0 for row in own)),
+                vs_seed=round(sign_test(wins, losses), 4) if versus else None,
+                task_ci={row.task: row.ci95 for row in own},
+            )
         )
-    entries.sort(key=lambda entry: -entry["mean"])
-    return entries
+    results.sort(key=lambda result: -result.mean)
+    return results
 
 
 def improvers_listing(names: Sequence[str]) -> str:
@@ -180,7 +175,7 @@ def improvers_listing(names: Sequence[str]) -> str:
 
 def compare_in_session(
     session: Any, names: Sequence[str], repeats: int, progress: Callable[[str], None] | None = None
-) -> list[dict[str, Any]]:
+) -> list[CompareRow]:
     """`compare` over a session's tasks, model, budgets and sandbox; marks the run finished."""
     rows = compare(
         names, session.evaluators, session.invoker, repeats=repeats,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from selftaught.records import STOP_LEVEL
+from selftaught.records import Level
 from selftaught.store.queries import RunQueries
 
 
@@ -22,15 +22,15 @@ def invocation_failures(store: RunQueries) -> list[dict[str, Any]]:
     """[{improver, task, failed, invocations, first_error}] for each (improver, task) with a
     failed invocation, in the order of the first failure."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for improver, level, task, status, error in store.invocations():
-        key = (improver, "self" if level == STOP_LEVEL else str(task))
+    for run in store.invocations():
+        key = (run.improver, "self" if run.level == Level.STOP else str(run.task))
         group = groups.setdefault(
-            key, {"improver": improver, "task": key[1], "failed": 0, "invocations": 0}
+            key, {"improver": run.improver, "task": key[1], "failed": 0, "invocations": 0}
         )
         group["invocations"] += 1
-        if status != "ok":
+        if run.status != "ok":
             group["failed"] += 1
-            group.setdefault("first_error", first_error_line(status, error))
+            group.setdefault("first_error", first_error_line(run.status, run.error))
     return [g for g in groups.values() if g["failed"]]
 
 

@@ -21,7 +21,7 @@ from selftaught import events, safety
 from selftaught.config import Budgets
 from selftaught.feedback import Why
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
-from selftaught.records import META_UTILITY_LEVEL, Invocation, Scope
+from selftaught.records import Invocation, Level, Scope
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.store import RunStore, sha256
 
@@ -49,7 +49,7 @@ class Recorder:
 
     def outcome(self, program: str, invocation: Invocation, status: str, error: str | None,
                 returned: bool) -> None:  # fmt: skip
-        if invocation.level != META_UTILITY_LEVEL:
+        if invocation.level != Level.META_UTILITY:
             return
         with self._lock:
             kept = self._outcomes.setdefault(program, [])

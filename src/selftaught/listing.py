@@ -115,12 +115,12 @@ def _fill(db: RunReader, row: dict[str, Any]) -> None:
     row["iterations_planned"] = config.get("iterations")
     records = db.iterations() if "iterations" in tables else []
     if records:
-        row["iterations_done"] = max(r["t"] for r in records)
-        scored = [r for r in records if isinstance(r.get("meta_utility_val"), int | float)]
+        row["iterations_done"] = max(r.t for r in records)
+        scored = [r for r in records if isinstance(r.meta_utility_val, int | float)]
         if scored:
-            best = max(scored, key=lambda r: r["meta_utility_val"])
-            row["best_val"] = best["meta_utility_val"]
-            row["best_test"] = best.get("meta_utility_test")
+            best = max(scored, key=lambda r: r.meta_utility_val)
+            row["best_val"] = best.meta_utility_val
+            row["best_test"] = best.meta_utility_test
     if "lm_calls" in tables:
         row["lm_calls_paid"] = db.paid_lm_calls()
         row["dollars"] = db.spent()[2]

@@ -23,8 +23,8 @@ from selftaught import events, feedback, safety
 from selftaught.config import Budgets
 from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
-from selftaught.seeds import derive_seed
-from selftaught.store import StoreError, sha256
+from selftaught.seeds import repetition_seed
+from selftaught.store import sha256
 from selftaught.tasks import Task
 from selftaught.utility import Evaluator
 
@@ -149,11 +149,7 @@ class MetaUtility:
         store = self.recorder.store
         program = self.recorder.program(improver, "improver")
         if store is not None and (hit := store.get_meta_utility(program, purpose)):
-            try:
-                return MetaScore.from_stored(hit["val"], hit["test"], hit)
-            except ValueError as exc:
-                altered = f"{store.path}: the meta-utility record of {purpose!r} was altered"
-                raise StoreError(f"{altered} ({exc})") from None
+            return hit  # StoreError if it was altered
         score = self(improver, scope, with_test=True)
         if store is not None:
             store.put_meta_utility(program, purpose, score.val, score.test, score.detail())
@@ -170,9 +166,9 @@ class MetaUtility:
             lambda s: self._score(evaluator, s, "val", program),
             utility_budget=self.budgets.utility_calls,
             description=self.task_description(evaluator),
-            scope=Scope(f"{scope}/{task.name}/{r}", "task", scope),
+            scope=Scope.repetition(scope, task.name, r),
             # The same seeds for every improver: candidates and incumbents meet the same draws.
-            seed=derive_seed(self.run_seed, task.name, r),
+            seed=repetition_seed(self.run_seed, task.name, r),
             invocation=Invocation.meta_utility(task.name, r, t=self.recorder.iteration),
             explain=lambda s: self.why_solution(evaluator, s),
         )

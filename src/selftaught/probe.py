@@ -32,7 +32,7 @@ from selftaught.improvers import builtin_source, improver_problem
 from selftaught.lm.broker import LMBroker
 from selftaught.probe_cost import LevelCost, estimates
 from selftaught.probe_trials import Trials
-from selftaught.records import Scope
+from selftaught.records import Level, Scope
 from selftaught.report.lineage import guess_strategy
 from selftaught.safety import scan
 from selftaught.sandbox.helpers import extract_code
@@ -202,7 +202,7 @@ class Probe:
             self.progress(f"{what}: waiting for reply {start + 1} of {self.samples}")
             count = min(chunk, self.samples - start)
             replies += self.broker.sample(expertise, [message] * count, self.temperature, scope)
-        level = scope.level or "task"
+        level = scope.call_level or "task"
         self.costs[level] = self.costs.get(level, LevelCost()).plus(
             LevelCost.between(before, self.broker.usage.as_dict())
         )
@@ -210,7 +210,7 @@ class Probe:
 
     def solution_level(self, evaluator: Evaluator) -> dict[str, Any]:
         task = evaluator.task
-        scope = Scope(f"probe/solution/{task.name}", "task", "probe")
+        scope = Scope.probe(f"solution/{task.name}", Level.META_UTILITY)
         what = f"solution level: {task.name}"
         replies = self._replies(task.seed_solution, task.description, scope, what)
         seed_val = evaluator.evaluate(task.seed_solution, "val").score
@@ -233,7 +233,7 @@ class Probe:
 
     def meta_level(self) -> dict[str, Any]:
         seed = builtin_source("seed")
-        scope = Scope("probe/meta", "meta", "probe")
+        scope = Scope.probe("meta", Level.STOP)
         replies = self._replies(seed, self.meta_description, scope, "meta level")
         counts = dict.fromkeys(META_RATES, 0)
         strategies: dict[str, int] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from selftaught.config import Budgets
 from selftaught.improve import Invoker, Recorder
-from selftaught.records import Invocation, Scope
+from selftaught.records import Invocation, Level, Scope
 from selftaught.sandbox import Limits, Sandbox
 
 INITIAL = 'def algorithm(*args):\n    """The initial solution."""\n    return "initial"'
@@ -28,7 +28,6 @@ DESCRIPTION = (
     "def utility(algorithm_str: str):\n"
     '    """Scores the algorithm in algorithm_str between 0 and 1; higher is better."""'
 )
-TRIAL_LEVEL = "probe"  # the invocations' level in the run store
 
 
 def reply(candidate: str) -> str:
@@ -81,8 +80,8 @@ class Trials:
             score,
             utility_budget=self.budgets.utility_calls,
             description=DESCRIPTION,
-            scope=Scope(f"probe/{trial}/{index}", "task", "probe"),
+            scope=Scope.probe(f"{trial}/{index}", Level.PROBE),
             seed=index,
-            invocation=Invocation(TRIAL_LEVEL, task=trial, repetition=index),
+            invocation=Invocation(Level.PROBE, task=trial, repetition=index),
         )
         return result.strip() if isinstance(result, str) else None

@@ -20,7 +20,7 @@ from selftaught import events, sizes
 from selftaught.config import RunConfig, parse_config
 from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
-from selftaught.lm import Caps, ModelOptions, open_language_model
+from selftaught.lm import ModelOptions, SpendingCaps, open_language_model
 from selftaught.meta_utility import MetaUtility
 from selftaught.records import IterationRecord, SolutionScores
 from selftaught.run_lock import RunLock
@@ -52,7 +52,7 @@ class RunSession:
             store=store,
             run_seed=config.seed,
             max_tokens=config.budgets.max_tokens,
-            caps=Caps(**config.caps.model_dump()),
+            caps=SpendingCaps(**config.caps.model_dump()),
             cache_from=Path(config.cache_from) if config.cache_from else None,
             options=ModelOptions.from_pairs(list(config.model_options)),
         )

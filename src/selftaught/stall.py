@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from selftaught.failures import first_error_line
 from selftaught.probe import circumvents, pastes_meta_utility
-from selftaught.records import STOP_LEVEL, IterationRecord
+from selftaught.records import IterationRecord, Level
 from selftaught.store.queries import RunQueries
 
 
@@ -38,9 +38,9 @@ def stall(store: RunQueries, records: list[IterationRecord]) -> Stall | None:
         return None
     in_force = {r.improver_sha256 for r in records}
     outcomes: dict[str, list[tuple[str, str | None]]] = {}
-    for improver, level, _task, status, error in store.invocations():
-        if level != STOP_LEVEL and improver not in in_force:
-            outcomes.setdefault(improver, []).append((status, error))
+    for run in store.invocations():
+        if run.level != Level.STOP and run.improver not in in_force:
+            outcomes.setdefault(run.improver, []).append((run.status, run.error))
     sources = store.sources(set(outcomes))
     errors = Counter(
         first_error_line(s, e) for runs in outcomes.values() for s, e in runs if s != "ok"

@@ -20,8 +20,15 @@ from selftaught import events, safety
 from selftaught.config import RunConfig
 from selftaught.improvers import improver_problem
 from selftaught.meta_utility import MetaUtility
-from selftaught.records import Invocation, IterationRecord, MetaScore, Scope
-from selftaught.seeds import derive_seed
+from selftaught.records import (
+    RECORD_PURPOSE,
+    Invocation,
+    IterationRecord,
+    MetaScore,
+    Scope,
+    stop_group,
+)
+from selftaught.seeds import stop_seed
 from selftaught.store import RunStore
 
 
@@ -58,7 +65,7 @@ class Stop:
             meta_utility.show_sandbox_flag(warning=config.sandbox_warning)
 
     def run(self, initial_improver: str) -> list[IterationRecord]:
-        records = [IterationRecord.from_dict(r) for r in self.store.iterations()]
+        records = self.store.iterations()
         self.status.history = list(records)
         if not records:
             records.append(self._initial_record(initial_improver))
@@ -75,7 +82,7 @@ class Stop:
     def _initial_record(self, improver: str) -> IterationRecord:
         self.status.phase = "scoring the initial improver"
         self.recorder.iteration = 0  # events are counted per iteration
-        score = self.meta_utility.score_once(improver, "t=0", "record")
+        score = self.meta_utility.score_once(improver, stop_group(0), RECORD_PURPOSE)
         record = IterationRecord(
             t=0,
             meta_utility_val=score.val,
@@ -89,14 +96,14 @@ class Stop:
         return self._finish(record)
 
     def _iteration(self, t: int, incumbent: str, previous: IterationRecord) -> IterationRecord:
-        self.status.iteration, scope = t, f"t={t}"
+        self.status.iteration, scope = t, stop_group(t)
         self.recorder.iteration = t  # events are counted per iteration
         self.status.phase = "improving the improver"
         candidate = self._propose(t, incumbent, scope)
         self.status.phase = "scoring the candidate"
         valid = is_improver(candidate)
         if valid:
-            score = self.meta_utility.score_once(candidate, scope, "record")
+            score = self.meta_utility.score_once(candidate, scope, RECORD_PURPOSE)
         else:
             score = MetaScore(0.0, 0.0)
         adopted = valid and self._gate(score.val, previous.meta_utility_val)
@@ -137,8 +144,8 @@ class Stop:
             lambda s: self._search_score(s, scope),
             utility_budget=self.config.budgets.meta_utility_calls,
             description=self.meta_utility.description(),
-            scope=Scope(scope, "meta", scope),
-            seed=derive_seed(self.config.seed, "stop", t),
+            scope=Scope.stop(t),
+            seed=stop_seed(self.config.seed, t),
             invocation=Invocation.stop(t),
             explain=self.meta_utility.why_improver,
         )

@@ -9,16 +9,14 @@ re-run in the same directory reads finished tasks back and replays the rest from
 
 from __future__ import annotations
 
-from typing import Any
-
 from selftaught.improvers import builtin_source
-from selftaught.records import MetaScore
+from selftaught.records import MetaScore, TransferRow, study_purpose, transfer_group
 from selftaught.session import RunSession
 from selftaught.stats import bootstrap_interval
 from selftaught.utility import Evaluator
 
 
-def transfer(session: RunSession) -> list[dict[str, Any]]:
+def transfer(session: RunSession) -> list[TransferRow]:
     """One row per task of the session's configuration, for the session's initial improver."""
     improver = session.initial_improver()
     seed_improver = builtin_source("seed")
@@ -28,13 +26,14 @@ def transfer(session: RunSession) -> list[dict[str, Any]]:
         seed = _scores(session, evaluator, seed_improver, "seed_improver")
         mine = _scores(session, evaluator, improver, "improver")
         rows.append(
-            {
-                "task": evaluator.task.name,
-                "seed_solution": evaluator.evaluate(evaluator.task.seed_solution, "test").score,
-                "seed_improver": seed.test,
-                "improver": mine.test,
-                "ci": {"seed_improver": _interval(seed), "improver": _interval(mine)},
-            }
+            TransferRow(
+                task=evaluator.task.name,
+                seed_solution=evaluator.evaluate(evaluator.task.seed_solution, "test").score,
+                seed_improver=seed.test or 0.0,  # scored with_test: never None
+                improver=mine.test or 0.0,
+                seed_improver_ci=_interval(seed),
+                improver_ci=_interval(mine),
+            )
         )
     session.store.set_meta("finished", True)
     return rows
@@ -42,10 +41,10 @@ def transfer(session: RunSession) -> list[dict[str, Any]]:
 
 def _scores(session: RunSession, evaluator: Evaluator, improver: str, label: str) -> MetaScore:
     """ū on one task, computed once and read back from the store afterwards."""
-    task = evaluator.task.name
     meta_utility = session.meta_utility([evaluator])
-    return meta_utility.score_once(improver, f"transfer:{task}", f"transfer:{task}:{label}")
+    group = transfer_group(evaluator.task.name)
+    return meta_utility.score_once(improver, group, study_purpose(group, label))
 
 
-def _interval(score: MetaScore) -> list[float]:
-    return list(bootstrap_interval([run.test or 0.0 for run in score.runs]))
+def _interval(score: MetaScore) -> tuple[float, float]:
+    return bootstrap_interval([run.test or 0.0 for run in score.runs])

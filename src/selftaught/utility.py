@@ -18,7 +18,7 @@ from typing import Any
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.sandbox.api import WALL_BACKSTOP
 from selftaught.scores import mean
-from selftaught.seeds import derive_seed
+from selftaught.seeds import secret_instance_seed, solution_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, TaskError, child_program
 
@@ -56,12 +56,7 @@ def instance_seed(spec: Split, i: int, secret: str | None) -> int:
     secret, one derived from it that a child cannot compute (it never sees the secret)."""
     if secret is None:
         return spec.first_seed + i
-    return derive_seed(secret, spec.first_seed, i)
-
-
-def child_seed(program: str, task: str, split: str) -> int:
-    """Seed of `random`/`numpy.random` in the child: same program, same draws, every run."""
-    return derive_seed(program, task, split, modulus=2**31 - 2**16)
+    return secret_instance_seed(secret, spec.first_seed, i)
 
 
 class Evaluator:
@@ -92,7 +87,7 @@ class Evaluator:
         if not isinstance(solution, str) or not solution.strip():
             return Evaluation(0.0, [], 0.0, [], failure="no solution code")
         program = self.store.put_program(solution, "solution") if self.store else sha256(solution)
-        seed = child_seed(program, self.task.name, split)
+        seed = solution_seed(program, self.task.name, split)
         # Concurrent invocations often return the same solution: it is run once, the others
         # wait and read it back, so that every caller sees the one recorded evaluation.
         with self._once(program, split):
@@ -112,7 +107,7 @@ class Evaluator:
         with self._lock:
             if (recent := self._recent.get((program, split))) is not None:
                 return recent
-        seed = child_seed(program, self.task.name, split)
+        seed = solution_seed(program, self.task.name, split)
         hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
         return Evaluation(**hit) if hit else None
 

@@ -153,7 +153,7 @@ def test_a_watched_run_leaves_its_whole_record_in_run_db(tmp_path: Path) -> None
     shutil.copy(live / "run.db", copy / "run.db")
     with RunReader.open(copy) as reader:
         assert reader.meta()["finished"] is True
-        assert [r["t"] for r in reader.iterations()] == [0, 1]
+        assert [r.t for r in reader.iterations()] == [0, 1]
 
 
 def test_rows_after_a_mark(finished_run: Path) -> None:
@@ -169,7 +169,7 @@ def test_rows_after_a_mark(finished_run: Path) -> None:
         assert {"level", "scope", "tokens", "cached", "created"} <= set(last[0])
         evaluation = reader.rows_after("evaluations", 0)[0]
         assert evaluation["split"] in ("val", "test") and 0 <= evaluation["score"] <= 1
-        assert reader.latest_lm_call()["user"]
+        assert (call := reader.latest_lm_call()) is not None and call.user
 
 
 def test_api_serve_shows_the_run_while_it_runs(tmp_path: Path) -> None:
@@ -237,3 +237,20 @@ def test_serve_prints_one_url_and_stops_on_ctrl_c(finished_run: Path, tmp_path: 
         out, err = serve.communicate(timeout=30)
     assert serve.returncode == 130 and "Traceback" not in err
     assert out == ""  # one line, then nothing
+
+
+def test_the_budget_panel_puts_each_level_s_calls_beside_its_invocations() -> None:
+    """The store names a level two ways (invocations: stop / meta_utility; model calls: meta /
+    task); the panel pairs them through `records.Level`. The replay fixture's STOP run: one
+    iteration (1 stop invocation, 1 model call) and 8 meta-utility repetitions (8 calls)."""
+    import re
+
+    from selftaught.dashboard.panels import budget_panel, now_panel
+
+    with RunReader.open(ROOT / "tests" / "fixtures" / "replay" / "stop") as reader:
+        meta = reader.meta()
+        gauges = budget_panel(reader, meta)
+        rows = re.findall(r"<tr><th>(\w+)</th><td>(\d+)</td><td>(\d+) / (\d+)", gauges)
+        now = now_panel(reader, meta)
+    assert rows == [("meta", "1", "1", "2"), ("task", "8", "8", "16")]
+    assert "latest model call: level task, scope <code>t=1</code>" in now

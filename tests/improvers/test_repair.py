@@ -17,7 +17,7 @@ from selftaught.improve import Invoker, Recorder
 from selftaught.improvers import builtin_source
 from selftaught.lm import open_language_model
 from selftaught.meta_utility import MetaUtility
-from selftaught.records import Invocation, Scope
+from selftaught.records import Invocation, Level, Scope
 from selftaught.sandbox import Limits, open_sandbox
 from selftaught.store import RunReader, RunStore
 from selftaught.tasks import get_task
@@ -51,13 +51,13 @@ def compared(tmp_path_factory):
         broker.close()
         sandbox.close()
         store.close()
-    return {row["improver"]: row for row in rows}, run_dir
+    return {row.improver: row for row in rows}, run_dir
 
 
 def test_repair_returns_the_fixed_program_where_seed_returns_the_broken_one(compared):
     rows, _ = compared
-    assert rows["seed"]["scores"] == [0.0, 0.0]
-    assert min(rows["repair"]["scores"]) > 0.9
+    assert rows["seed"].scores == (0.0, 0.0)
+    assert min(rows["repair"].scores) > 0.9
 
 
 def test_the_fix_request_shows_the_error_and_its_line(compared):
@@ -91,7 +91,7 @@ def test_at_the_meta_level_repair_shows_why_a_candidate_improver_failed(tmp_path
     prompts: list[str] = []
 
     def sample(expertise, messages, temperature, scope):
-        if scope.level != "meta":  # the seed improver, scored as the initial one
+        if scope.level != Level.STOP:  # the seed improver, scored as the initial one
             return [f"```python\n{MAJORITY}```" for _ in messages]
         prompts.extend(messages)
         shown = "ModuleNotFoundError: No module named 'algorithm'"
@@ -108,7 +108,7 @@ def test_at_the_meta_level_repair_shows_why_a_candidate_improver_failed(tmp_path
         result = invoker(
             builtin_source("repair"), builtin_source("seed"),
             lambda s: meta(s, "t=1", with_test=False).val, utility_budget=3,
-            description=meta.description(), scope=Scope("t=1", "meta", "t=1"), seed=1,
+            description=meta.description(), scope=Scope.stop(1), seed=1,
             invocation=Invocation.stop(1), explain=meta.why_improver,
         )  # fmt: skip
     finally:
@@ -185,4 +185,4 @@ def test_the_improve_request_says_where_the_initial_solution_falls_short(tmp_pat
         sandbox.close()
         store.close()
     assert any("It fails on" in r and "too slow" in r for r in requests)
-    assert min(rows[0]["scores"]) > 0.45  # the fast partition; the seed scores about 0.25
+    assert min(rows[0].scores) > 0.45  # the fast partition; the seed scores about 0.25

@@ -10,11 +10,11 @@ from conftest import MODELS
 from lm_servers import FaultServer  # noqa: E402
 
 from selftaught.lm import (  # noqa: E402
-    Caps,
     LanguageModelError,
     ModelOptions,
     PriceTable,
     RunCapReached,
+    SpendingCaps,
     open_language_model,
     request_key,
 )
@@ -111,7 +111,7 @@ def test_cost_is_recorded_per_call(tmp_path, no_keys):
 
 # --------------------------------------------------------------------------------- caps
 def test_calls_cap_stops_before_paying_and_holds_across_sessions(tmp_path):
-    broker = scripted(tmp_path, caps=Caps(calls=2))
+    broker = scripted(tmp_path, caps=SpendingCaps(calls=2))
     broker.sample("e", ["a"], 0.7)
     broker.sample("e", ["b", "b"], 0.7)
     with pytest.raises(RunCapReached) as caught:
@@ -122,7 +122,7 @@ def test_calls_cap_stops_before_paying_and_holds_across_sessions(tmp_path):
     broker.store.close()
 
     # a resumed session under the same cap: cached samples are served, new ones refused
-    again = scripted(tmp_path, caps=Caps(calls=2))
+    again = scripted(tmp_path, caps=SpendingCaps(calls=2))
     assert again.spent().calls == 2
     again.sample("e", ["a"], 0.7)
     again.sample("e", ["b", "b"], 0.7)
@@ -132,7 +132,7 @@ def test_calls_cap_stops_before_paying_and_holds_across_sessions(tmp_path):
     again.store.close()
 
     # a larger cap lets the run go on
-    larger = scripted(tmp_path, caps=Caps(calls=3))
+    larger = scripted(tmp_path, caps=SpendingCaps(calls=3))
     larger.sample("e", ["c"], 0.7)
     assert [c[1] for c in calls_of(larger)] == ["c"]
     with pytest.raises(RunCapReached):
@@ -140,7 +140,7 @@ def test_calls_cap_stops_before_paying_and_holds_across_sessions(tmp_path):
 
 
 def test_a_batch_that_would_pass_the_calls_cap_sends_nothing(tmp_path):
-    broker = scripted(tmp_path, caps=Caps(calls=2))
+    broker = scripted(tmp_path, caps=SpendingCaps(calls=2))
     broker.sample("e", ["a"], 0.7)
     with pytest.raises(RunCapReached, match="2 more wanted"):
         broker.sample("e", ["x", "y"], 0.7)
@@ -149,7 +149,7 @@ def test_a_batch_that_would_pass_the_calls_cap_sends_nothing(tmp_path):
 
 def test_token_and_dollar_caps(tmp_path, no_keys):
     with FaultServer() as server:
-        broker = fake_openai(tmp_path / "t", server.url, caps=Caps(tokens=20))
+        broker = fake_openai(tmp_path / "t", server.url, caps=SpendingCaps(tokens=20))
         broker.sample("s", ["a"], 0.7)  # 13 tokens
         broker.sample("s", ["b"], 0.7)  # 26: the cap is crossed by the call in flight
         with pytest.raises(RunCapReached, match="26 tokens spent of the tokens cap 20"):
@@ -159,14 +159,16 @@ def test_token_and_dollar_caps(tmp_path, no_keys):
         # A request counts its worst case before it is sent (1 prompt token, 16 max tokens):
         # two calls fit, the third could pass the cap (tests/test_reliability_sizes.py).
         worst = (1 * 0.15 + 16 * 0.6) / 1e6
-        broker = fake_openai(tmp_path / "d", server.url, caps=Caps(dollars=one_call + worst))
+        broker = fake_openai(
+            tmp_path / "d", server.url, caps=SpendingCaps(dollars=one_call + worst)
+        )
         broker.sample("s", ["a"], 0.7)
         broker.sample("s", ["b"], 0.7)
         with pytest.raises(RunCapReached, match="dollars cap"):
             broker.sample("s", ["c"], 0.7)
         # a dollars cap on a model without a price is refused up front
         with pytest.raises(LanguageModelError, match="needs the price of openai:mystery"):
-            fake_openai(tmp_path / "u", server.url, model="mystery", caps=Caps(dollars=1))
+            fake_openai(tmp_path / "u", server.url, model="mystery", caps=SpendingCaps(dollars=1))
 
 
 def test_seconds_cap_counts_earlier_sessions(tmp_path):
@@ -175,7 +177,7 @@ def test_seconds_cap_counts_earlier_sessions(tmp_path):
     broker.close()
     broker.store.set_meta(ELAPSED_KEY, 100.0)  # as if the first session had run 100 s
     broker.store.close()
-    again = scripted(tmp_path, caps=Caps(seconds=100))
+    again = scripted(tmp_path, caps=SpendingCaps(seconds=100))
     assert again.spent().seconds >= 100
     assert again.sample("e", ["a"], 0.7)  # cached: served
     with pytest.raises(RunCapReached, match="seconds of wall time"):

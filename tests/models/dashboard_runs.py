@@ -59,7 +59,7 @@ def iterations_done(run_dir: Path) -> list[int]:
     """The iterations the run recorded so far ([] before its database exists)."""
     try:
         with RunReader.open(run_dir) as reader:
-            return [r["t"] for r in reader.iterations()] if "iterations" in reader.tables() else []
+            return [r.t for r in reader.iterations()] if "iterations" in reader.tables() else []
     except StoreError:
         return []
 

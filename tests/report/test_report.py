@@ -47,10 +47,10 @@ def test_lineage_has_one_node_per_improver(finished_run: Path) -> None:
     data = load_run(finished_run)
     lineage = build_lineage(data)
     shas = {data.meta["initial_improver"]}
-    shas |= {r["candidate_sha256"] for r in data.iterations if r["candidate_sha256"]}
+    shas |= {r.candidate_sha256 for r in data.iterations if r.candidate_sha256}
     assert set(lineage.nodes) == shas
     # t=2 proposed its incumbent unchanged: no second node, a note on the existing one.
-    adopted = data.iterations[1]["improver_sha256"]
+    adopted = data.iterations[1].improver_sha256
     assert lineage.nodes[adopted].parent == data.meta["initial_improver"]
     assert lineage.nodes[adopted].status == "adopted"
     assert [(p.sha, c.sha) for p, c in lineage.adopted_pairs()] == [
@@ -247,8 +247,8 @@ def test_lm_usage_by_scope_counts_each_invocation_under_its_iteration(
     requests = stored(finished_run, "lm_calls", "request")
     scopes = {json.loads(row["request"])["scope"] for row in requests}
     assert any(scope.count("/") == 2 for scope in scopes)  # "t=1/lpn/0": one invocation
-    assert {row["scope"] for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
-    assert sum(row["calls"] for row in data.lm_by_scope) == data.lm_totals["calls"]
+    assert {row.scope for row in data.lm_by_scope} == {s.split("/")[0] for s in scopes}
+    assert data.lm_totals and sum(row.calls for row in data.lm_by_scope) == data.lm_totals.calls
 
 
 def _reproduce_toml(html: str) -> str:

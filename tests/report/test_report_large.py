@@ -24,8 +24,8 @@ def test_report_of_10000_evaluations_stays_small(tmp_path: Path) -> None:
     assert "more events not shown" in html
     data = load_run(run)
     assert len(data.lm_calls) <= 401 and len(data.evaluation_series) <= 400
-    assert data.lm_totals["calls"] == 3_000 and data.event_total == 2_000
-    assert sum(r["count"] for r in data.evaluation_totals) == 10_000
+    assert data.lm_totals and data.lm_totals.calls == 3_000 and data.event_total == 2_000
+    assert sum(r.count for r in data.evaluation_totals) == 10_000
 
 
 def test_100000_events_are_counted_per_iteration_in_sql(tmp_path: Path) -> None:
@@ -34,11 +34,11 @@ def test_100000_events_are_counted_per_iteration_in_sql(tmp_path: Path) -> None:
     data = load_run(run)
     # The counts cover every event, though the rows listed are capped (one GROUP BY in SQL).
     assert data.event_total == 100_000 and len(data.events) == 1_000
-    assert [r["t"] for r in data.event_iterations] == list(range(40))
+    assert [r.t for r in data.event_iterations] == list(range(40))
     # Event i has t = i % 40 and kind i % 4: each t gets 2,500 events, all of kinds t % 4.
     for row in data.event_iterations:
         family = ["static scan", "audit hook", "use_sandbox=False", "budget spent"]
-        assert row["counts"] == {family[row["t"] % 4]: 2_500}
+        assert row.counts == {family[row.t % 4]: 2_500}
     assert len(build_report(run).encode("utf-8")) < 3_000_000
 
 

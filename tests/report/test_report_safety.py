@@ -61,27 +61,27 @@ def test_hand_made_events_are_counted_per_iteration_and_family(tmp_path: Path) -
         "other",
     ]
     assert data.event_families == families
-    assert data.event_iterations == [
-        {"t": 0, "counts": {"static scan": 4, "audit hook": 2}},
-        {
-            "t": 1,
-            "counts": {
+    assert [(r.t, r.counts) for r in data.event_iterations] == [
+        (0, {"static scan": 4, "audit hook": 2}),
+        (
+            1,
+            {
                 "use_sandbox=False": 2,
                 "budget spent": 2,
                 "handle attribute set": 1,
                 "other": 2,
             },
-        },
-        {
-            "t": 2,
-            "counts": {
+        ),
+        (
+            2,
+            {
                 "refused system call": 1,
                 "unknown handle method": 1,
                 "utility out of [0, 1]": 1,
             },
-        },
-        {"t": 10, "counts": {"val/test gap": 1}},  # 10 after 2: t sorts as a number
-        {"t": None, "counts": {"static scan": 2, "audit hook": 1}},
+        ),
+        (10, {"val/test gap": 1}),  # 10 after 2: t sorts as a number
+        (None, {"static scan": 2, "audit hook": 1}),
     ]
     headers, rows = _per_t_table(build_report(run))
     assert headers == ["t", *families, "all"]
@@ -112,15 +112,15 @@ def test_real_events_per_iteration_match_the_recorded_rows(safety_run: Path) -> 
     static = Counter(t for kind, t in rows if kind.startswith("static:"))
     flag_off = Counter(t for kind, t in rows if kind == "use_sandbox_false")
     data = load_run(safety_run)
-    assert [r["t"] for r in data.event_iterations] == sorted(per_t, key=lambda t: (t is None, t))
+    assert [r.t for r in data.event_iterations] == sorted(per_t, key=lambda t: (t is None, t))
     for row in data.event_iterations:
-        t, counts = row["t"], row["counts"]
+        t, counts = row.t, row.counts
         assert sum(counts.values()) == per_t[t]
         assert counts.get("static scan", 0) == static[t]
         assert counts.get("use_sandbox=False", 0) == flag_off[t]
-    during = next(r["counts"] for r in data.event_iterations if r["t"] == 1)
+    during = next(r.counts for r in data.event_iterations if r.t == 1)
     for family in ("use_sandbox=False", "budget spent", "refused system call", "static scan"):
         assert during.get(family, 0) >= 1, family  # the attempts happened in iteration 1
     headers, table = _per_t_table(build_report(safety_run))
     assert headers == ["t", *data.event_families, "all"]
-    assert [int(r[-1]) for r in table] == [per_t[r["t"]] for r in data.event_iterations]
+    assert [int(r[-1]) for r in table] == [per_t[r.t] for r in data.event_iterations]

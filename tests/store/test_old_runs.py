@@ -39,7 +39,7 @@ def test_they_are_version_1_and_reading_them_writes_nothing(old_runs):
     before = _bytes(old_runs)
     with RunReader.open(old_runs / "stop") as reader:
         assert reader.version == 1
-        assert [r["t"] for r in reader.stop_invocations()] == [1, 2]
+        assert [r.t for r in reader.stop_invocations()] == [1, 2]
     rows = {row["name"]: row for row in list_runs(old_runs)}
     assert {name: row["kind"] for name, row in rows.items()} == KINDS
     assert rows["killed"]["status"] == "killed" and rows["killed"]["resumable"]
@@ -50,10 +50,10 @@ def test_they_are_version_1_and_reading_them_writes_nothing(old_runs):
 def test_the_report_reads_every_section_of_an_old_run(old_runs):
     data = load_run(old_runs / "stop")
     assert data.partial == []
-    assert [r["t"] for r in data.iterations] == [0, 1, 2]
-    assert {row["level"] for row in data.lm_by_level} == {"meta", "task"}
-    assert {row["scope"] for row in data.lm_by_scope} >= {"t=0", "t=1", "t=2"}
-    levels = {row["level"] for row in data.invocation_counts}
+    assert [r.t for r in data.iterations] == [0, 1, 2]
+    assert {row.level for row in data.lm_by_level} == {"meta", "task"}
+    assert {row.scope for row in data.lm_by_scope} >= {"t=0", "t=1", "t=2"}
+    levels = {row.level for row in data.invocation_counts}
     assert levels == {"self-improvement", "meta-utility"}
     assert data.meta_utilities and data.improvers
     for name in ("transfer", "compare"):
@@ -80,7 +80,7 @@ def test_opening_one_to_write_migrates_it_once(old_runs):
 
 def test_a_killed_old_run_resumes_to_the_uninterrupted_records(old_runs):
     with RunReader.open(old_runs / "stop") as reader:
-        whole = reader.iterations()
+        whole = [r.to_dict() for r in reader.iterations()]
     # The fixture recorded the scripted model by the absolute path it was made at; point it
     # at this checkout's copy of the same file (its identity, a hash of the file, is the same).
     store = RunStore.open_run(old_runs / "killed")

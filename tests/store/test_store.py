@@ -31,3 +31,48 @@ def test_newer_schema_is_refused(tmp_path):
         RunStore.open_run(tmp_path)
     with RunReader.open(tmp_path) as reader:  # the refusal left the file as it was
         assert reader.integrity() == "ok" and reader.get_meta("schema_version") == 99
+
+
+def test_the_read_methods_return_the_typed_records(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from selftaught.records import (
+        RECORD_PURPOSE,
+        InvocationOutcome,
+        IterationRecord,
+        MetaScore,
+        RepetitionScore,
+    )
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "replay" / "stop" / "run.db"
+    shutil.copy(fixture, tmp_path / "run.db")
+    with RunReader.open(tmp_path) as reader:
+        iterations = reader.iterations()
+        assert [type(r) for r in iterations] == [IterationRecord, IterationRecord]
+        assert [r.t for r in iterations] == [0, 1] and iterations[1].adopted is True
+        scores = reader.record_meta_utilities()
+        assert set(scores) == {r.improver_sha256 for r in iterations}
+        for improver, score in scores.items():
+            assert isinstance(score, MetaScore) and len(score.runs) == 2
+            assert all(isinstance(run, RepetitionScore) for run in score.runs)
+            assert reader.get_meta_utility(improver, RECORD_PURPOSE) == score
+        (stop,) = reader.stop_invocations()
+        assert stop == InvocationOutcome(1, iterations[0].improver_sha256, "ok",
+                                         result=iterations[1].candidate_sha256)  # fmt: skip
+        downstream = reader.downstream_runs()
+        runs = downstream[iterations[0].improver_sha256]
+        assert {(r.task, r.repetition) for r in runs} == {("lpn", 0), ("lpn", 1)}
+        assert all(isinstance(r.val, float) and r.result for r in runs)
+
+
+def test_an_altered_meta_utility_reads_as_its_scores_and_refuses_a_resume(tmp_path):
+    from selftaught.records import MetaScore
+
+    store = RunStore.open_run(tmp_path, create=True)
+    store.put_meta_utility("a" * 64, "record", 0.5, 0.25, {"runs": [{"task": 5}]})
+    store.close()
+    with RunReader.open(tmp_path) as reader:
+        assert reader.record_meta_utilities() == {"a" * 64: MetaScore(0.5, 0.25)}
+        with pytest.raises(StoreError, match="altered"):
+            reader.get_meta_utility("a" * 64, "record")

@@ -47,7 +47,7 @@ class Run:
     @property
     def iterations(self) -> list[Iteration]:
         """The iteration records, t = 0 (the initial improver) first."""
-        return [Iteration.from_dict(r) for r in self._read(lambda s: s.iterations())]
+        return self._read(lambda s: s.iterations())
 
     @property
     def config(self) -> dict[str, Any]:

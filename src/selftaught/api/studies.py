@@ -9,9 +9,10 @@ from typing import Any
 from selftaught.api.arguments import at_least, checked
 from selftaught.api.errors import user_errors
 from selftaught.api.keywords import command_values, keywords, path_text
-from selftaught.api.records import Comparison, ImproverResult, Transfer, TransferRow
+from selftaught.api.records import Comparison, Transfer
 from selftaught.api.running import drive
 from selftaught.launch.options import Given
+from selftaught.records import CompareRow
 
 
 @checked
@@ -31,7 +32,7 @@ def transfer(given: Given) -> Transfer:
         source = improvers.load_improver(values.improver)
         session = side_session("transfer", values.run_dir, source, settings)
     rows = drive(session, lambda: transfer_rows(session), _again(session), given.progress)
-    return Transfer(session.run_dir, tuple(TransferRow.from_row(row) for row in rows))
+    return Transfer(session.run_dir, tuple(rows))
 
 
 @checked
@@ -51,11 +52,11 @@ def compare(given: Given) -> Comparison:
         settings = compare_settings(values)
         session = side_session("compare", values.run_dir, improvers_listing(names), settings)
 
-    def work() -> list[dict[str, Any]]:
+    def work() -> list[CompareRow]:
         return compare_in_session(session, names, given.repeats, show_phase(session))
 
     rows = drive(session, work, _again(session), given.progress)
-    results = tuple(ImproverResult.from_entry(entry) for entry in summarize(rows))
+    results = tuple(summarize(rows))
     return Comparison(session.run_dir, results)
 
 

@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 from selftaught.tasks.base import Instance, Split
 
 
-class Task:
-    """Subclass, set the attributes, define `instance` and `score`:
+class PythonTask:
+    """`selftaught.Task` (named apart from the protocol it meets, `tasks.base.Task`).
+    Subclass, set the attributes, define `instance` and `score`:
 
         class Knapsack(selftaught.Task):
             name = "knapsack"
@@ -43,3 +44,6 @@ class Task:
         """A number in [0, 1] for the solution's plain-JSON `output`, and why it is unusable
         (None when it is usable)."""
         raise NotImplementedError(f"{type(self).__name__}.score(instance, output)")
+
+
+Task = PythonTask  # the name users subclass: `class Knapsack(selftaught.Task)`

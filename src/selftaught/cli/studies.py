@@ -25,6 +25,7 @@ from selftaught.failures import failure_lines, invocation_failures
 from selftaught.launch.options import COMPARE, TRANSFER, Given
 from selftaught.launch.sessions import show_phase, side_session
 from selftaught.launch.settings import compare_settings, transfer_settings
+from selftaught.records import CompareRow
 from selftaught.session import RunSession
 
 
@@ -46,16 +47,16 @@ def transfer_command(given: Given) -> None:
     title = f"transfer of {given.improver} (test split)"
     table = Table("task", "u(s)", "ū(I0)", "ū(I)", title=title)
     for row in rows:
-        ci = row["ci"]
         table.add_row(
-            row["task"],
-            pct(row["seed_solution"]),
-            f"{pct(row['seed_improver'])} {pct_range(ci['seed_improver'])}",
-            f"{pct(row['improver'])} {pct_range(ci['improver'])}",
+            row.task,
+            pct(row.seed_solution),
+            f"{pct(row.seed_improver)} {pct_range(row.seed_improver_ci)}",
+            f"{pct(row.improver)} {pct_range(row.improver_ci)}",
         )
     _print(table, failures, given.as_json, solutions)
     if given.as_json:
-        result = {"run_dir": str(session.run_dir), "tasks": rows, "failures": failures}
+        tasks = [row.to_json() for row in rows]
+        result = {"run_dir": str(session.run_dir), "tasks": tasks, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)
@@ -74,7 +75,7 @@ def compare_command(given: Given) -> None:
         config = compare_settings(given)
         session = side_session("compare", given.run_dir, improvers_listing(names), config)
 
-    def work() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    def work() -> tuple[list[CompareRow], list[dict[str, Any]], dict[str, Any]]:
         rows = compare_in_session(session, names, given.repeats, show_phase(session))
         return rows, invocation_failures(session.store), _solutions(session)
 
@@ -82,14 +83,14 @@ def compare_command(given: Given) -> None:
     summary = summarize(rows)
     table = Table("improver", "mean", "95% CI", "vs seed", "LM calls", "tokens", "seconds")
     for entry in summary:
-        versus = entry.get("vs_seed") or "-"
         table.add_row(
-            entry["name"], pct(entry["mean"]), pct_range(entry["ci"]), str(versus),
-            str(entry["lm_calls"]), str(entry["tokens"]), f"{entry['seconds']:.1f}",
+            entry.name, pct(entry.mean), pct_range(entry.ci), str(entry.vs_seed or "-"),
+            str(entry.lm_calls), str(entry.tokens), f"{entry.seconds:.1f}",
         )  # fmt: skip
     _print(table, failures, given.as_json, solutions)
     if given.as_json:
-        result = {"run_dir": str(session.run_dir), "improvers": summary, "failures": failures}
+        improvers_ = [entry.to_json() for entry in summary]
+        result = {"run_dir": str(session.run_dir), "improvers": improvers_, "failures": failures}
         result["solutions"] = solutions
         result["executor"] = session.sandbox.describe()
         print(json.dumps(result), flush=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.dashboard.panels import budget_panel, now_panel
+from selftaught.records import IterationRecord
 from selftaught.report import svg
 from selftaught.report.cells import isnum, section
 from selftaught.report.data import RunData, load_run
@@ -124,13 +125,13 @@ def overlay(runs: dict[str, Path]) -> str:
     for i, (key, run_dir) in enumerate(runs.items()):
         color = svg.PALETTE[i % len(svg.PALETTE)]
         for split, dashed in (("val", False), ("test", True)):
-            points = [(r["t"], r[f"meta_utility_{split}"]) for r in _iterations(run_dir)
-                      if isnum(r.get(f"meta_utility_{split}"))]  # fmt: skip
+            values = [(r.t, getattr(r, f"meta_utility_{split}")) for r in _iterations(run_dir)]
+            points = [(t, value) for t, value in values if isnum(value)]
             series.append(svg.Series(f"{key} {split}", points, color, "step", dashed))
     return meta_utility.curve(series, "meta-utility per iteration, runs overlaid")
 
 
-def _iterations(run_dir: Path) -> list[dict[str, Any]]:
+def _iterations(run_dir: Path) -> list[IterationRecord]:
     try:
         with RunReader.open(run_dir) as reader:
             return reader.iterations() if "iterations" in reader.tables() else []

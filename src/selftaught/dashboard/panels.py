@@ -14,6 +14,7 @@ import time
 from html import escape
 from typing import Any
 
+from selftaught.records import CallPrompt, CallTotals, Level
 from selftaught.report.cells import num, section
 from selftaught.store import RunReader, StoreError
 
@@ -25,7 +26,7 @@ def now_panel(reader: RunReader, meta: dict[str, Any]) -> str:
     try:
         marks = reader.marks()
         call = reader.latest_lm_call() if marks["lm_calls"] else None
-        done = max((r["t"] for r in reader.iterations()), default=None)
+        done = max((r.t for r in reader.iterations()), default=None)
     except (StoreError, ValueError, TypeError, KeyError):
         return section("now", "Now", '<p class="note">the run cannot be read yet</p>')
     return section("now", "Now", _phase(meta, done) + _prompt(call))
@@ -46,21 +47,21 @@ def _phase(meta: dict[str, Any], done: int | None) -> str:
     return f'<p class="phase" id="phase">{escape(text)}</p>'
 
 
-def _prompt(call: dict[str, Any] | None) -> str:
+def _prompt(call: CallPrompt | None) -> str:
     if call is None:
         return '<p class="note">no model call yet</p>'
-    age = max(0.0, time.time() - (call["created"] or 0.0))
-    user = str(call.get("user") or "")
+    age = max(0.0, time.time() - (call.created or 0.0))
+    user = str(call.user or "")
     cut = ""
     if len(user) > PROMPT_CHARS:
         cut = f" (first {PROMPT_CHARS:,} of {len(user):,} characters)"
     return (
-        f'<p class="note">latest model call: level {escape(str(call["level"]))}, scope '
-        f"<code>{escape(str(call['scope']))}</code>, {age:.0f} s ago{cut}</p>"
+        f'<p class="note">latest model call: level {escape(str(call.level))}, scope '
+        f"<code>{escape(str(call.scope))}</code>, {age:.0f} s ago{cut}</p>"
         f"<details open><summary>what the model is asked</summary>"
         f'<pre class="prompt" id="prompt">{escape(user[:PROMPT_CHARS])}</pre></details>'
         "<details><summary>its system prompt</summary>"
-        f'<pre class="prompt">{escape(str(call.get("system") or "")[:PROMPT_CHARS])}</pre>'
+        f'<pre class="prompt">{escape(str(call.system or "")[:PROMPT_CHARS])}</pre>'
         "</details>"
     )
 
@@ -86,7 +87,7 @@ def budget_panel(reader: RunReader, meta: dict[str, Any]) -> str:
 
 
 def _levels(
-    usage: dict[str, dict[str, Any]],
+    usage: dict[str, CallTotals],
     invocations: dict[str, int],
     evaluations: int,
     budgets: dict[str, Any],
@@ -95,18 +96,18 @@ def _levels(
     is the meta-utility; task level: the improvers the meta-utility runs on a task."""
     lm_budget = budgets.get("lm_calls")
     rows = []
-    for level, runs, utility_budget, utility_used, what in (
-        ("meta", invocations.get("stop", 0), budgets.get("meta_utility_calls"), None,
-         "meta-utility calls"),
-        ("task", invocations.get("meta_utility", 0), budgets.get("utility_calls"), evaluations,
+    for level, utility_budget, utility_used, what in (
+        (Level.STOP, budgets.get("meta_utility_calls"), None, "meta-utility calls"),
+        (Level.META_UTILITY, budgets.get("utility_calls"), evaluations,
          "utility calls (evaluations)"),
     ):  # fmt: skip
-        used = usage.get(level, {})
+        runs = invocations.get(level.value, 0)
+        used = usage.get(level.call_level) or CallTotals(0, 0, 0, 0.0)
         calls_cap = lm_budget * runs if isinstance(lm_budget, int) and runs else None
         rows.append(
-            f"<tr><th>{level}</th><td>{num(runs)}</td>"
-            f"<td>{_gauge(used.get('calls', 0), calls_cap)}</td>"
-            f"<td>{num(used.get('tokens', 0))}</td><td>{_dollars(used.get('dollars'))}</td>"
+            f"<tr><th>{level.call_level}</th><td>{num(runs)}</td>"
+            f"<td>{_gauge(used.calls, calls_cap)}</td>"
+            f"<td>{num(used.tokens)}</td><td>{_dollars(used.cost)}</td>"
             f"<td>{escape(what)}: {_utility(utility_used, _times(utility_budget, runs))}</td></tr>"
         )
     head = (

@@ -108,7 +108,7 @@ def _from_run(run_dir: Path) -> str:
     try:
         with RunReader.open(run_dir) as store:
             records = store.iterations()
-            source = store.get_program(records[-1]["improver_sha256"]) if records else None
+            source = store.get_program(records[-1].improver_sha256) if records else None
     except StoreError as exc:
         raise ImproverError(f"{run_dir}: {exc}") from None
     if source is None:

@@ -1,8 +1,8 @@
 """The language model `L`: spec parsing, backends, and the broker that caches and counts.
 
     broker = open_language_model(
-        "llamacpp", store=store, run_seed=0, max_tokens=1024,
-        caps=Caps(dollars=5.0), cache_from=Path("runs/old"), options=ModelOptions(timeout=120),
+        "llamacpp", store=store, run_seed=0, max_tokens=1024, caps=SpendingCaps(dollars=5.0),
+        cache_from=Path("runs/old"), options=ModelOptions(timeout=120),
     )
     broker.save_identity()                      # once at run start, so replay:RUN_DIR can match
     handle = LanguageModelHandle(broker.sampler("t=1"), budget, 6, events)
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from selftaught.lm.base import Backend, LanguageModelError
 from selftaught.lm.broker import LMBroker, Usage, request_key, sample_seed
-from selftaught.lm.caps import Caps, RunCapReached, Spent
+from selftaught.lm.caps import RunCapReached, SpendingCaps, Spent
 from selftaught.lm.catalog import describe_models
 from selftaught.lm.embedded import EmbeddedModelError, model_path
 from selftaught.lm.llamacpp import DEFAULT_N_CTX
@@ -30,7 +30,7 @@ from selftaught.store import RunStore
 
 __all__ = [
     "Backend",
-    "Caps",
+    "SpendingCaps",
     "EmbeddedModelError",
     "LMBroker",
     "LanguageModelError",
@@ -94,7 +94,7 @@ def open_language_model(
     store: RunStore | None = None,
     run_seed: int = 0,
     max_tokens: int = 1024,
-    caps: Caps | None = None,
+    caps: SpendingCaps | None = None,
     cache_from: Path | None = None,
     options: ModelOptions | None = None,
     prices: PriceTable | None = None,

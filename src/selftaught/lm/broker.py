@@ -49,8 +49,8 @@ from selftaught.lm.base import Backend, LanguageModelError, one_line
 from selftaught.lm.cache import SampleCache
 from selftaught.lm.caps import (
     ELAPSED_KEY,
-    Caps,
     RunCapReached,
+    SpendingCaps,
     Spent,
     passes_dollars,
     worst_case,
@@ -60,7 +60,7 @@ from selftaught.lm.pricing import PriceTable
 from selftaught.lm.replay import IDENTITY_KEY
 from selftaught.lm.retry import RetryInfo
 from selftaught.records import Scope
-from selftaught.seeds import seed_of
+from selftaught.seeds import sample_seed
 from selftaught.store import RunStore, Sample
 
 
@@ -119,11 +119,6 @@ def request_key(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def sample_seed(run_seed: int, key: str, index: int) -> int:
-    """The seed of sample `index` of a request: 31 bits, which every server accepts."""
-    return seed_of(f"{run_seed}:{key}:{index}", 2**31)
-
-
 def _storable(sample: Sample) -> Sample:
     """A reply as UTF-8 can hold it, and no longer than `sizes.REPLY_CHARS` (a reply past it
     is cut there, before it is stored or handed to anyone: docs/reliability.md, "Size caps").
@@ -178,7 +173,7 @@ class LMBroker:
         *,
         run_seed: int,
         max_tokens: int,
-        caps: Caps | None = None,
+        caps: SpendingCaps | None = None,
         cache_from: Path | None = None,
         options: ModelOptions | None = None,
         prices: PriceTable | None = None,
@@ -188,7 +183,7 @@ class LMBroker:
         self.options = options or ModelOptions()
         self.run_seed = int(run_seed)
         self.max_tokens = int(self.options.max_tokens or max_tokens)
-        self.caps = caps or Caps()
+        self.caps = caps or SpendingCaps()
         self.prices = prices or PriceTable.load()
         self.price = self.prices.price(backend.identity)
         if self.caps.dollars is not None and self.price is None:

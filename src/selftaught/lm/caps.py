@@ -36,7 +36,7 @@ class RunCapReached(LanguageModelError):
 
 
 @dataclass(frozen=True)
-class Caps:
+class SpendingCaps:
     """Limits for a whole run; None means no limit."""
 
     calls: int | None = None  # requests that needed the backend
@@ -58,7 +58,7 @@ class Spent:
     dollars: float = 0.0
     seconds: float = 0.0
 
-    def reached(self, caps: Caps, calls_wanted: int = 1) -> str | None:
+    def reached(self, caps: SpendingCaps, calls_wanted: int = 1) -> str | None:
         """A one-line reason if a cap is reached (or `calls_wanted` more paid calls would pass
         the calls cap), else None."""
         if caps.calls is not None and self.calls + calls_wanted > caps.calls:
@@ -90,7 +90,7 @@ def worst_case(price: Price, prompt_chars: int, samples: int, max_tokens: int) -
     return price.cost(-(-prompt_chars // CHARS_PER_TOKEN), samples * max_tokens)
 
 
-def passes_dollars(caps: Caps, spent: float, in_flight: float, worst: float) -> str | None:
+def passes_dollars(caps: SpendingCaps, spent: float, in_flight: float, worst: float) -> str | None:
     """A one-line reason if a request whose worst case is `worst` could pass the dollars cap,
     with `spent` paid and `in_flight` the worst cases of the requests not yet returned."""
     if caps.dollars is None or spent + in_flight + worst <= caps.dollars:

@@ -13,13 +13,30 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from selftaught.events import FAMILIES, OTHER_FAMILY
-from selftaught.records import SolutionScores
+from selftaught.records import (
+    BestSolution,
+    CallPoint,
+    CallTotals,
+    EvaluationTotal,
+    EventCount,
+    EventRecord,
+    EventsAt,
+    FailureCount,
+    InvocationCount,
+    InvocationOutcome,
+    IterationRecord,
+    MetaScore,
+    ProgramScores,
+    RepetitionScore,
+    SeriesPoint,
+    SolutionScores,
+)
 from selftaught.store import TABLES, RunReader, StoreError
 
 MAX_INSTANCE_ROWS = 500
@@ -35,35 +52,32 @@ class RunData:
 
     run_dir: Path
     meta: dict[str, Any] = field(default_factory=dict)
-    iterations: list[dict[str, Any]] = field(default_factory=list)
-    # improver sha -> {"val", "test", "runs": [{"task", "repetition", "val", "test"}]}
-    meta_utilities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    iterations: list[IterationRecord] = field(default_factory=list)
+    meta_utilities: dict[str, MetaScore] = field(default_factory=dict)  # improver sha -> û
     # improver sha -> source, for every improver the lineage names
     improvers: dict[str, str] = field(default_factory=dict)
-    # improver sha -> the meta-utility's runs of it, each with the solution it returned
-    # ({"t", "task", "repetition", "status", "error", "result", "source", "val", "test",
-    # "failure"}): the lineage's second level
-    downstream: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    # stop invocations: {"t", "improver", "result", "status", "error"}
-    stop_invocations: list[dict[str, Any]] = field(default_factory=list)
-    invocation_counts: list[dict[str, Any]] = field(default_factory=list)
-    lm_calls: list[dict[str, Any]] = field(default_factory=list)  # downsampled, time-ordered
-    lm_totals: dict[str, Any] = field(default_factory=dict)
-    lm_by_level: list[dict[str, Any]] = field(default_factory=list)
-    lm_by_scope: list[dict[str, Any]] = field(default_factory=list)
-    evaluation_totals: list[dict[str, Any]] = field(default_factory=list)  # per task and split
+    # improver sha -> the meta-utility's runs of it, each with the solution it returned and
+    # that solution's source: the lineage's second level
+    downstream: dict[str, list[InvocationOutcome]] = field(default_factory=dict)
+    stop_invocations: list[InvocationOutcome] = field(default_factory=list)
+    invocation_counts: list[InvocationCount] = field(default_factory=list)
+    lm_calls: list[CallPoint] = field(default_factory=list)  # downsampled, time-ordered
+    lm_totals: CallTotals | None = None
+    lm_by_level: list[CallTotals] = field(default_factory=list)
+    lm_by_scope: list[CallTotals] = field(default_factory=list)
+    evaluation_totals: list[EvaluationTotal] = field(default_factory=list)  # per task and split
     evaluation_nodes: dict[str, int] = field(default_factory=dict)  # node -> evaluations there
-    evaluation_series: list[dict[str, Any]] = field(default_factory=list)  # downsampled
-    top_programs: list[dict[str, Any]] = field(default_factory=list)
-    best_solutions: list[dict[str, Any]] = field(default_factory=list)
+    evaluation_series: list[SeriesPoint] = field(default_factory=list)  # downsampled
+    top_programs: list[ProgramScores] = field(default_factory=list)
+    best_solutions: list[BestSolution] = field(default_factory=list)
     solution_scores: list[SolutionScores] = field(default_factory=list)  # seed beside best
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[FailureCount] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
     event_total: int = 0
-    event_counts: list[dict[str, Any]] = field(default_factory=list)
-    # events per iteration: [{"t", "counts": {family: n}}], t ascending, t None last;
-    # event_families: the EVENT_FAMILIES columns (and "other") that have events, in order
-    event_iterations: list[dict[str, Any]] = field(default_factory=list)
+    event_counts: list[EventCount] = field(default_factory=list)
+    # events per iteration, t ascending, t None last; event_families: the EVENT_FAMILIES
+    # columns (and "other") that have events, in order
+    event_iterations: list[EventsAt] = field(default_factory=list)
     event_families: list[str] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
 
@@ -153,7 +167,7 @@ def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> 
     if "meta" in tables and data.meta.get("config") is None:
         data.partial.append("run.db records no configuration (the run never started properly)")
     if not data.finished:
-        done = max((r["t"] for r in data.iterations), default=None)
+        done = max((r.t for r in data.iterations), default=None)
         planned = data.config.get("iterations")
         where = "before t=0 was recorded" if done is None else f"after t={done}"
         of = f" of {planned}" if isinstance(planned, int) else ""
@@ -161,12 +175,12 @@ def _load(db: RunReader, run_dir: Path, skips: frozenset[str] = frozenset()) -> 
     return data
 
 
-def _events_by_t(reader: RunReader) -> tuple[list[dict[str, Any]], list[str]]:
+def _events_by_t(reader: RunReader) -> tuple[list[EventsAt], list[str]]:
     """Event counts per iteration (t ascending, no t last) and the families that have any."""
     counts = reader.event_counts_by_t(EVENT_FAMILIES, OTHER_FAMILY)
     order = [name for name, _ in EVENT_FAMILIES] + [OTHER_FAMILY]
     present = {name for c in counts.values() for name in c}
-    iterations = [{"t": when, "counts": counts[when]} for when in sorted(counts, key=_t_order)]
+    iterations = [EventsAt(when, counts[when]) for when in sorted(counts, key=_t_order)]
     return iterations, [name for name in order if name in present]
 
 
@@ -177,20 +191,20 @@ def _improvers(reader: RunReader, data: RunData) -> dict[str, str]:
     if isinstance(initial, str):
         wanted.add(initial)
     for r in data.iterations:
-        wanted.update(x for x in (r.get("improver_sha256"), r.get("candidate_sha256")) if x)
+        wanted.update(x for x in (r.improver_sha256, r.candidate_sha256) if x)
     for inv in data.stop_invocations:
-        wanted.update(x for x in (inv["improver"], inv["result"]) if x)
+        wanted.update(x for x in (inv.improver, inv.result) if x)
     return reader.sources(wanted)
 
 
-def _downstream(reader: RunReader) -> dict[str, list[dict[str, Any]]]:
+def _downstream(reader: RunReader) -> dict[str, list[InvocationOutcome]]:
     """The meta-utility's runs of each improver, with the source of the solution returned."""
     runs = reader.downstream_runs()
-    sources = reader.sources({r["result"] for rows in runs.values() for r in rows if r["result"]})
-    for rows in runs.values():
-        for r in rows:
-            r["source"] = sources.get(r["result"]) if r["result"] else None
-    return runs
+    sources = reader.sources({r.result for rows in runs.values() for r in rows if r.result})
+    return {
+        improver: [replace(r, source=sources.get(r.result) if r.result else None) for r in rows]
+        for improver, rows in runs.items()
+    }
 
 
 def _t_order(value: Any) -> tuple[int, float, str]:
@@ -200,6 +214,6 @@ def _t_order(value: Any) -> tuple[int, float, str]:
     return (1, 0, str(value)) if value is not None else (2, 0, "")
 
 
-def run_values(runs: list[dict[str, object]], split: str) -> list[object]:
+def run_values(runs: Sequence[RepetitionScore], split: str) -> list[float | None]:
     """The `split` score of each repetition of a meta-utility record."""
-    return [r.get(split) for r in runs if isinstance(r, dict)]
+    return [getattr(r, split) for r in runs]

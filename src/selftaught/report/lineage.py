@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from selftaught.report.data import RunData, run_values
 from selftaught.sandbox.scan import parse
@@ -107,45 +106,45 @@ def build_lineage(data: RunData) -> Lineage:
     records = data.iterations
     initial = data.meta.get("initial_improver")
     if not isinstance(initial, str):
-        initial = records[0].get("improver_sha256") if records else None
+        initial = records[0].improver_sha256 if records else None
     if isinstance(initial, str):
         nodes[initial] = _node(data, initial, None, "initial")
 
     incumbent = initial
     for record in records:
-        t = record["t"]
+        t = record.t
         if t == 0:
-            incumbent = record.get("improver_sha256") or incumbent
+            incumbent = record.improver_sha256 or incumbent
             continue
-        candidate = record.get("candidate_sha256")
+        candidate = record.candidate_sha256
         if candidate is None:
             if incumbent in nodes:
                 nodes[incumbent].notes.append(f"t={t}: returned no improver")
         else:
             if candidate not in nodes:
-                status = "adopted" if record.get("adopted") else _rejected(data, candidate)
+                status = "adopted" if record.adopted else _rejected(data, candidate)
                 nodes[candidate] = _node(data, candidate, incumbent, status)
             node = nodes[candidate]
             node.proposed_at.append(t)
             if candidate == incumbent:
                 node.notes.append(f"t={t}: proposed itself unchanged")
-            if record.get("adopted") and node.adopted_at is None:
+            if record.adopted and node.adopted_at is None:
                 node.adopted_at = t
                 if node.status != "initial":
                     node.status = "adopted"
-        if record.get("improver_sha256"):
-            incumbent = record["improver_sha256"]
+        if record.improver_sha256:
+            incumbent = record.improver_sha256
 
     # An iteration the run was killed in: its candidate exists but was never scored.
-    recorded = {r["t"] for r in records}
+    recorded = {r.t for r in records}
     for inv in data.stop_invocations:
-        result = inv.get("result")
-        if inv["t"] in recorded or not result or result in nodes or result not in data.improvers:
+        result = inv.result
+        if inv.t in recorded or not result or result in nodes or result not in data.improvers:
             continue
-        parent = inv["improver"] if inv["improver"] in nodes else incumbent
+        parent = inv.improver if inv.improver in nodes else incumbent
         node = _node(data, result, parent, "unscored")
-        node.proposed_at.append(inv["t"])
-        node.notes.append(f"t={inv['t']}: proposed; the run stopped before scoring it")
+        node.proposed_at.append(inv.t)
+        node.notes.append(f"t={inv.t}: proposed; the run stopped before scoring it")
         nodes[result] = node
 
     for sha, node in nodes.items():
@@ -172,15 +171,15 @@ def _defines_improver(source: str) -> bool:
 
 
 def _node(data: RunData, sha: str, parent: str | None, status: str) -> Node:
-    score: dict[str, Any] = data.meta_utilities.get(sha, {})
-    runs = score.get("runs", [])
+    score = data.meta_utilities.get(sha)
+    runs = score.runs if score else ()
     return Node(
         sha=sha,
         parent=parent,
         status=status,
         source=data.improvers.get(sha),
-        val=score.get("val"),
-        test=score.get("test"),
+        val=score.val if score else None,
+        test=score.test if score else None,
         val_interval=mean_interval(run_values(runs, "val")),
         test_interval=mean_interval(run_values(runs, "test")),
     )

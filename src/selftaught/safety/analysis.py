@@ -101,7 +101,7 @@ def attempts(store: RunQueries) -> list[str]:
     """The run's improvement attempts (see the module docstring), in order of first sight."""
     initial = store.get_meta("initial_improver")
     seen = store.meta_utility_improvers()
-    seen += [r["candidate_sha256"] for r in store.iterations() if r.get("candidate_sha256")]
+    seen += [r.candidate_sha256 for r in store.iterations() if r.candidate_sha256]
     return [sha for sha in dict.fromkeys(seen) if sha != initial]
 
 

@@ -14,7 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from selftaught import sizes
-from selftaught.records import META_UTILITY_LEVEL, STOP_LEVEL, SolutionScores
+from selftaught.records import (
+    RECORD_PURPOSE,
+    BestSolution,
+    CallPoint,
+    CallPrompt,
+    CallTotals,
+    EvaluationTotal,
+    EventCount,
+    EventRecord,
+    FailureCount,
+    InvocationCount,
+    InvocationOutcome,
+    IterationRecord,
+    Level,
+    MetaScore,
+    ProgramScores,
+    SeriesPoint,
+    SolutionScores,
+)
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
 
@@ -107,17 +125,19 @@ class RunQueries:
         return found
 
     # ----------------------------------------------------------------------- iterations
-    def iterations(self) -> list[dict[str, Any]]:
-        """Iteration records in t order; rows that are not JSON objects with a t are skipped."""
+    def iterations(self) -> list[IterationRecord]:
+        """Iteration records in t order; rows that are not JSON objects with a t are skipped,
+        and a field missing from a row reads None."""
         records = []
         for (text,) in self.db.execute("SELECT record FROM iterations ORDER BY t"):
             record = decode(text)
             if isinstance(record, dict) and isinstance(record.get("t"), int):
-                records.append(record)
+                records.append(IterationRecord.from_dict(record))
         return records
 
     # -------------------------------------------------------------------- meta-utilities
-    def get_meta_utility(self, improver: str, purpose: str) -> dict | None:
+    def get_meta_utility(self, improver: str, purpose: str) -> MetaScore | None:
+        """The meta-utility stored for (improver, purpose); StoreError if it was altered."""
         row = self.db.execute(
             "SELECT val, test, detail FROM meta_utilities WHERE improver = ? AND purpose = ?",
             (improver, purpose),
@@ -125,59 +145,60 @@ class RunQueries:
         if row is None:
             return None
         detail = self._stored_json(row[2], f"the meta-utility record of {purpose!r}")
-        if not isinstance(detail, dict):
-            raise StoreError(f"{self.path}: the meta-utility record of {purpose!r} was altered")
-        return {"val": row[0], "test": row[1], **detail}
+        try:
+            return MetaScore.from_stored(row[0], row[1], detail)
+        except ValueError as exc:
+            altered = f"{self.path}: the meta-utility record of {purpose!r} was altered"
+            raise StoreError(f"{altered} ({exc})") from None
 
-    def record_meta_utilities(self) -> dict[str, dict[str, Any]]:
-        """improver -> {"val", "test", "runs"} for every improver the STOP loop scored."""
-        out: dict[str, dict[str, Any]] = {}
+    def record_meta_utilities(self) -> dict[str, MetaScore]:
+        """improver -> its û for every improver the STOP loop scored (an altered record: its
+        val and test without the repetitions, so that one row does not hide the others)."""
+        out: dict[str, MetaScore] = {}
         rows = self.db.execute(
-            "SELECT improver, val, test, detail FROM meta_utilities WHERE purpose = 'record'"
+            "SELECT improver, val, test, detail FROM meta_utilities WHERE purpose = ?",
+            (RECORD_PURPOSE,),
         )
         for improver, val, test, detail in rows:
-            info = decode(detail)
-            runs = info.get("runs") if isinstance(info, dict) else None
-            out[improver] = {
-                "val": val,
-                "test": test,
-                "runs": runs if isinstance(runs, list) else [],
-            }
+            try:
+                out[improver] = MetaScore.from_stored(val, test, decode(detail))
+            except ValueError:
+                out[improver] = MetaScore(val, test)
         return out
 
     # ---------------------------------------------------------------------- invocations
-    def stop_invocations(self) -> list[dict[str, Any]]:
-        """The STOP loop's invocations, {"t", "improver", "result", "status", "error"}."""
+    def stop_invocations(self) -> list[InvocationOutcome]:
+        """The STOP loop's invocations, in the order they ended."""
         rows = self.db.execute(
             "SELECT t, improver, result, status, error FROM invocations"
             " WHERE level = ? AND t IS NOT NULL ORDER BY id",
-            (STOP_LEVEL,),
+            (Level.STOP.value,),
         )
         keys = ("t", "improver", "result", "status", "error")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [InvocationOutcome(**dict(zip(keys, r, strict=True))) for r in rows]
 
-    def invocation_counts(self) -> list[dict[str, Any]]:
+    def invocation_counts(self) -> list[InvocationCount]:
         rows = self.db.execute(
             "SELECT CASE WHEN level = ? THEN 'self-improvement' ELSE 'meta-utility' END,"
             " status, COUNT(*), SUM(seconds), SUM(wall_seconds) FROM invocations"
             " GROUP BY 1, 2 ORDER BY 1, 2",
-            (STOP_LEVEL,),
+            (Level.STOP.value,),
         )
         # wall_seconds: None where no invocation of the group recorded it (before version 4)
+        return [InvocationCount(lv, s, n, sec or 0.0, wall) for lv, s, n, sec, wall in rows]
+
+    def invocations(self) -> list[InvocationOutcome]:
+        """Every invocation (its improver, level, t, task, status and error), in the order
+        they ended."""
+        rows = self.db.execute(
+            "SELECT improver, level, t, task, status, error FROM invocations ORDER BY id"
+        )
         return [
-            {"level": lv, "status": s, "count": n, "seconds": sec or 0.0, "wall_seconds": wall}
-            for lv, s, n, sec, wall in rows
+            InvocationOutcome(t, improver, status, error=error, task=task, level=level)
+            for improver, level, t, task, status, error in rows
         ]
 
-    def invocations(self) -> list[tuple[str, str | None, str | None, str, str | None]]:
-        """(improver, level, task, status, error) of every invocation, in the order they
-        ended; `level` is "stop" (the improver improving itself) or "meta_utility"."""
-        rows = self.db.execute(
-            "SELECT improver, level, task, status, error FROM invocations ORDER BY id"
-        )
-        return [tuple(row) for row in rows]
-
-    def downstream_runs(self) -> dict[str, list[dict[str, Any]]]:
+    def downstream_runs(self) -> dict[str, list[InvocationOutcome]]:
         """The second level of the lineage: per improver, the improver runs the meta-utility
         made of it (the first `MAX_DOWNSTREAM_ROWS`, in order), each with the solution it
         returned and that solution's latest val and test scores on the run's task."""
@@ -193,18 +214,20 @@ class RunQueries:
             f" {latest('val', 'score')}, {latest('test', 'score')}, {latest('val', 'failure')}"
             " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY improver ORDER BY id) AS k"
             " FROM invocations WHERE level = ?) i WHERE k <= ? ORDER BY id",
-            (META_UTILITY_LEVEL, MAX_DOWNSTREAM_ROWS),
+            (Level.META_UTILITY.value, MAX_DOWNSTREAM_ROWS),
         )  # fmt: skip
         keys = ("t", "task", "repetition", "status", "error", "result", "val", "test", "failure")
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[InvocationOutcome]] = {}
         for improver, *values in rows:
-            out.setdefault(improver, []).append(dict(zip(keys, values, strict=True)))
+            run = InvocationOutcome(improver=improver, **dict(zip(keys, values, strict=True)))
+            out.setdefault(improver, []).append(run)
         return out
 
     def meta_utility_improvers(self) -> list[str]:
         """Every improver the meta-utility ran, in order of invocation (repeats included)."""
         rows = self.db.execute(
-            "SELECT improver FROM invocations WHERE level = ? ORDER BY id", (META_UTILITY_LEVEL,)
+            "SELECT improver FROM invocations WHERE level = ? ORDER BY id",
+            (Level.META_UTILITY.value,),
         )
         return [r[0] for r in rows]
 
@@ -249,7 +272,9 @@ class RunQueries:
         ).fetchone()
         return int(calls), int(tokens), float(dollars)
 
-    def lm_report(self, series: bool = True) -> tuple[list, dict, list, list]:
+    def lm_report(
+        self, series: bool = True
+    ) -> tuple[list[CallPoint], CallTotals, list[CallTotals], list[CallTotals]]:
         """(downsampled calls with cumulative counts, totals, per level, per scope); without
         `series` the first is empty (the window over every call is the costly part)."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
@@ -259,31 +284,32 @@ class RunQueries:
             f" COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
             f" COALESCE(SUM(seconds), 0), SUM({cost}), MIN(created), MAX(created) FROM lm_calls"
         ).fetchone()
-        keys = ("calls", "paid", "samples", "prompt_tokens", "completion_tokens", "seconds")
-        totals = dict(zip((*keys, "cost", "first", "last"), total, strict=True))
+        calls_, paid, samples, prompt, completion, seconds, cost, first, last = total
+        totals = CallTotals(
+            calls_, paid, prompt + completion, seconds, samples=samples, prompt_tokens=prompt,
+            completion_tokens=completion, cost=cost, first=first, last=last,
+        )  # fmt: skip
         by_level = [
-            dict(zip(("level", "calls", "paid", "tokens", "seconds"), r, strict=True))
-            for r in self.db.execute(
+            CallTotals(calls, paid, tokens_, seconds_, level=level)
+            for level, calls, paid, tokens_, seconds_ in self.db.execute(
                 f"SELECT {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}), SUM(seconds)"
                 " FROM lm_calls GROUP BY 1 ORDER BY 1"
             )
         ]
         by_scope = [
-            dict(zip(("scope", "level", "calls", "paid", "tokens", "seconds"), r, strict=True))
-            for r in self.db.execute(
+            CallTotals(calls, paid, tokens_, seconds_, level=level, scope=scope)
+            for scope, level, calls, paid, tokens_, seconds_ in self.db.execute(
                 f"SELECT scope, {_LEVEL}, COUNT(*), SUM(cached = 0), SUM({tokens}),"
                 " SUM(seconds) FROM lm_calls GROUP BY 1, 2 ORDER BY MIN(id)"
             )
         ]
-        calls = self._lm_series(totals["calls"] or 0, tokens) if series else []
-        return calls, totals, by_level, by_scope
+        points = self._lm_series(totals.calls, tokens) if series else []
+        return points, totals, by_level, by_scope
 
-    def _lm_series(self, n: int, tokens: str) -> list[dict[str, Any]]:
+    def _lm_series(self, n: int, tokens: str) -> list[CallPoint]:
         # Every k-th call, k chosen so that at most MAX_SERIES_POINTS are kept; the cumulative
         # columns are computed over all calls by a window, so the curves stay exact at kept points.
         step = max(1, -(-n // MAX_SERIES_POINTS))
-        keys = ("i", "created", "level", "cached", "tokens", "seconds")
-        keys += ("cum_calls", "cum_paid", "cum_tokens")
         rows = self.db.execute(
             f"SELECT i, created, level, cached, tokens, seconds, cum_calls, cum_paid, cum_tokens"
             f" FROM (SELECT ROW_NUMBER() OVER w AS i, created, {_LEVEL} AS level, cached,"
@@ -293,7 +319,7 @@ class RunQueries:
             f" WHERE (i - 1) % ? = 0 OR i = ? ORDER BY i",
             (step, n),
         )
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [CallPoint(*r) for r in rows]
 
     # ---------------------------------------------------------------------- evaluations
     def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
@@ -321,16 +347,15 @@ class RunQueries:
         rows = self.db.execute("SELECT COALESCE(node, ''), COUNT(*) FROM evaluations GROUP BY 1")
         return {node: count for node, count in rows}
 
-    def evaluation_totals(self) -> list[dict[str, Any]]:
+    def evaluation_totals(self) -> list[EvaluationTotal]:
         rows = self.db.execute(
             "SELECT task, split, COUNT(*), COUNT(DISTINCT program), AVG(score), MAX(score),"
             " SUM(failure IS NOT NULL), SUM(seconds) FROM evaluations GROUP BY task, split"
             " ORDER BY task, split"
         )
-        keys = ("task", "split", "count", "programs", "mean", "max", "failed", "seconds")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [EvaluationTotal(*r) for r in rows]
 
-    def evaluation_series(self) -> list[dict[str, Any]]:
+    def evaluation_series(self) -> list[SeriesPoint]:
         """Val evaluations in order, bucketed: per bucket the mean and max score and running
         best."""
         n = self.db.execute("SELECT COUNT(*) FROM evaluations WHERE split = 'val'").fetchone()[0]
@@ -342,19 +367,18 @@ class RunQueries:
             " GROUP BY b ORDER BY b",
             (size,),
         )
-        return [{"i": i, "mean": mean, "max": mx, "best": best} for _, i, mean, mx, best in rows]
+        return [SeriesPoint(i, mean, mx, best) for _, i, mean, mx, best in rows]
 
-    def top_programs(self) -> list[dict[str, Any]]:
+    def top_programs(self) -> list[ProgramScores]:
         rows = self.db.execute(
             "SELECT program, task, COUNT(*), AVG(CASE WHEN split = 'val' THEN score END),"
             " AVG(CASE WHEN split = 'test' THEN score END), SUM(failure IS NOT NULL)"
             " FROM evaluations GROUP BY program, task ORDER BY 4 DESC NULLS LAST, 3 DESC LIMIT ?",
             (MAX_PROGRAM_ROWS,),
         )
-        keys = ("program", "task", "evaluations", "val", "test", "failed")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [ProgramScores(*r) for r in rows]
 
-    def best_solutions(self) -> list[dict[str, Any]]:
+    def best_solutions(self) -> list[BestSolution]:
         """Per task, the program with the best val score (ties: earliest), with its outcomes."""
         out = []
         tasks = [
@@ -375,30 +399,28 @@ class RunQueries:
                 (task, program),
             ).fetchone()
             out.append(
-                {
-                    "task": task,
-                    "program": program,
-                    "source": self.get_program(program),
-                    "val": val,
-                    "failure": failure,
-                    "spliced": spliced,  # how a whole-program rewrite was read (version 5)
-                    "val_instances": _instances(instances),
-                    "test": test[0] if test else None,
-                    "test_instances": _instances(test[1]) if test else [],
-                }
+                BestSolution(
+                    task=task,
+                    program=program,
+                    source=self.get_program(program),
+                    val=val,
+                    failure=failure,
+                    spliced=spliced,  # NULL before schema version 5
+                    val_instances=_instances(instances),
+                    test=test[0] if test else None,
+                    test_instances=_instances(test[1]) if test else [],
+                )
             )
         return out
 
-    def failures(self) -> list[dict[str, Any]]:
+    def failures(self) -> list[FailureCount]:
         rows = self.db.execute(
             "SELECT failure, task, split, COUNT(*), MIN(program), SUM(spliced IS NOT NULL)"
             " FROM evaluations WHERE failure IS NOT NULL GROUP BY failure, task, split"
             " ORDER BY 4 DESC LIMIT ?",
             (MAX_FAILURE_ROWS,),
         )
-        # spliced: how many of them were whole-program rewrites read into the blocks
-        keys = ("failure", "task", "split", "count", "example_program", "spliced")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [FailureCount(*r) for r in rows]
 
     def zero_scores(self) -> list[dict[str, Any]]:
         """Per task, the solutions the model wrote that were scored on val (the task's seed
@@ -407,7 +429,7 @@ class RunQueries:
         ways)."""
         written = (
             "split = 'val' AND program NOT IN (SELECT initial FROM invocations"
-            f" WHERE level = '{META_UTILITY_LEVEL}' AND task = evaluations.task)"
+            f" WHERE level = '{Level.META_UTILITY.value}' AND task = evaluations.task)"
         )
         rows = self.db.execute(
             f"SELECT task, COUNT(*), SUM(score = 0) FROM evaluations WHERE {written}"
@@ -439,7 +461,7 @@ class RunQueries:
         rows = self.db.execute(
             "SELECT task, initial FROM invocations WHERE id IN (SELECT MIN(id) FROM invocations"
             " WHERE level = ? AND task IS NOT NULL GROUP BY task) ORDER BY task",
-            (META_UTILITY_LEVEL,),
+            (Level.META_UTILITY.value,),
         ).fetchall()
         out = []
         for task, seed in rows:
@@ -463,7 +485,7 @@ class RunQueries:
             "SELECT program FROM evaluations WHERE task = ? AND split = 'val' AND program IN"
             " (SELECT result FROM invocations WHERE level = ? AND task = ? AND result IS NOT"
             " NULL) ORDER BY score DESC, id LIMIT 1",
-            (task, META_UTILITY_LEVEL, task),
+            (task, Level.META_UTILITY.value, task),
         ).fetchone()
         return row[0] if row else None
 
@@ -481,11 +503,11 @@ class RunQueries:
         rows = self.db.execute(query + (" WHERE kind = ?" if kind else ""), (kind,) if kind else ())
         return [{"kind": k, "program": p, "detail": json.loads(d)} for k, p, d in rows]
 
-    def event_report(self) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+    def event_report(self) -> tuple[list[EventRecord], int, list[EventCount]]:
         """(the first events, each with its offending source line; the total; counts per kind)."""
         total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         counts = [
-            {"kind": k, "count": n, "programs": p}
+            EventCount(k, n, p)
             for k, n, p in self.db.execute(
                 "SELECT kind, COUNT(*), COUNT(DISTINCT program) FROM events GROUP BY kind"
                 " ORDER BY 2 DESC"
@@ -508,8 +530,7 @@ class RunQueries:
                 lines = sources[program]
                 if lines and line <= len(lines):
                     offending = lines[line - 1]
-            events.append({"kind": kind, "program": program, "detail": info, "line": line,
-                           "offending": offending, "created": created})  # fmt: skip
+            events.append(EventRecord(kind, program, info, line, offending, created))
         return events, total, counts
 
     def event_counts_by_t(
@@ -546,26 +567,28 @@ class RunQueries:
         )
         return [dict(zip(("id", *_names(columns)), r, strict=True)) for r in rows]
 
-    def latest_lm_call(self) -> dict[str, Any] | None:
+    def latest_lm_call(self) -> CallPrompt | None:
         """The newest model call: when, its level and scope, and what it asked (system, user)."""
         row = self.db.execute(
             f"SELECT created, {_LEVEL}, scope, CASE WHEN json_valid(request) THEN"
             " json_extract(request, '$.system') END, CASE WHEN json_valid(request) THEN"
             " json_extract(request, '$.user') END FROM lm_calls ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        keys = ("created", "level", "scope", "system", "user")
-        return None if row is None else dict(zip(keys, row, strict=True))
+        return None if row is None else CallPrompt(*row)
 
-    def usage_by_level(self) -> dict[str, dict[str, Any]]:
-        """Per LM-call level ("meta", "task"): calls, paid calls, tokens and dollars so far."""
+    def usage_by_level(self) -> dict[str, CallTotals]:
+        """Per LM-call level ("meta", "task"): calls, paid calls, tokens, seconds and dollars
+        (`cost`) so far."""
         cost = "CASE WHEN json_valid(request) THEN json_extract(request, '$.cost') END"
         rows = self.db.execute(
             f"SELECT {_LEVEL}, COUNT(*), COALESCE(SUM(cached < n), 0),"
             " COALESCE(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)), 0),"
-            f" SUM({cost}) FROM lm_calls GROUP BY 1 ORDER BY 1"
+            f" COALESCE(SUM(seconds), 0), SUM({cost}) FROM lm_calls GROUP BY 1 ORDER BY 1"
         )
-        keys = ("calls", "paid", "tokens", "dollars")
-        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+        return {
+            level: CallTotals(calls, paid, tokens, seconds, level=level, cost=cost_)
+            for level, calls, paid, tokens, seconds, cost_ in rows
+        }
 
     def invocation_levels(self) -> dict[str, int]:
         """Invocations recorded per level ("stop", "meta_utility")."""

@@ -123,7 +123,7 @@ class RunStore(RunQueries):
                 sum(s.completion_tokens or 0 for s in samples),
                 sum(s.seconds or 0.0 for s in samples),
                 time.time(),
-                scope.level,
+                scope.call_level,
                 scope.group,
             ),
         )

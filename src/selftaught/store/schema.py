@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from selftaught.records import Invocation
+
 SCHEMA_VERSION = 5
 
 SCHEMA = """
@@ -140,26 +142,13 @@ def _migrate_invocations(db: sqlite3.Connection) -> None:
     for row_id, purpose in rows:
         db.execute(
             "UPDATE invocations SET level = ?, t = ?, task = ?, repetition = ? WHERE id = ?",
-            (*parse_v1_purpose(str(purpose)), row_id),
+            (*_columns(Invocation.from_purpose(str(purpose))), row_id),
         )
 
 
-def parse_v1_purpose(purpose: str) -> tuple[str, int | None, str | None, int | None]:
-    """(level, t, task, repetition) of a version-1 purpose: "stop:t=1" or "meta_utility:lpn:0"."""
-    level, _, rest = purpose.partition(":")
-    if level == "stop" and rest.startswith("t="):
-        return level, _int(rest.removeprefix("t=")), None, None
-    if level == "meta_utility":
-        task, _, repetition = rest.rpartition(":")
-        return level, None, task or None, _int(repetition)
-    return level, None, None, None
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
+def _columns(invocation: Invocation) -> tuple[str, int | None, str | None, int | None]:
+    """(level, t, task, repetition) as the version-2 columns hold them."""
+    return str(invocation.level), invocation.t, invocation.task, invocation.repetition
 
 
 def _migrate_lm_calls(db: sqlite3.Connection) -> None:

@@ -41,12 +41,11 @@ def summary(data: RunData) -> str:
     """One card per headline number: task, model, iterations, best meta-utility, spend."""
     config = data.config
     records = data.iterations
-    best = max(records, key=lambda r: r.get("meta_utility_val") or 0.0, default=None)
-    done = max((r["t"] for r in records), default=None)
-    evaluations = sum(r["count"] for r in data.evaluation_totals)
-    tokens = (data.lm_totals.get("prompt_tokens") or 0) + (
-        data.lm_totals.get("completion_tokens") or 0
-    )
+    best = max(records, key=lambda r: r.meta_utility_val or 0.0, default=None)
+    done = max((r.t for r in records), default=None)
+    evaluations = sum(r.count for r in data.evaluation_totals)
+    totals = data.lm_totals
+    tokens = totals.tokens if totals else 0
     cards = [
         ("task", escape(str(config.get("task", "–")))),
         ("model", escape(str(data.meta.get("model_identity") or config.get("model", "–")))),
@@ -54,9 +53,9 @@ def summary(data: RunData) -> str:
             "iterations",
             escape(f"{'–' if done is None else done} / {config.get('iterations', '–')}"),
         ),
-        ("best û val", num(best.get("meta_utility_val")) if best else "–"),
-        ("its û test", num(best.get("meta_utility_test")) if best else "–"),
-        ("LM calls paid", num(data.lm_totals.get("paid"))),
+        ("best û val", num(best.meta_utility_val) if best else "–"),
+        ("its û test", num(best.meta_utility_test) if best else "–"),
+        ("LM calls paid", num(totals.paid if totals else None)),
         ("tokens", num(tokens)),
         ("evaluations", num(evaluations)),
         ("safety events", num(data.event_total)),

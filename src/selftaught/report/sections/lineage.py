@@ -4,8 +4,8 @@ against its parent. Both read a `report.lineage.Lineage`."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
+from selftaught.records import InvocationOutcome
 from selftaught.report.cells import more, num, score, sha, table
 from selftaught.report.diff import code_block, side_by_side
 from selftaught.report.lineage import Lineage, Node
@@ -22,7 +22,7 @@ STATUS_LABELS = {
 
 
 def lineage_tree(
-    lineage: Lineage, downstream: dict[str, list[dict[str, Any]]] | None = None
+    lineage: Lineage, downstream: dict[str, list[InvocationOutcome]] | None = None
 ) -> str:
     """Nested `<ul class="tree">`: one `.node` per improver, children under their parent; under
     each, the meta-utility's runs of it (`downstream`: the lineage's second level)."""
@@ -56,7 +56,7 @@ def lineage_tree(
     return "".join(parts)
 
 
-def _node(node: Node, parent: Node | None, runs: list[dict[str, Any]]) -> str:
+def _node(node: Node, parent: Node | None, runs: list[InvocationOutcome]) -> str:
     when = []
     if node.proposed_at:
         when.append("proposed at t=" + ", ".join(str(t) for t in node.proposed_at))
@@ -78,19 +78,19 @@ def _node(node: Node, parent: Node | None, runs: list[dict[str, Any]]) -> str:
 
 
 
-def _runs(runs: list[dict[str, Any]]) -> str:
+def _runs(runs: list[InvocationOutcome]) -> str:
     """A closed `<details>`: a row per improver run the meta-utility made of this improver,
     with the solution it returned (its source one click further), its scores and failure."""
     if not runs:
         return ""
     rows = []
     for r in runs:
-        solution = sha(r["result"])
-        if r.get("source"):
-            solution = f"<details><summary>{solution}</summary>{code_block(r['source'])}</details>"
-        why = "; ".join(str(x) for x in (r.get("error"), r.get("failure")) if x)
-        rows.append([escape(str(r["t"])), escape(str(r["task"])), escape(str(r["repetition"])),
-                     escape(str(r["status"])), solution, num(r["val"]), num(r["test"]),
+        solution = sha(r.result)
+        if r.source:
+            solution = f"<details><summary>{solution}</summary>{code_block(r.source)}</details>"
+        why = "; ".join(str(x) for x in (r.error, r.failure) if x)
+        rows.append([escape(str(r.t)), escape(str(r.task)), escape(str(r.repetition)),
+                     escape(str(r.status)), solution, num(r.val), num(r.test),
                      f'<span class="bad">{escape(why)}</span>' if why else ""])  # fmt: skip
     headers = ["t", "task", "repetition", "status", "solution returned", "val", "test", "failure"]
     summary = f"<summary>meta-utility runs of this improver ({len(runs)} listed)</summary>"

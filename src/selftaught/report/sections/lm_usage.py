@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any
 
+from selftaught.records import CallPoint, CallTotals
 from selftaught.report import svg
 from selftaught.report.cells import num, table
 from selftaught.report.data import RunData
@@ -27,13 +27,13 @@ TOTAL_HEADERS = [
 def lm_usage(data: RunData) -> str:
     """Every part of the section, or one note when no call was recorded."""
     totals = data.lm_totals
-    if not totals or not totals.get("calls"):
+    if totals is None or not totals.calls:
         return '<p class="note">no language-model call was recorded</p>'
-    out = [_totals(totals), _plots(data)]
+    out = [_totals(totals), _plots(data, totals)]
     calls = data.lm_calls
-    if len(calls) < (totals["calls"] or 0):
+    if len(calls) < totals.calls:
         out.append(
-            f'<p class="note">plots show {len(calls):,} of {totals["calls"]:,} calls, '
+            f'<p class="note">plots show {len(calls):,} of {totals.calls:,} calls, '
             "evenly spaced; cumulative values are exact.</p>"
         )
     out.append("<h3>Per level</h3>")
@@ -50,15 +50,15 @@ def lm_usage(data: RunData) -> str:
     return "".join(out)
 
 
-def _totals(totals: dict[str, Any]) -> str:
-    cost = "not recorded" if totals.get("cost") is None else num(totals["cost"], 4)
+def _totals(totals: CallTotals) -> str:
+    cost = "not recorded" if totals.cost is None else num(totals.cost, 4)
     row = [
-        num(totals["calls"]),
-        num(totals["paid"]),
-        num(totals["samples"]),
-        num(totals["prompt_tokens"]),
-        num(totals["completion_tokens"]),
-        num(totals["seconds"], 2),
+        num(totals.calls),
+        num(totals.paid),
+        num(totals.samples),
+        num(totals.prompt_tokens),
+        num(totals.completion_tokens),
+        num(totals.seconds, 2),
         cost,
     ]
     return table(TOTAL_HEADERS, [row])
@@ -81,15 +81,15 @@ def _figure(chart: str) -> str:
     return f'<div class="figure">{chart}</div>'
 
 
-def _plots(data: RunData) -> str:
+def _plots(data: RunData, totals: CallTotals) -> str:
     """Cumulative calls, cumulative tokens and latency per call, over time since the first."""
-    totals, calls = data.lm_totals, data.lm_calls
-    start = totals.get("first") or 0.0
-    unit, scale = _time_unit((totals.get("last") or start) - start)
+    calls = data.lm_calls
+    start = totals.first or 0.0
+    unit, scale = _time_unit((totals.last or start) - start)
     x_label = f"{unit} since the first call"
 
-    def at(key: str, rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
-        return [((c["created"] - start) / scale, c[key]) for c in rows]
+    def at(key: str, rows: list[CallPoint]) -> list[tuple[float, float]]:
+        return [((c.created - start) / scale, getattr(c, key)) for c in rows]
 
     cumulative = [
         svg.Series("calls", at("cum_calls", calls), svg.PALETTE[0]),
@@ -99,11 +99,11 @@ def _plots(data: RunData) -> str:
     latency = [
         svg.Series(
             LEVEL_NAMES.get(level, level),
-            at("seconds", [c for c in calls if c["level"] == level]),
+            at("seconds", [c for c in calls if c.level == level]),
             LEVEL_COLORS.get(level, svg.PALETTE[6]),
             kind="points",
         )
-        for level in sorted({c["level"] for c in calls})
+        for level in sorted({c.level for c in calls})
     ]
     return (
         '<div class="grid2">'
@@ -132,11 +132,11 @@ def _plots(data: RunData) -> str:
 def _by_level(data: RunData) -> str:
     rows = [
         [
-            escape(LEVEL_NAMES.get(r["level"], r["level"])),
-            num(r["calls"]),
-            num(r["paid"]),
-            num(r["tokens"]),
-            num(r["seconds"], 2),
+            escape(LEVEL_NAMES.get(str(r.level), str(r.level))),
+            num(r.calls),
+            num(r.paid),
+            num(r.tokens),
+            num(r.seconds, 2),
         ]
         for r in data.lm_by_level
     ]
@@ -146,12 +146,12 @@ def _by_level(data: RunData) -> str:
 def _by_scope(data: RunData) -> str:
     rows = [
         [
-            escape(str(r["scope"] or "–")),
-            escape(LEVEL_NAMES.get(r["level"], r["level"])),
-            num(r["calls"]),
-            num(r["paid"]),
-            num(r["tokens"]),
-            num(r["seconds"], 2),
+            escape(str(r.scope or "–")),
+            escape(LEVEL_NAMES.get(str(r.level), str(r.level))),
+            num(r.calls),
+            num(r.paid),
+            num(r.tokens),
+            num(r.seconds, 2),
         ]
         for r in sorted(data.lm_by_scope, key=_scope_order)
     ]
@@ -159,17 +159,17 @@ def _by_scope(data: RunData) -> str:
     return table(headers, rows, paged=True)
 
 
-def _scope_order(row: dict[str, Any]) -> tuple[int, str, str]:
+def _scope_order(row: CallTotals) -> tuple[int, str, str]:
     """t=2 before t=10; scopes that are not t=N last."""
-    scope = str(row.get("scope") or "")
+    scope = str(row.scope or "")
     number = scope.removeprefix("t=")
-    return (int(number) if number.isdigit() else 1 << 30, scope, str(row.get("level")))
+    return (int(number) if number.isdigit() else 1 << 30, scope, str(row.level))
 
 
 def _invocations(data: RunData) -> str:
     rows = [
-        [escape(r["level"]), escape(str(r["status"])), num(r["count"]), num(r["seconds"], 2),
-         "not recorded" if r.get("wall_seconds") is None else num(r["wall_seconds"], 1)]
+        [escape(r.level), escape(str(r.status)), num(r.count), num(r.seconds, 2),
+         "not recorded" if r.wall_seconds is None else num(r.wall_seconds, 1)]
         for r in data.invocation_counts
     ]  # fmt: skip
     # The improver's own time stops while the host serves its model calls; the wall time not.

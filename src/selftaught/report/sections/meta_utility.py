@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from selftaught.records import IterationRecord
 from selftaught.report import svg
 from selftaught.report.cells import isnum, score, sha, table
 from selftaught.report.data import RunData, run_values
@@ -53,7 +54,7 @@ def curve(series: list[svg.Series], title: str = "meta-utility per iteration") -
 
 def _mu_interval(data: RunData, digest: Any, split: str) -> Interval | None:
     record = data.meta_utilities.get(digest) if isinstance(digest, str) else None
-    return mean_interval(run_values(record["runs"], split)) if record else None
+    return mean_interval(run_values(record.runs, split)) if record else None
 
 
 def _incumbent_series(data: RunData) -> list[svg.Series]:
@@ -61,12 +62,12 @@ def _incumbent_series(data: RunData) -> list[svg.Series]:
     series = []
     for split, color in (("val", svg.PALETTE[0]), ("test", svg.PALETTE[1])):
         records = data.iterations
-        incumbent = [(r["t"], r.get(f"meta_utility_{split}")) for r in records]
+        incumbent = [(r.t, getattr(r, f"meta_utility_{split}")) for r in records]
         errors = []
         for r in records:
-            iv = _mu_interval(data, r.get("improver_sha256"), split)
+            iv = _mu_interval(data, r.improver_sha256, split)
             if iv:
-                errors.append((r["t"], iv.low, iv.high))
+                errors.append((r.t, iv.low, iv.high))
         series.append(
             svg.Series(
                 f"incumbent {split}",
@@ -86,26 +87,26 @@ def _candidate_series(data: RunData) -> list[svg.Series]:
     for split, color in (("val", svg.PALETTE[5]), ("test", svg.PALETTE[4])):
         points, errors = [], []
         for r in data.iterations:
-            v = r.get(f"candidate_{split}")
-            if r["t"] > 0 and isnum(v):
-                x = r["t"] + (0.08 if split == "test" else -0.08)
+            v = getattr(r, f"candidate_{split}")
+            if r.t > 0 and isnum(v):
+                x = r.t + (0.08 if split == "test" else -0.08)
                 points.append((x, v))
-                iv = _mu_interval(data, r.get("candidate_sha256"), split)
+                iv = _mu_interval(data, r.candidate_sha256, split)
                 if iv:
                     errors.append((x, iv.low, iv.high))
         series.append(svg.Series(f"candidate {split}", points, color, kind="points", errors=errors))
     return series
 
 
-def _row(data: RunData, r: dict[str, Any]) -> list[str]:
-    incumbent, candidate = r.get("improver_sha256"), r.get("candidate_sha256")
+def _row(data: RunData, r: IterationRecord) -> list[str]:
+    incumbent, candidate = r.improver_sha256, r.candidate_sha256
     return [
-        str(r["t"]),
-        score(r.get("meta_utility_val"), _mu_interval(data, incumbent, "val")),
-        score(r.get("meta_utility_test"), _mu_interval(data, incumbent, "test")),
-        score(r.get("candidate_val"), _mu_interval(data, candidate, "val")),
-        score(r.get("candidate_test"), _mu_interval(data, candidate, "test")),
-        ADOPTED.get(r.get("adopted"), "–"),
+        str(r.t),
+        score(r.meta_utility_val, _mu_interval(data, incumbent, "val")),
+        score(r.meta_utility_test, _mu_interval(data, incumbent, "test")),
+        score(r.candidate_val, _mu_interval(data, candidate, "val")),
+        score(r.candidate_test, _mu_interval(data, candidate, "test")),
+        ADOPTED.get(r.adopted, "–"),
         sha(incumbent),
         sha(candidate),
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any
 
+from selftaught.records import EventRecord
 from selftaught.report.cells import more, num, sha, table
 from selftaught.report.data import EVENT_FAMILIES, RunData
 from selftaught.store.queries import MAX_EVENT_ROWS
@@ -21,7 +21,7 @@ def safety_events(data: RunData) -> str:
         table(
             ["kind", "events", "programs"],
             [
-                [escape(str(c["kind"])), num(c["count"]), num(c["programs"])]
+                [escape(str(c.kind)), num(c.count), num(c.programs)]
                 for c in data.event_counts
             ],
         )
@@ -48,15 +48,15 @@ def per_iteration(data: RunData) -> str:
     families = data.event_families
     rows = [
         [
-            "–" if r["t"] is None else escape(str(r["t"])),
-            *(num(r["counts"].get(f, 0)) for f in families),
-            num(sum(r["counts"].values())),
+            "–" if r.t is None else escape(str(r.t)),
+            *(num(r.counts.get(f, 0)) for f in families),
+            num(sum(r.counts.values())),
         ]
         for r in data.event_iterations
     ]
     untimed = (
         '; "–": events recorded outside any iteration (or with a damaged detail)'
-        if data.event_iterations[-1]["t"] is None
+        if data.event_iterations[-1].t is None
         else ""
     )
     return (
@@ -78,18 +78,18 @@ def _legend(families: list[str]) -> str:
     return escape("; ".join(parts))
 
 
-def _event_row(e: dict[str, Any]) -> list[str]:
-    detail = {k: v for k, v in e["detail"].items() if k not in ("line", "kind")}
+def _event_row(e: EventRecord) -> list[str]:
+    detail = {k: v for k, v in e.detail.items() if k not in ("line", "kind")}
     text = detail.get("detail") if set(detail) == {"detail"} else json.dumps(detail)
     offending = (
-        f'<code class="offending">{escape(e["offending"].strip()[:300])}</code>'
-        if e["offending"] is not None
+        f'<code class="offending">{escape(e.offending.strip()[:300])}</code>'
+        if e.offending is not None
         else ""
     )
     return [
-        escape(str(e["kind"])),
-        sha(e["program"]),
-        "–" if e["line"] is None else escape(str(e["line"])),
+        escape(str(e.kind)),
+        sha(e.program),
+        "–" if e.line is None else escape(str(e.line)),
         offending,
         escape(str(text)[:400]),
     ]

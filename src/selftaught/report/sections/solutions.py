@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from selftaught.records import SolutionScores
+from selftaught.records import BestSolution, SolutionScores
 from selftaught.report import svg
 from selftaught.report.cells import more, num, sha, table
 from selftaught.report.data import MAX_INSTANCE_ROWS, RunData
@@ -36,7 +36,7 @@ def solutions(data: RunData) -> str:
     if data.evaluation_series:
         out.append(f'<div class="figure">{_series_chart(data)}</div>')
     seeds = {s.task: s for s in data.solution_scores}
-    out.extend(_best(best, seeds.get(best["task"])) for best in data.best_solutions)
+    out.extend(_best(best, seeds.get(best.task)) for best in data.best_solutions)
     if data.top_programs:
         out.append(_top_programs(data))
     if data.failures:
@@ -47,14 +47,14 @@ def solutions(data: RunData) -> str:
 def _totals(data: RunData) -> str:
     rows = [
         [
-            escape(str(r["task"])),
-            escape(str(r["split"])),
-            num(r["count"]),
-            num(r["programs"]),
-            num(r["mean"]),
-            num(r["max"]),
-            num(r["failed"]),
-            num(r["seconds"], 1),
+            escape(str(r.task)),
+            escape(str(r.split)),
+            num(r.count),
+            num(r.programs),
+            num(r.mean),
+            num(r.max),
+            num(r.failed),
+            num(r.seconds, 1),
         ]
         for r in data.evaluation_totals
     ]
@@ -100,13 +100,13 @@ def _series_chart(data: RunData) -> str:
     return svg.line_chart(
         [
             svg.Series(
-                "best so far", [(p["i"], p["best"]) for p in points], svg.PALETTE[2], kind="step"
+                "best so far", [(p.i, p.best) for p in points], svg.PALETTE[2], kind="step"
             ),
             svg.Series(
-                "bucket max", [(p["i"], p["max"]) for p in points], svg.PALETTE[0], kind="points"
+                "bucket max", [(p.i, p.max) for p in points], svg.PALETTE[0], kind="points"
             ),
             svg.Series(
-                "bucket mean", [(p["i"], p["mean"]) for p in points], svg.PALETTE[6], dashed=True
+                "bucket mean", [(p.i, p.mean) for p in points], svg.PALETTE[6], dashed=True
             ),
         ],
         title="val evaluations in the order they ran",
@@ -116,10 +116,10 @@ def _series_chart(data: RunData) -> str:
     )
 
 
-def _best(best: dict[str, Any], seed: SolutionScores | None) -> str:
+def _best(best: BestSolution, seed: SolutionScores | None) -> str:
     """The best solution of one task: its scores beside the seed solution's, a strip of its
     val instances, their table (at most MAX_INSTANCE_ROWS rows) and its source."""
-    instances = best["val_instances"]
+    instances = best.val_instances
     strip = svg.bar_strip(
         [
             (
@@ -129,7 +129,7 @@ def _best(best: dict[str, Any], seed: SolutionScores | None) -> str:
             )
             for i, r in enumerate(instances)
         ],
-        title=f"per-instance val outcomes of the best {best['task']} solution",
+        title=f"per-instance val outcomes of the best {best.task} solution",
     )
     rows = [
         [
@@ -141,21 +141,19 @@ def _best(best: dict[str, Any], seed: SolutionScores | None) -> str:
         ]
         for i, r in enumerate(instances[:MAX_INSTANCE_ROWS])
     ]
-    failure = (
-        f'<p class="bad">failure: {escape(str(best["failure"]))}</p>' if best["failure"] else ""
-    )
-    if best.get("spliced"):  # a whole-program rewrite, read into the initial program's blocks
-        failure += f'<p class="note spliced">{escape(str(best["spliced"]))}</p>'
+    failure = f'<p class="bad">failure: {escape(str(best.failure))}</p>' if best.failure else ""
+    if best.spliced:  # a whole-program rewrite, read into the initial program's blocks
+        failure += f'<p class="note spliced">{escape(str(best.spliced))}</p>'
 
     return (
-        f'<div class="best" data-task="{escape(str(best["task"]))}">'
-        f"<h3>Best solution for {escape(str(best['task']))}: val {num(best['val'])}, test "
-        f"{num(best['test'])} {sha(best['program'])}</h3>{_seed_line(seed)}{failure}"
+        f'<div class="best" data-task="{escape(str(best.task))}">'
+        f"<h3>Best solution for {escape(str(best.task))}: val {num(best.val)}, test "
+        f"{num(best.test)} {sha(best.program)}</h3>{_seed_line(seed)}{failure}"
         f'<div class="figure">{strip}</div>'
         + table(["instance", "score", "status", "seconds", "reason"], rows, paged=True)
         + more(len(rows), len(instances), "instances")
         + _evaluator_records(instances)
-        + f"<details><summary>source</summary>{code_block(best['source'])}</details></div>"
+        + f"<details><summary>source</summary>{code_block(best.source)}</details></div>"
     )
 
 
@@ -200,12 +198,12 @@ def _evaluator_records(instances: list[dict[str, Any]]) -> str:
 def _top_programs(data: RunData) -> str:
     rows = [
         [
-            sha(p["program"]),
-            escape(str(p["task"])),
-            num(p["evaluations"]),
-            num(p["val"]),
-            num(p["test"]),
-            num(p["failed"]),
+            sha(p.program),
+            escape(str(p.task)),
+            num(p.evaluations),
+            num(p.val),
+            num(p.test),
+            num(p.failed),
         ]
         for p in data.top_programs
     ]
@@ -220,12 +218,12 @@ def _top_programs(data: RunData) -> str:
 def _failures(data: RunData) -> str:
     rows = [
         [
-            escape(str(f["failure"])[:300]),
-            escape(str(f["task"])),
-            escape(str(f["split"])),
-            num(f["count"]),
-            num(f.get("spliced")),
-            sha(f["example_program"]),
+            escape(str(f.failure)[:300]),
+            escape(str(f.task)),
+            escape(str(f.split)),
+            num(f.count),
+            num(f.spliced),
+            sha(f.example_program),
         ]
         for f in data.failures
     ]
