@@ -88,6 +88,10 @@ SETTINGS = """## What each system is given
   patch type with Python's unseeded `random`, so seeds differ by sampling alone, and a
   killed ShinkaEvolve seed run again replays from the cache only the calls it asks again
   the same way (measured: 1 of 2).
+- **The peers' initial program** is the task's seed solution inside one EVOLVE-BLOCK (built-in
+  tasks; `adapters.py`). selftaught's sandbox seeds a program's randomness from its text, so
+  on lpn, whose seed solution guesses at random, that initial program scores 0.469 on test
+  where the seed solution scores 0.500: a peer row at 0.469 kept its initial program.
 - **SkyDiscover 0.1.0**, EvoX (`skydiscover-run --search evox`): where it can run, the same
   server for its solution and guide models, `max_iterations` = the call bound, one
   evaluation at a time, no retries; the proxy's refusal and the driver's stop bound it as

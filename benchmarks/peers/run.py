@@ -362,6 +362,8 @@ def run_row(row: Row, results: dict[str, Any]) -> dict[str, Any]:
             where.mkdir(parents=True)
             done = run_seed(row, seed, results) | {"seed": seed, "budget": signature}
             rows.write_seed(where, done)
+        else:
+            print(f"    {row.label(seed)}: recorded in {where}", flush=True)
         seeds.append(done)
     if row.system in rows.PEERS:
         isolation = peer_runs.isolation(row.system, row.task)
