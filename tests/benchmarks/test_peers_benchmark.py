@@ -129,6 +129,35 @@ def test_a_failing_program_scores_zero_with_its_reason(tmp_path):
     assert (where / "evaluations.log").read_text() == "1\n1\n"
 
 
+def test_shinkaevolve_gets_the_same_evaluator_in_its_own_form(tmp_path):
+    """evaluate.py as ShinkaEvolve runs it (a child process): our evaluator's score in
+    metrics.json, and a program that raises is incorrect with its reason."""
+    import subprocess
+
+    where, evaluate = _generated_evaluate(tmp_path, "string_grid")
+    expected = getattr(evaluate(str(where / "initial_program.py")), "metrics", None)
+    task = adapters.write_shinka_task(
+        tmp_path / "shinka", where / "evaluator.py", where / "initial_program.py"
+    )
+    raising = tmp_path / "raising.py"
+    raising.write_text("def algorithm(t, dist):\n    raise RuntimeError('no')\n")
+    outcomes = []
+    for program in (task / "initial.py", raising):
+        results = tmp_path / f"results-{program.stem}"
+        done = subprocess.run([sys.executable, str(task / "evaluate.py"), "--program_path",
+                               str(program), "--results_dir", str(results)],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        metrics = json.loads((results / "metrics.json").read_text())
+        outcomes.append((metrics, json.loads((results / "correct.json").read_text())))
+    (seed_metrics, seed_correct), (bad_metrics, bad_correct) = outcomes
+    expected = expected or evaluate(str(where / "initial_program.py"))
+    assert seed_metrics["combined_score"] == pytest.approx(expected["combined_score"])
+    assert seed_correct == {"correct": True, "error": None}
+    assert bad_metrics["combined_score"] == 0.0
+    assert bad_correct["correct"] is True  # the evaluator scored it 0 without an error key
+
+
 def test_the_initial_program_is_the_seed_inside_one_block():
     seed = get_task("lpn").seed_solution
     program = adapters.initial_program(seed)
