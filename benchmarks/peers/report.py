@@ -48,8 +48,10 @@ python benchmarks/peers/run.py --render                           # this page ag
   seeds have. Run the same command again: recorded rows and seeds are skipped, and a seed
   killed part-way is run again with the replies it already had served from the proxy's reply
   cache (`work/<mode>-<calls>x<tokens>/replies/`, keyed by the row, the request and its
-  occurrence), so no call is paid twice. A results.json recorded under another budget is
-  moved aside whole, never overwritten.
+  occurrence), so no call is paid twice. selftaught's rows resume the same way rather than
+  through `cache_from`: a reply selftaught replayed from its own cache would never reach the
+  proxy, and the row's calls would be undercounted. A results.json recorded under another
+  budget is moved aside whole, never overwritten.
 - **Rows.** `--rows system:task,...` or `--systems` x `--tasks`. STOP rows start from the
   T = 0 improver (seed or repair) with the higher mean val meta-utility on the task, so they
   run after both T = 0 rows, or with `--stop-from seed|repair`.

@@ -88,6 +88,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    "--quick; RESULTS.md is written beside it")  # fmt: skip
     p.add_argument("--render", action="store_true", help="only RESULTS.md from --out")
     args = p.parse_args(argv)
+    for name in ("budget", "max_tokens", "seeds"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be 1 or more")
     args.budget = args.budget or (8 if args.quick else 24)
     args.max_tokens = args.max_tokens or (64 if args.quick else 1024)
     args.seeds = args.seeds or (1 if args.quick else 3)
@@ -125,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         return 0
     pythons, unavailable = peer_pythons({s for s, _ in todo}, args.venvs)
-    results["budget"]["unavailable"].update(unavailable)
+    known = results["budget"]["unavailable"]  # what this run checked replaces what was said
+    results["budget"]["unavailable"] = {
+        **{k: v for k, v in known.items() if k not in pythons},
+        **unavailable,
+    }
     work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
     with model_server(args, work) as upstream:
         proxy = CountingProxy(upstream, cache=ReplyCache(work / "replies")).start()
@@ -230,7 +237,14 @@ def peer_pythons(systems: set[str], venvs: Path) -> tuple[dict[str, Path], dict[
     """Each wanted peer's venv python (made on first use), and why a peer cannot run."""
     pythons, unavailable = {}, {}
     for system in sorted(systems & set(rows.PEERS)):
-        pythons[system] = ensure_venv(venvs / system, [PEER_PACKAGES[system]])
+        try:
+            pythons[system] = ensure_venv(venvs / system, [PEER_PACKAGES[system]])
+        except subprocess.CalledProcessError as exc:
+            unavailable[system] = (
+                f"pip install {PEER_PACKAGES[system]} failed (exit "
+                f"{exc.returncode}); its output is above"
+            )
+            continue
         if system == "skydiscover":
             why = peer_runs.skydiscover_unavailable(pythons[system])
             if why:
