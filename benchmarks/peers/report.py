@@ -101,7 +101,8 @@ SETTINGS = """## What each system is given
   resample is a call), so ShinkaEvolve reaches the bound before its last generation: the
   proxy refuses the next call, ShinkaEvolve retries a refused call with backoff for minutes,
   so the driver stops its process group 20 s after the first refusal and takes the best
-  correct program from its own database (`programs.sqlite`). It sends no seed and draws its
+  correct program from its own database (`programs.sqlite`); its wall time ends at the
+  refusal. It sends no seed and draws its
   patch type with Python's unseeded `random`, so seeds differ by sampling alone, and a
   killed ShinkaEvolve seed run again replays from the cache only the calls it asks again
   the same way (measured: 1 of 2).
@@ -189,6 +190,7 @@ def section(results: dict[str, Any]) -> str:
         lines += [f"**{system} could not run here:** {why}.", ""]
     for task in dict.fromkeys(r["task"] for r in results["systems"]):
         lines += task_table(task, [r for r in results["systems"] if r["task"] == task])
+    lines += seeds_list(results["systems"])
     lines += [
         "Test utility: mean over seeds of the final solution's test-split utility, with its "
         "95% t interval (one seed: none). Calls, prompt and completion tokens: the most any "
@@ -198,6 +200,20 @@ def section(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def seeds_list(rows: list[dict[str, Any]]) -> list[str]:
+    """Each seed of each row: its test utility, calls (cached), exit and wall time. An exit
+    of -15 is a peer stopped by the driver after the proxy refused it a call past the bound."""
+    lines = ["Every seed (exit -15: stopped at the bound by the driver):", ""]
+    for r in rows:
+        seeds = "; ".join(
+            f"seed {s['seed']}: {s['test_utility']:.3f}, {s['lm_calls']} calls "
+            f"({s['cached']} cached), exit {s['exit']}, {s['wall_seconds']:.0f} s"
+            for s in r["per_seed"]
+        )
+        lines.append(f"- `{r['system']}` on {r['task']}: {seeds}")
+    return [*lines, ""]
 
 
 def task_table(task: str, rows: list[dict[str, Any]]) -> list[str]:

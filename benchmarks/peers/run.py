@@ -559,7 +559,8 @@ def timed(
 
     A system that asks past its bound (the proxy refused a call) and does not stop by itself
     within `GRACE` seconds is stopped: ShinkaEvolve, for one, retries a refused call for
-    minutes. Its process group gets SIGTERM, then SIGKILL; what it recorded is read after."""
+    minutes. Its process group gets SIGTERM, then SIGKILL; what it recorded is read after.
+    Its wall time then ends at the refusal: the grace and the stopping are ours, not its."""
     proxy.label = label
     print(f"[{time.strftime('%H:%M:%S')}] {label} ...", flush=True)
     started = time.monotonic()
@@ -567,11 +568,11 @@ def timed(
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                  cwd=cwd, start_new_session=True)  # fmt: skip
         try:
-            watch(child, label, proxy)
+            stopped_at = watch(child, label, proxy)
         except BaseException:  # interrupted: the system's own session goes with the driver
             stop_group(child)
             raise
-    wall = time.monotonic() - started
+    wall = (stopped_at or time.monotonic()) - started
     proxy.label = "between rows"
     spent = proxy.spent(label)
     print(f"    {wall:.0f} s, exit {child.returncode}, {spent['requests']} requests, "
@@ -579,8 +580,9 @@ def timed(
     return wall, child.returncode
 
 
-def watch(child: subprocess.Popen, label: str, proxy: CountingProxy) -> None:
-    """Waits for `child`, stopping it `GRACE` seconds after the proxy first refused it."""
+def watch(child: subprocess.Popen, label: str, proxy: CountingProxy) -> float | None:
+    """Waits for `child`, stopping it `GRACE` seconds after the proxy first refused it; when
+    it was first refused if it had to be stopped, else None."""
     refused_at = None
     while child.poll() is None:
         time.sleep(1)
@@ -588,6 +590,8 @@ def watch(child: subprocess.Popen, label: str, proxy: CountingProxy) -> None:
             refused_at = time.monotonic()
         if refused_at is not None and time.monotonic() - refused_at > GRACE:
             stop_group(child)
+            return refused_at
+    return None
 
 
 def stop_group(child: subprocess.Popen) -> None:
