@@ -64,7 +64,9 @@ python benchmarks/peers/run.py --render                           # this page ag
   ShinkaEvolve were run at 2 calls x 64 tokens on maxcut, k_module_problem (ShinkaEvolve) and
   evaluator_form (`--quick --budget 2 --rows ...`, 2026-12-07, load about 8): each ran, spent
   its 2 calls, and its best program was scored on test (maxcut 0.254 and 0.278,
-  evaluator_form 0.030 and 0.030, k_module_problem 0.000, as its seed solution).
+  evaluator_form 0.030 and 0.030, k_module_problem 0.000, as its seed solution). selftaught's
+  rows likewise on string_grid (repair 0.450), maxcut (seed improver 0.000: its replies held
+  no program), k_module_problem (repair 0.000) and evaluator_form (repair 0.030).
 - **Earlier runs.** [string_grid-1024/](string_grid-1024/RESULTS.md): OpenEvolve and
   selftaught on string_grid at 3 calls x 1024 tokens, one seed, before this harness (kept as
   it was; its schema is the old one).
