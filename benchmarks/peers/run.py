@@ -1,25 +1,21 @@
-"""selftaught and OpenEvolve side by side: one model server, one call budget, the same tasks.
+"""selftaught and its peers side by side: one model server, one bound on calls and tokens per
+row, the same tasks, every final solution scored by `selftaught evaluate` on the test split.
 
-    nice -n 5 python benchmarks/peers/run.py --quick       # under 20 minutes on 2 cores
-    python benchmarks/peers/run.py                         # the full budget (hours on 2 cores)
-    python benchmarks/peers/run.py --render                # RESULTS.md again from results.json
+    nice -n 5 python benchmarks/peers/run.py --quick        # a check that every row runs
+    nice -n 5 python benchmarks/peers/run.py                # the full budget (hours; resumable)
+    nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-repair:lpn
+    python benchmarks/peers/run.py --render                 # RESULTS.md again from results.json
 
-What it does, in order (RESULTS.md says why each choice was made):
-1. installs OpenEvolve (PyPI `openevolve`) into a venv of its own and llama.cpp's server
-   (`llama-cpp-python[server]`, the version this environment has, so pip reuses its wheel)
-   into another (run through src/selftaught/lm/llamacpp_server.py: weights unrepacked),
-   once, under ~/.cache/selftaught/peers/ (`--venvs`);
-2. starts the default embedded model (Qwen2.5-Coder-0.5B GGUF) behind llama.cpp's
-   OpenAI-compatible server on loopback, and a counting proxy in front of it (proxy.py): both
-   systems talk to the proxy, which counts every request, its tokens and its seconds;
-3. per task (lpn, string_grid, and OpenEvolve's own k_module_problem): OpenEvolve for `budget`
-   iterations on its own evaluator interface (adapters.py makes evaluator.py and
-   initial_program.py from our tasks; k_module_problem's evaluator is used unchanged), then
-   selftaught's four rows (the paper's seed improver and our library improver, at T = 0 and
-   after STOP), each within the same number of model calls, through `selftaught run` (k_module
-   through our evaluator-form loader);
-4. scores every row's final solution on the test split with `selftaught evaluate`, and writes
-   results.json and RESULTS.md.
+Rows (`rows.py`): OpenEvolve, ShinkaEvolve and SkyDiscover (EvoX), each through its own
+command line in a venv of its own (made on first use under ~/.cache/selftaught/peers/);
+selftaught's seed improver and repair improver at T = 0, and STOP at T = 1 and T = 2 from the
+better of the two (by val meta-utility). Every row gets at most `--budget` model calls of at
+most `--max-tokens` each, per seed: the counting proxy (proxy.py) between every system and the
+one model server counts them and refuses a call past the bound.
+
+Resuming: each seed is recorded in its directory under `--work` when it finishes, each row in
+results.json when its seeds have; a re-run skips what is recorded, and re-runs a killed seed
+with the replies it already had from the proxy's reply cache (nothing is paid for twice).
 """
 
 from __future__ import annotations
@@ -31,12 +27,13 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,94 +42,214 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import adapters  # noqa: E402
+import peer_runs  # noqa: E402
 import report  # noqa: E402
-from proxy import CountingProxy  # noqa: E402
+import rows  # noqa: E402
+from proxy import CountingProxy, ReplyCache  # noqa: E402
 
-OPENEVOLVE = "openevolve==0.4.0"
+PEER_PACKAGES = {
+    "openevolve": "openevolve==0.4.0",
+    "shinkaevolve": "shinka-evolve==0.0.7",
+    "skydiscover": "skydiscover==0.1.0",
+}
 VENVS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "selftaught" / "peers"
-K_MODULE = ROOT / "tests" / "interop_tasks" / "k_module_problem"  # vendored unchanged
-LIBRARY_IMPROVER = "ucb"  # see RESULTS.md: best mean in benchmarks/improvers.md, fewest tokens
 MODEL_ALIAS = "qwen2.5-coder-0.5b"
 NICE = 5
-OE_SYSTEM = (
-    "You are an expert software developer tasked with iteratively improving a Python program. "
-    "The program is scored by this utility function (higher is better):\n```python\n{}\n```"
-)
+GRACE = 20.0  # seconds a system may take to stop by itself once refused a call
 
 
-def parse() -> argparse.Namespace:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="4 calls per row, 64 tokens per reply")
-    p.add_argument("--budget", type=int, help="model calls per (system, task); default 24")
-    p.add_argument("--max-tokens", type=int, help="per reply, both systems; default 1024")
-    p.add_argument("--tasks", default="lpn,string_grid,k_module_problem")
+    p.add_argument("--quick", action="store_true",
+                   help="8 calls per row, 64 tokens per reply, 1 seed, lpn only")  # fmt: skip
+    p.add_argument("--budget", type=int, help="model calls per row and seed; default 24")
+    p.add_argument("--max-tokens", type=int, help="per reply, every system; default 1024")
+    p.add_argument("--seeds", type=int, help="seeds per row; default 3 (quick: 1)")
+    p.add_argument("--tasks", help=f"default: {','.join(rows.TASKS)} (quick: lpn)")
+    p.add_argument("--systems", default=",".join(rows.SYSTEMS), help="default: all")
+    p.add_argument("--rows", help="system:task pairs instead of --tasks x --systems, e.g. "
+                   "openevolve:maxcut,selftaught-repair:lpn")  # fmt: skip
+    p.add_argument("--stop-from", choices=("auto", "seed", "repair"), default="auto",
+                   help="STOP rows' initial improver; auto: the better T = 0 row")  # fmt: skip
+    # The server is a flag so that llama.cpp's llama-server with parallel slots (measured in
+    # another issue) or any OpenAI-compatible server on loopback can stand in.
+    p.add_argument("--server", default="llama-cpp-python",
+                   help="'llama-cpp-python' (started here) or the /v1 URL of a running "
+                   "OpenAI-compatible server serving the embedded model")  # fmt: skip
     # One thread: on this shared 2-core machine at load 6-8, two llama.cpp threads decoded at
     # 1.1-1.3 tokens/s and one at 10 (measured; RESULTS.md). Give 2 on an idle machine.
     p.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
-    p.add_argument("--improver", default=LIBRARY_IMPROVER, help="the library improver")
     # Outside the checkout: tools that walk the tree (the architecture tests, linters) would
-    # otherwise read two virtual environments' site-packages.
-    p.add_argument("--venvs", type=Path, default=VENVS, help="where the two venvs are made")
-    p.add_argument("--work", type=Path, default=HERE / "work", help="run directories (ignored)")
-    p.add_argument("--out", type=Path, default=HERE / "results.json", help="details.json and "
-                   "RESULTS.md are written beside it")  # fmt: skip
+    # otherwise read the venvs' site-packages.
+    p.add_argument("--venvs", type=Path, default=VENVS, help="where the venvs are made")
+    p.add_argument("--work", type=Path, default=HERE / "work", help="seeds' directories and "
+                   "the reply cache (git-ignored; keep it to resume)")  # fmt: skip
+    p.add_argument("--out", type=Path, help="default: results.json, quick/results.json with "
+                   "--quick; RESULTS.md is written beside it")  # fmt: skip
     p.add_argument("--render", action="store_true", help="only RESULTS.md from --out")
-    args = p.parse_args()
-    # Quick: what fits 20 minutes on 2 shared cores, where prompts are read at ~25 tokens/s
-    # and replies written at ~5 (measured at load 6-8): a check that everything runs.
-    args.budget = args.budget or (4 if args.quick else 24)
+    args = p.parse_args(argv)
+    for name in ("budget", "max_tokens", "seeds"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be 1 or more")
+    args.budget = args.budget or (8 if args.quick else 24)
     args.max_tokens = args.max_tokens or (64 if args.quick else 1024)
+    args.seeds = args.seeds or (1 if args.quick else 3)
+    args.tasks = args.tasks or ("lpn" if args.quick else ",".join(rows.TASKS))
+    args.mode = "quick" if args.quick else "full"
+    args.out = args.out or (report.QUICK if args.quick else report.FULL)
     return args
 
 
-def main() -> int:
-    args = parse()
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     if args.render:
-        details = json.loads((args.out.parent / "details.json").read_text())
-        report.write(json.loads(args.out.read_text()), args.out.parent / "RESULTS.md", details)
+        if not args.out.is_file():
+            print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
+            return 2
+        page(json.loads(args.out.read_text()), args)
         return 0
-    started = time.time()
-    loads = [os.getloadavg()]
-    oe_python = ensure_venv(args.venvs / "openevolve", [OPENEVOLVE])
-    llama = importlib.metadata.version("llama-cpp-python")
-    server_python = ensure_venv(args.venvs / "server", [f"llama-cpp-python[server]=={llama}"])
-    if args.work.exists():
-        shutil.rmtree(args.work)
-    args.work.mkdir(parents=True)
-    model_file = embedded_model_path()
-    rows, extra = [], {}
-    with model_server(server_python, model_file, args) as upstream:
-        proxy = CountingProxy(upstream).start()
-        try:
-            for task in args.tasks.split(","):
-                loads.append(os.getloadavg())
-                task_rows, notes = run_task(task.strip(), args, proxy, oe_python)
-                rows += task_rows
-                extra[task] = notes
-        finally:
-            (args.work / "calls.json").write_text(json.dumps(proxy.dump(), indent=1))
-            proxy.stop()
-    loads.append(os.getloadavg())
-    results = {
-        "model": {
-            "name": MODEL_ALIAS,
-            "file": model_file.name,
-            "server": f"llama-cpp-python "
-            f"{llama} (llama_cpp.server, weights unrepacked), threads {args.threads}, nice {NICE}",
-        },
-        "machine": machine(loads, time.time() - started),
-        "budget": budget(args, oe_python),
-        "systems": rows,
+    try:
+        wanted = rows.select(args.rows, args.tasks, args.systems)
+        check_budget(wanted, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results = start_results(args)
+    # A row recorded with fewer seeds than asked for now runs again (its seeds are reused).
+    done = {(r["system"], r["task"]) for r in results["systems"] if r["seeds"] >= args.seeds}
+    todo = [pair for pair in wanted if pair not in done]
+    missing = stop_rows_unstarted(todo, done, args.stop_from)
+    if missing:
+        print(f"error: STOP rows start from the better of selftaught-seed and "
+              f"selftaught-repair; add {','.join(missing)} to --rows, or give "
+              f"--stop-from seed|repair", file=sys.stderr)  # fmt: skip
+        return 2
+    print(f"{len(wanted) - len(todo)} of {len(wanted)} rows already in {args.out}", flush=True)
+    if not todo:
+        return 0
+    pythons, unavailable = peer_pythons({s for s, _ in todo}, args.venvs)
+    known = results["budget"]["unavailable"]  # what this run checked replaces what was said
+    results["budget"]["unavailable"] = {
+        **{k: v for k, v in known.items() if k not in pythons},
+        **unavailable,
     }
-    problems = adapters.check_results(results)
-    if problems:
-        print("results do not match the schema: " + "; ".join(problems), file=sys.stderr)
-        return 1
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    (args.out.parent / "details.json").write_text(json.dumps(extra, indent=2) + "\n")
-    report.write(results, args.out.parent / "RESULTS.md", extra)
-    print(f"wrote {args.out} and RESULTS.md beside it in {time.time() - started:.0f} s")
+    work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
+    with model_server(args, work) as upstream:
+        proxy = CountingProxy(upstream, cache=ReplyCache(work / "replies")).start()
+        proxy.calls_limit, proxy.max_tokens = args.budget, args.max_tokens
+        try:
+            for system, task in todo:
+                if system in unavailable:
+                    print(f"skipping {system}:{task}: {unavailable[system]}", flush=True)
+                    record(results, args)
+                    continue
+                row = run_row(Row(system, task, work, args, proxy, pythons.get(system)), results)
+                results["systems"] = rows.merge(results["systems"], row)
+                record(results, args)
+        finally:
+            proxy.stop()
     return 0
+
+
+def stop_rows_unstarted(
+    todo: list[tuple[str, str]], done: set[tuple[str, str]], stop_from: str
+) -> list[str]:
+    """The T = 0 rows that STOP rows in `todo` start from and that neither ran nor will."""
+    if stop_from != "auto":
+        return []
+    needed = {(t0, task) for system, task in todo if system in rows.STOP_ROWS
+              for t0 in rows.T0_ROWS}  # fmt: skip
+    return sorted(f"{s}:{t}" for s, t in needed - done - set(todo))
+
+
+def check_budget(wanted: list[tuple[str, str]], args: argparse.Namespace) -> None:
+    """ValueError if a selftaught row asked for cannot fit the budget."""
+    for system, _ in wanted:
+        if system in rows.STOP_ROWS:
+            for improver in ("seed", "repair"):
+                adapters.improver_shape(improver, args.budget, rows.STOP_ROWS[system])
+        elif system in rows.T0_ROWS:
+            adapters.improver_shape(rows.T0_ROWS[system], args.budget, 0)
+
+
+def start_results(args: argparse.Namespace) -> dict[str, Any]:
+    """results.json as recorded under this budget, or a new one. A file recorded under
+    another budget is moved aside whole (nothing recorded is lost)."""
+    signature = rows.signature(args.mode, args.budget, args.max_tokens)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.is_file():
+        old = json.loads(args.out.read_text())
+        budget = old.get("budget") or {}
+        if {k: budget.get(k) for k in signature} == signature:
+            old["budget"].setdefault("unavailable", {})
+            return old
+        aside = args.out.with_name(f"{args.out.stem}.{budget.get('mode')}-"
+                                   f"{time.strftime('%Y%m%d-%H%M%S')}.json")  # fmt: skip
+        args.out.rename(aside)
+        print(f"{args.out} held another budget's rows: moved to {aside.name}", flush=True)
+    return {
+        "model": model_record(args),
+        "machine": machine([os.getloadavg()], 0.0),
+        "budget": {
+            **signature,
+            "seeds": args.seeds,
+            "unavailable": {},
+            "command": " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]]),
+        },  # fmt: skip
+        "systems": [],
+    }
+
+
+def record(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """results.json and RESULTS.md with the rows so far (the machine's load appended)."""
+    results["machine"]["load_average_1min"].append(round(os.getloadavg()[0], 2))
+    results["machine"]["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    problems = rows.check_results(results)
+    if problems:
+        print("results off the schema or bound: " + "; ".join(problems), file=sys.stderr)
+    partial = args.out.with_suffix(".json.part")
+    partial.write_text(json.dumps(results, indent=2) + "\n")
+    partial.replace(args.out)
+    page(results, args)
+
+
+def page(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """RESULTS.md: both default result files' sections, or only `--out`'s beside it."""
+    if args.out.resolve() in (report.FULL, report.QUICK):
+        report.write_default()
+        return
+    full = results if results["budget"]["mode"] == "full" else None
+    quick = None if full else results
+    report.write(args.out.parent / "RESULTS.md", full, quick)
+
+
+def model_record(args: argparse.Namespace) -> dict[str, Any]:
+    if args.server != "llama-cpp-python":
+        server = f"{args.server} (given with --server)"
+    else:
+        llama = importlib.metadata.version("llama-cpp-python")
+        server = (f"llama-cpp-python {llama} (llama_cpp.server, weights unrepacked), "
+                  f"threads {args.threads}, nice {NICE}")  # fmt: skip
+    return {"name": MODEL_ALIAS, "file": embedded_model_path().name, "server": server}
+
+
+def peer_pythons(systems: set[str], venvs: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """Each wanted peer's venv python (made on first use), and why a peer cannot run."""
+    pythons, unavailable = {}, {}
+    for system in sorted(systems & set(rows.PEERS)):
+        try:
+            pythons[system] = ensure_venv(venvs / system, [PEER_PACKAGES[system]])
+        except subprocess.CalledProcessError as exc:
+            unavailable[system] = (
+                f"pip install {PEER_PACKAGES[system]} failed (exit "
+                f"{exc.returncode}); its output is above"
+            )
+            continue
+        if system == "skydiscover":
+            why = peer_runs.skydiscover_unavailable(pythons[system])
+            if why:
+                unavailable[system] = why
+    return pythons, unavailable
 
 
 # ------------------------------------------------------------------------ environments
@@ -164,10 +281,18 @@ UNREPACKED_SERVER = Path(__file__).resolve().parents[2] / "src/selftaught/lm/lla
 
 
 @contextlib.contextmanager
-def model_server(python: Path, model: Path, args: argparse.Namespace) -> Iterator[str]:
-    """llama.cpp's server on a free loopback port, niced; its log in the work directory."""
+def model_server(args: argparse.Namespace, work: Path) -> Iterator[str]:
+    """The model server's root URL: `--server`'s, or llama.cpp's server started on a free
+    loopback port, niced, in a venv of its own; its log in the work directory."""
+    if args.server != "llama-cpp-python":
+        yield args.server.rstrip("/").removesuffix("/v1")
+        return
+    llama = importlib.metadata.version("llama-cpp-python")
+    python = ensure_venv(args.venvs / "server", [f"llama-cpp-python[server]=={llama}"])
+    model = embedded_model_path()
     port = free_port()
-    log = (args.work / "server.log").open("w")
+    work.mkdir(parents=True, exist_ok=True)
+    log = (work / "server.log").open("w")
     command = [
         "nice", "-n", str(NICE), str(python), str(UNREPACKED_SERVER),
         "--model", str(model), "--model_alias", MODEL_ALIAS,
@@ -210,44 +335,189 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:
     raise SystemExit(f"the model server did not answer {url} within {seconds:.0f} s")
 
 
-# ------------------------------------------------------------------------ one task
+# ------------------------------------------------------------------------ one row
 
 
 @dataclass
-class TaskRun:
-    """What every row of one task shares: the task, where its runs go, the settings, the
-    proxy, and the notes the report reads."""
+class Row:
+    """One (system, task) row being run: where its seeds go, the settings, the proxy."""
 
+    system: str
     task: str
-    spec: str  # what `selftaught` is given: a built-in name or k_module_problem's directory
-    where: Path
+    work: Path
     args: argparse.Namespace
     proxy: CountingProxy
-    notes: dict[str, Any]
+    python: Path | None  # a peer's venv python
+
+    @property
+    def spec(self) -> str:
+        """What `selftaught` is given: a built-in task's name or an evaluator-form directory."""
+        form = peer_runs.EVALUATOR_FORM.get(self.task)
+        return str(form) if form else self.task
+
+    def where(self, seed: int) -> Path:
+        return self.work / self.task / self.system / f"seed{seed}"
+
+    def label(self, seed: int) -> str:
+        return f"{self.system}/{self.task}/seed{seed}"
 
 
-def run_task(
-    task: str, args: argparse.Namespace, proxy: CountingProxy, oe_python: Path
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """OpenEvolve's row and selftaught's four rows on `task`, and what the report needs."""
-    where = args.work / task
-    where.mkdir(parents=True)
-    spec = str(K_MODULE) if task == "k_module_problem" else task
-    seed = evaluate(where / "seed", seed_solution(task), spec)
-    notes: dict[str, Any] = {"seed_test_utility": seed["score"], "seed_evaluation": seed}
-    run = TaskRun(task, spec, where, args, proxy, notes)
-    rows = [run_openevolve(run, oe_python)]
-    for system, shape in adapters.shapes(args.budget, args.improver).items():
-        rows += run_selftaught(run, system, shape)
-    return rows, notes
+def run_row(row: Row, results: dict[str, Any]) -> dict[str, Any]:
+    """Every seed of `row` (a recorded seed is read back, not run), then the row."""
+    signature = rows.signature(row.args.mode, row.args.budget, row.args.max_tokens)
+    seed_solution = task_seed(row)
+    seeds = []
+    for seed in range(row.args.seeds):
+        where = row.where(seed)
+        done = rows.recorded_seed(where, signature)
+        if done is None:
+            if where.exists():  # killed part-way: its replies are in the proxy's cache
+                shutil.rmtree(where)
+            where.mkdir(parents=True)
+            done = run_seed(row, seed, results) | {"seed": seed, "budget": signature}
+            rows.write_seed(where, done)
+        else:
+            print(f"    {row.label(seed)}: recorded in {where}", flush=True)
+        seeds.append(done)
+    if row.system in rows.PEERS:
+        isolation = peer_runs.isolation(row.system, row.task)
+    else:
+        isolation = isolation_selftaught(seed_solution)
+    return rows.aggregate(row.system, row.task, seeds, isolation, seed_solution["score"])
 
 
-def seed_solution(task: str) -> str:
-    if task == "k_module_problem":
-        return (K_MODULE / "initial_program.py").read_text()
-    from selftaught.tasks import get_task
+def task_seed(row: Row) -> dict[str, Any]:
+    """`selftaught evaluate` of the task's seed solution on test (u(s), the sandbox's layers),
+    once per task."""
+    path = row.work / row.task / "seed_solution.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if row.task in peer_runs.EVALUATOR_FORM:
+        source = (peer_runs.EVALUATOR_FORM[row.task] / "initial_program.py").read_text()
+    else:
+        from selftaught.tasks import get_task
 
-    return get_task(task).seed_solution
+        source = get_task(row.task).seed_solution
+    scored = evaluate(row.work / row.task / "seed_solution", source, row.spec)
+    path.write_text(json.dumps(scored, indent=1) + "\n")
+    return scored
+
+
+def run_seed(row: Row, seed: int, results: dict[str, Any]) -> dict[str, Any]:
+    """One seed of `row`: its test utility, val utility, spend, wall time and notes."""
+    label, where = row.label(seed), row.where(seed)
+    if row.system in rows.PEERS:
+        outcome = run_peer(row, seed)
+    else:
+        improver = stop_improver(row, results) if row.system in rows.STOP_ROWS else None
+        outcome = run_selftaught(row, seed, improver)
+    spent = row.proxy.spent(label)
+    outcome["spent"] = spent
+    outcome["wall_seconds"] = round(outcome["wall_seconds"], 1)
+    print(f"    {label}: test {outcome['test_utility']:.3f}, {spent['answered']} calls "
+          f"({spent['cached_requests']} from the cache), {spent['completion_tokens']} "
+          f"completion tokens", flush=True)  # fmt: skip
+    (where / "calls.json").write_text(json.dumps(
+        [c for c in row.proxy.dump() if c["label"] == label], indent=1))  # fmt: skip
+    return outcome
+
+
+def run_peer(row: Row, seed: int) -> dict[str, Any]:
+    where, args, proxy = row.where(seed), row.args, row.proxy
+    assert row.python is not None
+    peer = peer_runs.prepare(row.task, where / "task")
+    common = dict(api_base=proxy.base_url, model=MODEL_ALIAS, calls=args.budget,
+                  max_tokens=args.max_tokens)  # fmt: skip
+    if row.system == "openevolve":
+        command = peer_runs.openevolve_command(row.python, peer, where, **common, seed=seed)
+        best_of = peer_runs.openevolve_best
+    elif row.system == "shinkaevolve":
+        command = peer_runs.shinka_command(row.python, peer, where, **common)
+        best_of = peer_runs.shinka_best
+    else:
+        command = peer_runs.skydiscover_command(row.python, peer, where, **common, seed=seed)
+        best_of = peer_runs.skydiscover_best
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    env["OPENAI_API_KEY"] = "none"  # a client that insists on a key gets a dummy, never ours
+    wall, code = timed(row.label(seed), proxy, ["nice", "-n", str(NICE), *command],
+                       where / "peer.log", env, where)  # fmt: skip
+    best, notes = best_of(where)
+    scored = evaluate(where / "best", best, row.spec)
+    own = (notes.get("own_val_metrics") or {}) if isinstance(notes, dict) else {}
+    val = own.get("combined_score") if isinstance(own, dict) else None
+    return {"test_utility": float(scored["score"]), "val_utility": val, "wall_seconds": wall,
+            "exit": code, "executions": peer_runs.evaluations(peer),
+            "notes": {**notes, "test_failure": scored["failure"]}}  # fmt: skip
+
+
+def stop_improver(row: Row, results: dict[str, Any]) -> str:
+    """The STOP rows' initial improver: --stop-from, or the T = 0 row of the task with the
+    higher mean val meta-utility over its seeds (ties: the paper's seed improver)."""
+    if row.args.stop_from != "auto":
+        return row.args.stop_from
+    means = {}
+    for system, improver in rows.T0_ROWS.items():
+        found = [r for r in results["systems"] if (r["system"], r["task"]) == (system, row.task)]
+        vals = [s["val_utility"] for r in found for s in r["per_seed"]
+                if s["val_utility"] is not None]  # fmt: skip
+        if not vals:
+            raise SystemExit(f"error: {row.system}:{row.task} starts from the better of "
+                             f"selftaught-seed:{row.task} and selftaught-repair:{row.task}; "
+                             f"run those rows first, or give --stop-from seed|repair")  # fmt: skip
+        means[improver] = sum(vals) / len(vals)
+    return "repair" if means["repair"] > means["seed"] else "seed"
+
+
+def run_selftaught(row: Row, seed: int, stop_from: str | None) -> dict[str, Any]:
+    """One `selftaught run` (T = 0 rows: --iterations 0) under a run-wide cap of the budget."""
+    args, where = row.args, row.where(seed)
+    if stop_from is None:
+        shape = adapters.improver_shape(rows.T0_ROWS[row.system], args.budget, 0)
+    else:
+        shape = adapters.improver_shape(stop_from, args.budget, rows.STOP_ROWS[row.system])
+    config = where / "run.toml"
+    config.write_text(selftaught_toml(shape, row.spec, row.proxy.base_url, args, seed))
+    command = selftaught_command("run", "--config", str(config), "--run-dir",
+                                 str(where / "run"), "--json")  # fmt: skip
+    log = where / "selftaught.log"
+    wall, code = timed(row.label(seed), row.proxy, command, log, selftaught_env(), where)
+    summary = last_json(log) or recorded(where / "run")  # exit 3 (the cap) prints no summary
+    last = (summary.get("iterations") or [{}])[-1]
+    return {"test_utility": float(last.get("meta_utility_test") or 0.0),
+            "val_utility": last.get("meta_utility_val"), "wall_seconds": wall, "exit": code,
+            "executions": int(summary.get("evaluations") or 0),
+            "notes": {"shape": shape.__dict__, "most_calls": shape.most_calls,
+                      "iterations": summary.get("iterations")}}  # fmt: skip
+
+
+def selftaught_toml(
+    shape: adapters.Shape, spec: str, base_url: str, args: argparse.Namespace, seed: int
+) -> str:
+    return adapters.dedent(f"""
+        task = {json.dumps(spec)}
+        model = "openai:{MODEL_ALIAS}"
+        base_url = {json.dumps(base_url)}
+        iterations = {shape.iterations}
+        improver = {json.dumps(shape.improver)}
+        gate = "better"
+        seed = {seed}
+        concurrency = 1
+        repetitions = {shape.repetitions}
+        responses_per_call = {shape.responses_per_call}
+        lm_calls = {shape.lm_calls}
+        utility_calls = {shape.utility_calls}
+        meta_utility_calls = {shape.meta_utility_calls}
+        temperature = 0.7
+        max_tokens = {args.max_tokens}
+
+        [caps]
+        calls = {args.budget}
+
+        [model_options]
+        timeout = 3600.0
+        retries = 0
+        concurrency = 1
+    """)
 
 
 def selftaught_command(*words: str) -> list[str]:
@@ -270,106 +540,6 @@ def evaluate(where: Path, solution: str | None, spec: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_openevolve(run: TaskRun, oe_python: Path) -> dict[str, Any]:
-    task, spec, where = run.task, run.spec, run.where
-    args, proxy, notes = run.args, run.proxy, run.notes
-    directory = where / "openevolve-task"
-    counter = directory / "evaluations.log"
-    if task == "k_module_problem":
-        directory.mkdir(parents=True)
-        counter.write_text("")
-        (directory / "evaluator.py").write_text(
-            adapters.counting_wrapper(K_MODULE / "evaluator.py", counter)
-        )
-        shutil.copy(K_MODULE / "initial_program.py", directory / "initial_program.py")
-        import yaml
-
-        base = yaml.safe_load((K_MODULE / "config.yaml").read_text())
-        temperature, system = None, None  # the example's own (0.9, its system message)
-    else:
-        from selftaught.tasks import get_task
-
-        our = get_task(task)
-        src = str(ROOT / "src")
-        adapters.write_openevolve_task(directory, task, our.seed_solution, our.description, src)
-        base, temperature, system = {}, 0.7, OE_SYSTEM.format(our.description.strip())
-    config = adapters.openevolve_config(
-        base, api_base=proxy.base_url, model=MODEL_ALIAS, iterations=args.budget,
-        max_tokens=args.max_tokens, temperature=temperature, system_message=system,
-    )  # fmt: skip
-    config_path = directory / "config.yaml"
-    import yaml
-
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    output = where / "openevolve-output"
-    command = [
-        "nice", "-n", str(NICE), str(oe_python), "-m", "openevolve.cli",
-        str(directory / "initial_program.py"), str(directory / "evaluator.py"),
-        "--config", str(config_path), "--output", str(output), "--iterations", str(args.budget),
-    ]  # fmt: skip
-    label = f"openevolve/{task}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    wall, done = timed(label, proxy, command, where / "openevolve.log", env)
-    best_path = output / "best" / "best_program.py"
-    best = best_path.read_text() if best_path.is_file() else None
-    info_path = output / "best" / "best_program_info.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    scored = evaluate(where / "openevolve-best", best, spec)
-    notes["openevolve"] = {
-        "exit": done, "own_val_metrics": info.get("metrics"), "test_failure": scored["failure"],
-        "best_generation": info.get("generation"), "spent": proxy.spent(label),
-    }  # fmt: skip
-    executions = len(counter.read_text().splitlines()) if counter.is_file() else 0
-    return row("openevolve", task, scored["score"], proxy.spent(label), wall, executions,
-               isolation_openevolve(task))  # fmt: skip
-
-
-def run_selftaught(run: TaskRun, system: str, shape: adapters.Shape) -> list[dict[str, Any]]:
-    """The T = 0 row (a run with --iterations 0) and the STOP row (a run of `shape.iterations`
-    that reads its t = 0 back from the first run's cache, so it pays for it once: the STOP
-    row's calls, tokens and seconds are both runs' sums)."""
-    task, notes = run.task, run.notes
-    zero = run_once(run, f"{system}-t0", replace(shape, iterations=0), None, run.args.budget)
-    # The STOP run replays t = 0 from the first run's cache; what it may still pay for is
-    # what the first run left of the row's budget (the host enforces it: a run-wide cap).
-    left = run.args.budget - zero["spent"]["requests"]
-    stop = run_once(run, system, shape, run.where / f"{system}-t0", left)
-    isolation = isolation_selftaught(notes["seed_evaluation"])
-    t0_row = row(f"{system}-t0", task, zero["score"], zero["spent"], zero["wall"],
-                 zero["executions"], isolation)  # fmt: skip
-    both = {k: zero["spent"][k] + stop["spent"][k] for k in ("requests", "prompt_tokens",
-            "completion_tokens", "model_seconds")}  # fmt: skip
-    notes[system]["row_spent"] = both
-    stop_row = row(system, task, stop["score"], both, zero["wall"] + stop["wall"],
-                   zero["executions"] + stop["executions"], isolation)  # fmt: skip
-    return [t0_row, stop_row]
-
-
-def run_once(
-    run: TaskRun, name: str, shape: adapters.Shape, cache_from: Path | None, cap: int
-) -> dict[str, Any]:
-    """One `selftaught run`: its final test meta-utility, spend, wall and evaluations."""
-    where, args, proxy = run.where, run.args, run.proxy
-    config = where / f"{name}.toml"
-    config.write_text(selftaught_toml(shape, run.spec, proxy.base_url, args, cache_from, cap))
-    label = f"{name}/{run.task}"
-    log = where / f"{name}.log"
-    command = selftaught_command("run", "--config", str(config), "--run-dir", str(where / name),
-                                 "--json")  # fmt: skip
-    wall, done = timed(label, proxy, command, log, selftaught_env())
-    summary = last_json(log) or recorded(where / name)  # exit 3 (the cap) prints no summary
-    iterations = summary.get("iterations") or [{}]
-    spent = proxy.spent(label)
-    run.notes[name] = {
-        "exit": done, "shape": shape.__dict__, "most_calls": shape.most_calls,
-        "iterations": iterations, "selftaught_lm_calls": summary.get("lm_calls"),
-        "spent": spent, "cache_from": None if cache_from is None else cache_from.name,
-    }  # fmt: skip
-    score = iterations[-1].get("meta_utility_test")
-    return {"score": float(score or 0.0), "spent": spent, "wall": wall,
-            "executions": int(summary.get("evaluations") or 0)}  # fmt: skip
-
-
 def selftaught_env() -> dict[str, str]:
     """This checkout's selftaught, whatever the venv has installed."""
     env = dict(os.environ)
@@ -377,58 +547,60 @@ def selftaught_env() -> dict[str, str]:
     return env
 
 
-def selftaught_toml(
-    shape: adapters.Shape,
-    spec: str,
-    base_url: str,
-    args: argparse.Namespace,
-    cache: Path | None,
-    cap: int,
-) -> str:
-    cache_line = "" if cache is None else f"cache_from = {json.dumps(str(cache))}"
-    return adapters.dedent(f"""
-        {cache_line}
-        task = {json.dumps(spec)}
-        model = "openai:{MODEL_ALIAS}"
-        base_url = {json.dumps(base_url)}
-        iterations = {shape.iterations}
-        improver = {json.dumps(shape.improver)}
-        gate = "better"
-        seed = 0
-        concurrency = 1
-        repetitions = {shape.repetitions}
-        responses_per_call = {shape.responses_per_call}
-        lm_calls = {shape.lm_calls}
-        utility_calls = {shape.utility_calls}
-        meta_utility_calls = {shape.meta_utility_calls}
-        temperature = 0.7
-        max_tokens = {args.max_tokens}
-
-        [caps]
-        calls = {cap}
-
-        [model_options]
-        timeout = 3600.0
-        retries = 0
-        concurrency = 1
-    """)
-
-
 def timed(
-    label: str, proxy: CountingProxy, command: list[str], log: Path, env: dict[str, str]
+    label: str,
+    proxy: CountingProxy,
+    command: list[str],
+    log: Path,
+    env: dict[str, str],
+    cwd: Path,
 ) -> tuple[float, int]:
-    """Run `command` with the proxy's traffic labelled; (wall seconds, exit code)."""
+    """Run `command` in `cwd` with the proxy's traffic labelled; (wall seconds, exit code).
+
+    A system that asks past its bound (the proxy refused a call) and does not stop by itself
+    within `GRACE` seconds is stopped: ShinkaEvolve, for one, retries a refused call for
+    minutes. Its process group gets SIGTERM, then SIGKILL; what it recorded is read after.
+    Its wall time then ends at the refusal: the grace and the stopping are ours, not its."""
     proxy.label = label
     print(f"[{time.strftime('%H:%M:%S')}] {label} ...", flush=True)
     started = time.monotonic()
     with log.open("w") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    wall = time.monotonic() - started
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                 cwd=cwd, start_new_session=True)  # fmt: skip
+        try:
+            stopped_at = watch(child, label, proxy)
+        except BaseException:  # interrupted: the system's own session goes with the driver
+            stop_group(child)
+            raise
+    wall = (stopped_at or time.monotonic()) - started
     proxy.label = "between rows"
     spent = proxy.spent(label)
-    print(f"    {wall:.0f} s, exit {done.returncode}, {spent['requests']} requests, "
+    print(f"    {wall:.0f} s, exit {child.returncode}, {spent['requests']} requests, "
           f"{spent['completion_tokens']} completion tokens", flush=True)  # fmt: skip
-    return wall, done.returncode
+    return wall, child.returncode
+
+
+def watch(child: subprocess.Popen, label: str, proxy: CountingProxy) -> float | None:
+    """Waits for `child`, stopping it `GRACE` seconds after the proxy first refused it; when
+    it was first refused if it had to be stopped, else None."""
+    refused_at = None
+    while child.poll() is None:
+        time.sleep(1)
+        if refused_at is None and proxy.spent(label)["refused_requests"]:
+            refused_at = time.monotonic()
+        if refused_at is not None and time.monotonic() - refused_at > GRACE:
+            stop_group(child)
+            return refused_at
+    return None
+
+
+def stop_group(child: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=wait)
+            return
 
 
 def recorded(run_dir: Path) -> dict[str, Any]:
@@ -449,28 +621,6 @@ def last_json(log: Path) -> dict[str, Any]:
             with contextlib.suppress(ValueError):
                 return json.loads(line)
     return {}
-
-
-def row(
-    system: str,
-    task: str,
-    score: float,
-    spent: dict[str, Any],
-    wall: float,
-    executions: int,
-    isolation: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "system": system,
-        "task": task,
-        "best_test_utility": round(float(score), 4),
-        "lm_calls": spent["requests"],
-        "tokens": spent["prompt_tokens"] + spent["completion_tokens"],
-        "wall_seconds": round(wall, 1),
-        "scaffold_seconds": round(max(wall - spent["model_seconds"], 0.0), 1),
-        "executions_per_s": round(executions / wall, 3) if wall > 0 else 0.0,
-        "isolation": isolation,
-    }
 
 
 # ------------------------------------------------------------------------ isolation
@@ -497,30 +647,6 @@ def isolation_selftaught(evaluated: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def isolation_openevolve(task: str) -> dict[str, Any]:
-    """What OpenEvolve 0.4.0 isolates, from its source (evaluator.py, process_parallel.py)."""
-    runs = (
-        "in the evaluating process itself (a worker; the initial program: the main process): "
-        "the example's evaluator exec's the candidate (importlib exec_module) in the thread "
-        "that evaluates it"
-        if task == "k_module_problem"
-        else "a plain child Python process started by our generated evaluator (no namespace, "
-        "no rlimits); outputs scored by our scorer in the evaluating process"
-    )
-    return {
-        "where_candidates_run": runs,
-        "network": "unrestricted (no namespace, no filter)",
-        "files": "unrestricted: the candidate is a NamedTemporaryFile in $TMPDIR and runs with "
-        "the user's file access",
-        "processes": "unrestricted; evaluator.timeout is asyncio.wait_for on a thread, which "
-        "is abandoned, not killed",
-        "keys": "worker processes get the parent's whole environment (os.environ copied in "
-        "_worker_init) and the LLM config with api_key; in-process candidates can read both",
-        "profile": None,
-        "layers": [],
-    }
-
-
 # ------------------------------------------------------------------------ the record
 
 
@@ -539,25 +665,6 @@ def machine(loads: list[tuple[float, float, float]], seconds: float) -> dict[str
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average_1min": [round(load[0], 2) for load in loads],
         "run_seconds": round(seconds, 1),
-    }
-
-
-def budget(args: argparse.Namespace, oe_python: Path) -> dict[str, Any]:
-    oe = subprocess.run(
-        [str(oe_python), "-c", "import openevolve; print(openevolve.__version__)"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return {
-        "mode": "quick" if args.quick else "full",
-        "model_calls_per_row": args.budget,
-        "max_tokens": args.max_tokens,
-        "library_improver": args.improver,
-        "openevolve": oe.stdout.strip(),
-        "selftaught_shapes": {
-            name: {**shape.__dict__, "most_calls": shape.most_calls}
-            for name, shape in adapters.shapes(args.budget, args.improver).items()
-        },
-        "command": " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]]),
     }
 
 

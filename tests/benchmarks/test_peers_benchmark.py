@@ -1,11 +1,13 @@
-"""benchmarks/peers: the logic the side-by-side benchmark rests on, without OpenEvolve or a model.
+"""benchmarks/peers: the logic the side-by-side benchmark rests on, without a peer or a model.
 
-- the selftaught budgets never allow more model calls than the budget OpenEvolve gets;
+- the selftaught budgets never allow more model calls than a row's bound;
 - the OpenEvolve evaluator generated from one of our tasks scores with our scorer and our
   sandbox's seeds: a solution gets exactly `selftaught evaluate`'s val utility, a failing
   program 0 with its reason;
-- the counting proxy counts what a real loopback server answered;
-- results.json's schema is the issue's.
+- the counting proxy counts what a real loopback server answered, holds every row to its
+  bound, and answers a repeated request from its reply cache without reaching the server;
+- rows are selected, recorded per seed, resumed and aggregated as the issue asks;
+- every committed results.json has the issue's schema and every row stayed within its bound.
 """
 
 from __future__ import annotations
@@ -35,24 +37,32 @@ def _load(name: str):
 
 adapters = _load("adapters")
 proxy = _load("proxy")
+rows = _load("rows")
 
 
-@pytest.mark.parametrize("budget", range(4, 41))
-def test_no_selftaught_row_can_spend_more_calls_than_the_budget(budget):
-    shapes = adapters.shapes(budget, "ucb")
-    assert set(shapes) == {"selftaught-seed", "selftaught"}
-    for shape in shapes.values():
-        assert shape.iterations >= 1
-        assert shape.most_calls <= budget
-        one_more = dataclasses.replace(shape, iterations=shape.iterations + 1)
-        assert one_more.most_calls > budget  # as many iterations as fit
+@pytest.mark.parametrize("improver", ["seed", "repair"])
+@pytest.mark.parametrize("iterations", [0, 1, 2])
+@pytest.mark.parametrize("budget", range(7, 41))
+def test_no_selftaught_row_can_spend_more_calls_than_the_budget(budget, iterations, improver):
+    shape = adapters.improver_shape(improver, budget, iterations)
+    assert shape.iterations == iterations and shape.improver == improver
+    assert shape.most_calls <= budget
+    per = shape.lm_calls * shape.responses_per_call
+    bigger = dataclasses.replace(shape, **(
+        {"responses_per_call": shape.responses_per_call + 1} if improver == "seed"
+        else {"lm_calls": shape.lm_calls + 1}))  # fmt: skip
+    if shape.meta_utility_calls == (1 if improver == "seed" else 2):
+        assert bigger.most_calls > budget  # the largest invocation that fits
+    assert shape.utility_calls > per  # every response can be scored
 
 
-def test_the_library_improver_measures_its_candidate_once_the_budget_allows():
-    assert adapters.shapes(4, "ucb")["selftaught"].meta_utility_calls == 1
-    assert adapters.shapes(5, "ucb")["selftaught"].meta_utility_calls == 2
-    with pytest.raises(ValueError, match="too small"):
-        adapters.shapes(3, "ucb")  # t = 0, the proposal, one measurement, the record: 4
+def test_the_full_budget_gives_each_row_what_the_issue_names():
+    t0 = adapters.improver_shape("seed", 24, 0)
+    assert (t0.repetitions, t0.lm_calls, t0.responses_per_call) == (2, 1, 12)  # 24 calls
+    stop = adapters.improver_shape("repair", 24, 1)
+    assert stop.meta_utility_calls == 2 and stop.most_calls <= 24
+    with pytest.raises(ValueError, match="give --budget 7 or more"):
+        adapters.improver_shape("seed", 6, 2)
 
 
 def test_the_bound_counts_every_meta_utility_of_an_iteration():
@@ -119,6 +129,35 @@ def test_a_failing_program_scores_zero_with_its_reason(tmp_path):
     assert (where / "evaluations.log").read_text() == "1\n1\n"
 
 
+def test_shinkaevolve_gets_the_same_evaluator_in_its_own_form(tmp_path):
+    """evaluate.py as ShinkaEvolve runs it (a child process): our evaluator's score in
+    metrics.json, and a program that raises is incorrect with its reason."""
+    import subprocess
+
+    where, evaluate = _generated_evaluate(tmp_path, "string_grid")
+    expected = getattr(evaluate(str(where / "initial_program.py")), "metrics", None)
+    task = adapters.write_shinka_task(
+        tmp_path / "shinka", where / "evaluator.py", where / "initial_program.py"
+    )
+    raising = tmp_path / "raising.py"
+    raising.write_text("def algorithm(t, dist):\n    raise RuntimeError('no')\n")
+    outcomes = []
+    for program in (task / "initial.py", raising):
+        results = tmp_path / f"results-{program.stem}"
+        done = subprocess.run([sys.executable, str(task / "evaluate.py"), "--program_path",
+                               str(program), "--results_dir", str(results)],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        metrics = json.loads((results / "metrics.json").read_text())
+        outcomes.append((metrics, json.loads((results / "correct.json").read_text())))
+    (seed_metrics, seed_correct), (bad_metrics, bad_correct) = outcomes
+    expected = expected or evaluate(str(where / "initial_program.py"))
+    assert seed_metrics["combined_score"] == pytest.approx(expected["combined_score"])
+    assert seed_correct == {"correct": True, "error": None}
+    assert bad_metrics["combined_score"] == 0.0
+    assert bad_correct["correct"] is True  # the evaluator scored it 0 without an error key
+
+
 def test_the_initial_program_is_the_seed_inside_one_block():
     seed = get_task("lpn").seed_solution
     program = adapters.initial_program(seed)
@@ -150,7 +189,9 @@ class _FakeServer(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.hits = getattr(self.server, "hits", 0) + 1
         reply = json.dumps({
+            "id": f"reply-{self.server.hits}",
             "choices": [{"message": {"content": "x" * body["max_tokens"]}}],
             "usage": {"prompt_tokens": 11, "completion_tokens": body["max_tokens"]},
         }).encode()  # fmt: skip
@@ -186,21 +227,159 @@ def test_the_proxy_counts_requests_and_tokens_per_label():
     assert a["max_tokens_seen"] == [5] and b["requests"] == 1
 
 
-def _results(**change):
-    row = {key: 0 for key in adapters.ROW_KEYS}
-    rows = [
-        {**row, "system": "openevolve", "task": "lpn", "isolation": {}},
-        {**row, "system": "selftaught", "task": "lpn", "isolation": {}},
-    ]
-    return {"model": {}, "machine": {}, "budget": {}, "systems": rows, **change}
+def _serve_fake():
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _FakeServer)
+    upstream.hits = 0
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    return upstream, f"http://127.0.0.1:{upstream.server_address[1]}"
 
 
-def test_the_results_schema_is_the_issues():
-    assert adapters.check_results(_results()) == []
-    rows = _results()["systems"]
-    assert any("no row of system 'openevolve'" in p
-               for p in adapters.check_results(_results(systems=rows[1:])))  # fmt: skip
-    assert adapters.check_results(_results(systems=rows + rows[:1]))  # a duplicate row
-    extra = [{**rows[0], "extra": 1}, rows[1]]
-    assert adapters.check_results(_results(systems=extra))
-    assert adapters.check_results({**_results(), "more": 1})
+def _ask(client, max_tokens=5):
+    return client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=max_tokens
+    )
+
+
+def test_the_proxy_refuses_calls_past_the_bound_and_caps_max_tokens():
+    import openai
+
+    upstream, url = _serve_fake()
+    counting = proxy.CountingProxy(url).start()
+    counting.calls_limit, counting.max_tokens = 2, 4
+    try:
+        client = openai.OpenAI(base_url=counting.base_url, api_key="none", max_retries=0)
+        counting.label = "row"
+        assert _ask(client, max_tokens=50).choices[0].message.content == "xxxx"  # capped
+        _ask(client, max_tokens=3)
+        with pytest.raises(openai.RateLimitError, match="budget is spent"):
+            _ask(client)
+        counting.label = "another row"
+        _ask(client)  # the bound is per row
+        spent = counting.spent("row")
+    finally:
+        counting.stop()
+        upstream.shutdown()
+    assert (spent["answered"], spent["refused_requests"], spent["completion_tokens"]) == (2, 1, 7)
+    assert spent["max_tokens_seen"] == [3, 4]
+
+
+def test_a_second_run_gets_the_replies_it_had_from_the_cache(tmp_path):
+    import openai
+
+    upstream, url = _serve_fake()
+    replies = []
+    for run in range(2):  # the same row twice, as a killed row is run again
+        counting = proxy.CountingProxy(url, cache=proxy.ReplyCache(tmp_path)).start()
+        counting.label = "row"
+        try:
+            client = openai.OpenAI(base_url=counting.base_url, api_key="none", max_retries=0)
+            replies.append([_ask(client).id for _ in range(2)] + [_ask(client, 3).id])
+            spent = counting.spent("row")
+        finally:
+            counting.stop()
+        assert spent["answered"] == 3 and spent["completion_tokens"] == 13
+        assert spent["cached_requests"] == (0 if run == 0 else 3)
+    upstream.shutdown()
+    assert upstream.hits == 3  # the second run reached the server not once
+    assert replies[0] == replies[1]
+    assert len(set(replies[0])) == 3  # one request sent twice: two draws, not one
+
+
+def _seed(seed, utility, calls, completion, max_tokens=64):
+    spent = {"answered": calls, "cached_requests": 0, "prompt_tokens": 100 * calls,
+             "completion_tokens": completion, "max_tokens_seen": [max_tokens],
+             "model_seconds": 1.0}  # fmt: skip
+    return {"seed": seed, "test_utility": utility, "val_utility": utility, "wall_seconds": 4.0,
+            "exit": 0, "executions": 2, "spent": spent}  # fmt: skip
+
+
+def _results(systems, calls=8, max_tokens=64):
+    budget = {"mode": "quick", "model_calls_per_row": calls, "max_tokens": max_tokens}
+    return {"model": {}, "machine": {}, "budget": budget, "systems": systems}
+
+
+def test_a_row_is_the_mean_of_its_seeds_with_a_t_interval():
+    seeds = [_seed(0, 0.4, 8, 300), _seed(1, 0.5, 6, 200), _seed(2, 0.6, 7, 500)]
+    row = rows.aggregate("openevolve", "lpn", seeds, {}, 0.5)
+    assert tuple(row) == rows.ROW_KEYS
+    assert row["best_test_utility"] == pytest.approx(0.5)
+    low, high = row["ci"]
+    assert low < 0.5 < high and high - low == pytest.approx(2 * 4.303 * 0.1 / 3**0.5, abs=1e-3)
+    assert (row["lm_calls"], row["completion_tokens"], row["seeds"]) == (8, 500, 3)
+    assert rows.aggregate("openevolve", "lpn", seeds[:1], {}, 0.5)["ci"] is None
+
+
+def test_results_within_the_bound_pass_and_a_row_past_it_is_named():
+    fine = rows.aggregate("openevolve", "lpn", [_seed(0, 0.5, 8, 512)], {}, 0.5)
+    assert rows.check_results(_results([fine])) == []
+    over = rows.aggregate("shinkaevolve", "lpn", [_seed(0, 0.5, 9, 100)], {}, 0.5)
+    long = rows.aggregate("selftaught-seed", "lpn", [_seed(0, 0.5, 2, 100, 65)], {}, 0.5)
+    problems = rows.check_results(_results([fine, over, long]))
+    assert any("shinkaevolve:lpn spent 9 calls of 8" in p for p in problems)
+    assert any("selftaught-seed:lpn asked for max_tokens [65]" in p for p in problems)
+    assert rows.check_results(_results([fine, fine]))  # a duplicate row
+    assert rows.check_results({**_results([fine]), "more": 1})
+
+
+def test_rows_are_selected_and_stop_rows_follow_their_t0_rows():
+    wanted = rows.select("selftaught-stop1:lpn,openevolve:maxcut,selftaught-seed:lpn", "", "")
+    assert wanted == [("selftaught-seed", "lpn"), ("selftaught-stop1", "lpn"),
+                      ("openevolve", "maxcut")]  # fmt: skip
+    assert len(rows.select(None, "lpn,maxcut", "openevolve,selftaught-repair")) == 4
+    for bad, why in (("openevolve", "not system:task"), ("x:lpn", "unknown system"),
+                     ("openevolve:x", "unknown task")):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            rows.select(bad, "", "")
+
+
+def test_a_seed_is_reused_only_under_the_same_budget(tmp_path):
+    wanted = rows.signature("full", 24, 1024)
+    assert rows.recorded_seed(tmp_path, wanted) is None  # not run
+    rows.write_seed(tmp_path, {**_seed(0, 0.5, 3, 10), "budget": wanted})
+    assert rows.recorded_seed(tmp_path, wanted)["test_utility"] == 0.5
+    assert rows.recorded_seed(tmp_path, rows.signature("quick", 24, 1024)) is None
+    (tmp_path / "seed.json").write_text("{half")  # killed while writing: run again
+    assert rows.recorded_seed(tmp_path, wanted) is None
+
+
+RESULTS = [PEERS / "results.json", PEERS / "quick" / "results.json"]
+
+
+def test_every_committed_row_stayed_within_its_bound():
+    found = [path for path in RESULTS if path.is_file()]
+    assert found, "no results.json committed"
+    for path in found:
+        results = json.loads(path.read_text())
+        assert rows.check_results(results) == [], path
+        assert results["systems"], path
+
+
+@pytest.mark.slow
+def test_the_quick_mode_runs_records_and_resumes(tmp_path):
+    """run.py's quick mode end to end against a stand-in server (no model, no peer): every
+    selftaught row runs and is recorded within its bound, and a second run pays for nothing."""
+    import subprocess
+
+    upstream, url = _serve_fake()
+    out = tmp_path / "results.json"
+    wanted = "selftaught-seed:lpn,selftaught-repair:lpn,selftaught-stop1:lpn"
+    command = [sys.executable, str(PEERS / "run.py"), "--quick", "--budget", "7", "--rows",
+               wanted, "--server", url + "/v1", "--work", str(tmp_path / "work"),
+               "--out", str(out)]  # fmt: skip
+    try:
+        first = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        assert first.returncode == 0, first.stderr[-2000:]
+        hits = upstream.hits
+        again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        upstream.shutdown()
+    results = json.loads(out.read_text())
+    assert rows.check_results(results) == []
+    assert [r["system"] for r in results["systems"]] == [
+        "selftaught-seed", "selftaught-repair", "selftaught-stop1",
+    ]  # fmt: skip
+    assert all(r["lm_calls"] >= 1 for r in results["systems"])
+    assert 0 < hits <= 3 * 7
+    assert again.returncode == 0 and "3 of 3 rows already" in again.stdout
+    assert upstream.hits == hits
+    assert "### lpn" in (tmp_path / "RESULTS.md").read_text()
