@@ -20,7 +20,7 @@ from selftaught.lm import (
     request_key,
     sample_seed,
 )
-from selftaught.lm.llamacpp import LlamaCppBackend
+from selftaught.lm.llamacpp import LlamaCppBackend, load_llama
 from selftaught.lm.openai_backend import OpenAIBackend
 from selftaught.store import RunStore
 
@@ -67,6 +67,15 @@ def test_a_prompt_too_long_for_the_context_is_cut_not_refused():
     (sample,) = backend.generate(SYSTEM, long_user, 1, 0.0, 8, [1])
     assert backend.truncated == 1
     assert 0 < sample.prompt_tokens <= 384 - 8 and sample.completion_tokens > 0
+
+
+def test_a_vocab_only_load_tokenises_as_the_full_model():
+    """benchmarks/ngram_share.py tokenises cached replies without loading the weights."""
+    vocab = load_llama(embedded_gguf(), 512, 1, vocab_only=True)
+    full = LlamaCppBackend(embedded_gguf()).model()
+    text = b"def algorithm(t: str, dist: int):\n    return t\n"
+    assert vocab.tokenize(text, add_bos=False) == full.tokenize(text, add_bos=False)
+    assert len(vocab.tokenize(text, add_bos=False)) > 5
 
 
 @pytest.fixture

@@ -162,10 +162,11 @@ class LlamaCppBackend(Backend):
         return system, user
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
+def load_llama(path: Path, n_ctx: int, n_threads: int, *, vocab_only: bool = False) -> Any:
     """A `llama_cpp.Llama` on `path` with its weights unrepacked: the one place the project
     constructs one (tests/test_architecture.py), because llama.cpp's repacked kernels change
-    samples with the batch width and segfault on some AVX-512/AMX CPUs (docs/performance.md)."""
+    samples with the batch width and segfault on some AVX-512/AMX CPUs (docs/performance.md).
+    `vocab_only` loads the tokenizer and metadata without the weights."""
     try:
         import llama_cpp
         import llama_cpp._logger as llama_logger
@@ -179,7 +180,11 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
     try:
         with unrepacked_weights():  # same samples at any batch size (llamacpp_batch)
             return llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                vocab_only=vocab_only,
+                verbose=False,
             )
     except Exception as exc:
         raise LanguageModelError(
