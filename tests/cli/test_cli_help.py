@@ -1,8 +1,9 @@
 """The command's own help, and its catalog tables, read cleanly in terminals of 80 and 100
 columns (issue 29, item 6): every `selftaught [COMMAND] --help` and `selftaught models |
 tasks | improvers`, rendered at each width, has no line wider than the terminal, no `<bool>`
-beside a flag, no text cut short with an ellipsis, no sentence broken mid-line where a
-docstring had a line break, and no table column narrower than 8 characters."""
+beside a flag, no value's type in Python's spelling (`<list[str]>`, `<Path>`), no text cut
+short with an ellipsis, no sentence broken mid-line where a docstring had a line break, and no
+table column narrower than 8 characters."""
 
 from __future__ import annotations
 
@@ -52,11 +53,20 @@ def _narrow_columns(lines: list[str]) -> list[str]:
     return found
 
 
+def _python_types(line: str) -> list[str]:
+    """Value types in a help line spelled as Python would (`<list[str]>`, `<dict[str, Any]>`,
+    `<Path>`, `<NoneType>`), not as a person reads them (`<str>`, `<path>`, `<int range>`,
+    `KEY=VALUE`). A range's `[1<=x<=256]` is not a type."""
+    labels = re.findall(r"<([^<>=]+)>", line)
+    return [label for label in labels if re.search(r"[\[\].|]|^[A-Z]|NoneType", label)]
+
+
 def reading_problems(text: str, width: int, *, prose: bool = True) -> list[str]:
     """What reads badly in `text` shown in a terminal `width` columns wide."""
     lines = text.splitlines()
     problems = [f"wider than {width}: {line!r}" for line in lines if cell_len(line) > width]
     problems += [f"a flag's <bool>: {line!r}" for line in lines if "<bool>" in line]
+    problems += [f"a Python type: {line!r}" for line in lines if _python_types(line)]
     problems += [f"cut short: {line!r}" for line in lines if "…" in line]
     problems += _narrow_columns(lines)
     if prose:  # a catalog table's fields are one a line on purpose
@@ -73,6 +83,8 @@ BEFORE = """\
 ╰──────────────────────────────────────────────────────────────────────────────╯
 ╭─ Options ────────────────────────────────────────────────────────────────────╮
 │ --version        <bool>  The version.                                        │
+│ --model-option                 <list[str]>  KEY=VALUE for the backend        │
+│   paths...      <list[Path]>  Run directories, or directories of runs        │
 │ --responses-per-call           <int>        language_model.max_responses_pe… │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┓
@@ -84,8 +96,17 @@ def test_the_checks_find_what_read_badly_before():
     problems = reading_problems(BEFORE, 80)
     assert any(p.startswith("broken sentence") and "work is" in p for p in problems), problems
     assert any("<bool>" in p for p in problems)
+    assert sum(p.startswith("a Python type") for p in problems) == 2, problems
     assert any(p.startswith("cut short") for p in problems)
     assert any(p.startswith("6 wide") for p in problems)  # the model column, "Qwen2…" in it
+
+
+def test_a_python_type_is_told_from_what_a_person_reads():
+    raw = ["<list[str]>", "<dict[str, Any]>", "<Path>", "<NoneType>", "<str | None>", "<a.B>"]
+    for label in raw:
+        assert _python_types(f"│ --x   {label}  Help. │"), label
+    readable = "│ --x  <int range> [1<=x<=256]  <path> <str> <float> KEY=VALUE  [default: 3] │"
+    assert _python_types(readable) == []
 
 
 @pytest.mark.parametrize("width", WIDTHS)

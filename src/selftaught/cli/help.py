@@ -4,14 +4,16 @@ typer renders help with rich, and three things read badly in what it makes of ou
 and option help: a docstring's line breaks stay where they are in the command list and in every
 paragraph after the first (so a sentence breaks mid-line: "finished work is" / "read back"), the
 text is read as rich markup (`selftaught[ray]` loses its `[ray]`), and a flag is shown as
-taking a `<bool>`. The command classes here fix all three where the commands are built, so each
-command's help is written once, as plain text, and rewraps at the terminal's width (COLUMNS).
+taking a `<bool>`, an argument that takes several values a Python `<list[Path]>`. The command
+classes here fix these where the commands are built, so each command's help is written once, as
+plain text, and rewraps at the terminal's width (COLUMNS). An option that takes a list says
+what one value looks like where it is declared (`launch/options.Option.metavar`).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import typer
 from rich.markup import escape
@@ -36,11 +38,20 @@ def _no_value_shown(param: Any) -> None:
         param.metavar = ""  # a flag takes no value: no `<bool>` beside it
 
 
+def _one_value_shown(param: Any) -> None:
+    """A list argument's name already ends in `...`: its type is one value's (`<path>`)."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if getattr(param, "param_type_name", "") == "argument" and get_origin(annotation) is list:
+        label = f"<{get_args(annotation)[0].__name__.lower()}>"
+        param.display_type_rich = lambda ctx: label  # typer reads an argument's type here only
+
+
 def _tidy(command: Any) -> None:
     command.help = reflowed(command.help)
     command.short_help = reflowed(command.short_help)
     for param in command.params:
         _no_value_shown(param)
+        _one_value_shown(param)
         if getattr(param, "help", None):
             param.help = reflowed(param.help)
 

@@ -21,7 +21,10 @@ def parameter(option: Option) -> Any:
     """`Annotated[type, typer.Option(...)]` (or `typer.Argument`) of one option."""
     if option.argument:
         return Annotated[option.type, typer.Argument(help=option.help)]
-    return Annotated[option.type, typer.Option(*option.flags, help=option.help, **option.limits)]
+    shown = {"metavar": option.metavar} if option.metavar else {}
+    return Annotated[
+        option.type, typer.Option(*option.flags, help=option.help, **shown, **option.limits)
+    ]
 
 
 def options(declared: Sequence[Option]) -> Callable[[Callable[[Given], None]], Callable[..., None]]:

@@ -8,7 +8,8 @@ with dashes unless `flags` says otherwise (`as_json` is `--json`). Where the fac
 design, the declaration says so and why: `face` ("cli" or "api") for an option only one face
 has, `api_type` / `api_default` for what the API admits beyond the command line's text (a task
 object, a model function, a dict of model options, a `Run` where a path goes). `setting` is
-the configuration key (`config.build_config`'s) the option sets, if any.
+the configuration key (`config.build_config`'s) the option sets, if any; `metavar` what the
+command's help shows for its value where the type alone would read as Python (`list[str]`).
 
 Importing this module imports neither typer nor the internals: `import selftaught` stays cheap.
 """
@@ -60,6 +61,7 @@ class Option:
     flags: tuple[str, ...] = ()  # the command's own flags, when not `--name`
     argument: bool = False  # positional on the command line
     limits: Mapping[str, int] = field(default_factory=dict)  # typer's min, max
+    metavar: str | None = None  # the value as the help shows it (else typer's `<type>`)
     setting: str | None = None  # the configuration key it sets
     to_setting: Callable[[Any], Any] = as_is  # its value as that key's
     face: Literal["both", "cli", "api"] = "both"  # on one face only: `why` says why
@@ -166,8 +168,9 @@ SHOW_EVALUATOR = Option(
 )  # fmt: skip
 MODEL_OPTION = Option(
     "model_option", list[str] | None, None,
-    "KEY=VALUE for the backend (timeout, retries, extra_body, ...).",
-    setting="model_options", to_setting=pairs, api_type=list[str] | dict[str, Any] | None,
+    "A setting of the backend (timeout, retries, extra_body, ...); repeat for each.",
+    metavar="KEY=VALUE", setting="model_options", to_setting=pairs,
+    api_type=list[str] | dict[str, Any] | None,
 )  # fmt: skip
 CAP_OPTIONS = (
     Option("max_lm_calls", int | None, None, "Run-wide cap on paid LM calls.", setting=CAPS),
