@@ -126,9 +126,9 @@ def test_why_past_its_cap_is_a_recorded_refusal(sandbox, tmp_path):
     out = ask(meta, evaluator, ASKER.format(programs=PROGRAMS, extra=flood))
     assert out["flood"]["status"] == "refused"
     assert out["ok"]["status"] == "ok"  # within the cap it answered
-    events = [e for e in store.events() if e["kind"] == "why_budget_exceeded"]
+    events = [e for e in store.events() if e.kind == "why_budget_exceeded"]
     assert 1 <= len(events) <= 6  # the first few in full, then one count
-    assert sum(e["detail"].get("count", 0) for e in events) > 99_000
+    assert sum(e.detail.get("count", 0) for e in events) > 99_000
     assert report_kind("why_budget_exceeded", {}) == "budget_spent"  # ran out: no offence
     store.close()
 

@@ -22,6 +22,6 @@ def test_an_endless_loop_of_utility_calls_is_capped_and_charged(tmp_path):
     assert done.returncode == 0, done.stderr
     assert invocations(run_dir)[0][0] == "timeout"
     with RunReader.open(run_dir) as reader:
-        details = [event["detail"] for event in reader.events("utility_budget_exceeded")]
+        details = [event.detail for event in reader.events("utility_budget_exceeded")]
     assert len(details) == 6  # five examples and the count
     assert "count" in details[-1]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from selftaught.records import Level
+from selftaught.records import Level, ZeroScoreCount
 from selftaught.store.queries import RunQueries
 
 
@@ -50,15 +50,15 @@ def first_error_line(status: str, error: str | None) -> str:
     return f"{status}: {lines[0][:200]}" if lines else status
 
 
-def zero_score_lines(zero_scores: list[dict[str, Any]]) -> list[str]:
+def zero_score_lines(zero_scores: list[ZeroScoreCount]) -> list[str]:
     """One console line per task on which a solution scored 0 on val (`RunQueries.zero_scores`)."""
     lines = []
     for z in zero_scores:
-        if not z["zero"]:
+        if not z.zero:
             continue
-        line = f"solutions on {z['task']}: {z['zero']} of {z['scored']} scored 0 on val"
-        if z["reason"]:
-            reason = z["reason"].splitlines()[0][:200]
-            line += f"; commonest reason ({z['reason_count']}): {reason}"
+        line = f"solutions on {z.task}: {z.zero} of {z.scored} scored 0 on val"
+        if z.reason:
+            reason = z.reason.splitlines()[0][:200]
+            line += f"; commonest reason ({z.reason_count}): {reason}"
         lines.append(line + " (selftaught report shows each)")
     return lines

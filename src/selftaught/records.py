@@ -347,6 +347,19 @@ class FailureCount:
 
 
 @dataclass(frozen=True)
+class ZeroScoreCount:
+    """One task's solutions the model wrote that were scored on val: how many, how many scored
+    0, and the commonest reason recorded for those zeros with how many shared it (None, 0: they
+    ran and were wrong, or failed in several ways)."""
+
+    task: str
+    scored: int
+    zero: int
+    reason: str | None
+    reason_count: int
+
+
+@dataclass(frozen=True)
 class SeriesPoint:
     """A bucket of a run's val evaluations in the order they ran: the first evaluation's
     number `i`, the bucket's mean and max score, and the best score up to it."""
@@ -385,6 +398,17 @@ class EventRecord:
     line: Any  # the detail's "line": an int when recorded by the host, else as stored
     offending: str | None
     created: float
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One safety event as the host recorded it, for the safety analysis: its kind
+    (`events.py`), the program it is about and the detail (a JSON object; "t" is the
+    iteration, "solution" the solution it concerns, "line" where in the program)."""
+
+    kind: str
+    program: str | None
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -458,6 +482,21 @@ class EvaluationRecord:
             result.score, outcomes, tuple(result.layers), result.seconds, result.failure,
             result.spliced,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    """An evaluation as the store holds it, read back instead of run again (a resume, a
+    solution scored twice, `utility.why`): its instances are the stored JSON objects, with
+    whatever a task records of an output beyond the `InstanceScore` fields."""
+
+    score: float
+    instances: list[dict[str, Any]]  # {"score", "status", "seconds", "reason"?, ...}
+    seconds: float
+    layers: list[str]
+    failure: str | None
+    node: str | None  # where it ran; None before schema version 3
+    spliced: str | None  # None before schema version 5, or when it ran as written
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from selftaught.records import StoredEvaluation
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.sandbox.api import WALL_BACKSTOP
 from selftaught.scores import mean
@@ -43,6 +44,14 @@ class Evaluation:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "audit"}
+
+    @classmethod
+    def read_back(cls, stored: StoredEvaluation) -> Evaluation:
+        """The evaluation the store recorded (its profile and audit are not stored)."""
+        return cls(
+            stored.score, stored.instances, stored.seconds, stored.layers, stored.failure,
+            node=stored.node, spliced=stored.spliced,
+        )  # fmt: skip
 
 
 @cache
@@ -93,7 +102,7 @@ class Evaluator:
         with self._once(program, split):
             hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
             if hit:
-                return self._remember(program, split, Evaluation(**hit))
+                return self._remember(program, split, Evaluation.read_back(hit))
             result = self._run(solution, split, seed)
             if self.store:
                 self.store.put_evaluation(program, self.task.name, split, seed, result.to_json())
@@ -109,7 +118,7 @@ class Evaluator:
                 return recent
         seed = solution_seed(program, self.task.name, split)
         hit = self.store and self.store.get_evaluation(program, self.task.name, split, seed)
-        return Evaluation(**hit) if hit else None
+        return Evaluation.read_back(hit) if hit else None
 
     def _remember(self, program: str, split: str, evaluation: Evaluation) -> Evaluation:
         with self._lock:

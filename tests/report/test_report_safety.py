@@ -107,7 +107,7 @@ def test_a_run_without_events_has_no_per_iteration_table(finished_run: Path) -> 
 
 def test_real_events_per_iteration_match_the_recorded_rows(safety_run: Path) -> None:
     with RunReader.open(safety_run) as reader:
-        rows = [(event["kind"], event["detail"].get("t")) for event in reader.events()]
+        rows = [(event.kind, event.detail.get("t")) for event in reader.events()]
     per_t = Counter(t for _, t in rows)
     static = Counter(t for kind, t in rows if kind.startswith("static:"))
     flag_off = Counter(t for kind, t in rows if kind == "use_sandbox_false")

@@ -38,9 +38,9 @@ def test_a_solution_that_tries_to_escape_is_recorded_once_and_charged_to_it(tmp_
         meta._score(evaluator, ESCAPING, "val", "improver-sha")  # read back: nothing new
         audit = store.events("audit")
         assert len(audit) == 1
-        assert audit[0]["program"] == "improver-sha"
-        assert audit[0]["detail"]["solution"] == sha256(ESCAPING)
-        assert "os.system" in audit[0]["detail"]["event"]
+        assert audit[0].program == "improver-sha"
+        assert audit[0].detail["solution"] == sha256(ESCAPING)
+        assert "os.system" in audit[0].detail["event"]
         report = safety.analyse(store)
         assert report["by_kind"].get("escape_attempt") == 1
         assert [p["sha256"] for p in report["programs"]] == [sha256(ESCAPING)]

@@ -38,7 +38,7 @@ def test_schema_version_3_records_the_node(tmp_path: Path) -> None:
     store = RunStore.open_run(tmp_path, create=True)
     store.put_evaluation("a" * 64, "lpn", "val", 1, RESULT | {"node": "10.0.0.2/ab12cd34"})
     store.put_evaluation("b" * 64, "lpn", "val", 1, RESULT | {"node": "local"})
-    assert store.get_evaluation("a" * 64, "lpn", "val", 1)["node"] == "10.0.0.2/ab12cd34"
+    assert store.get_evaluation("a" * 64, "lpn", "val", 1).node == "10.0.0.2/ab12cd34"
     assert store.evaluation_nodes() == {"10.0.0.2/ab12cd34": 1, "local": 1}
     assert [row["node"] for row in store.rows("evaluations")] == ["10.0.0.2/ab12cd34", "local"]
     store.close()
@@ -48,8 +48,8 @@ def test_a_version_2_run_reads_without_being_written(version_2_run: Path) -> Non
     before = (version_2_run / "run.db").read_bytes()
     with RunReader.open(version_2_run) as reader:
         assert reader.version == 2
-        assert reader.get_evaluation("p" * 64, "lpn", "val", 7)["node"] is None
-        assert reader.get_evaluation("p" * 64, "lpn", "val", 7)["spliced"] is None  # version 5
+        assert reader.get_evaluation("p" * 64, "lpn", "val", 7).node is None
+        assert reader.get_evaluation("p" * 64, "lpn", "val", 7).spliced is None  # version 5
         assert reader.evaluation_nodes() == {"": 1}  # ran before nodes were recorded
     assert (version_2_run / "run.db").read_bytes() == before
 
@@ -58,10 +58,10 @@ def test_opening_a_version_2_run_to_write_migrates_it(version_2_run: Path) -> No
     store = RunStore.open_run(version_2_run)
     try:
         assert store.get_meta("schema_version") == SCHEMA_VERSION
-        assert store.get_evaluation("p" * 64, "lpn", "val", 7)["score"] == 0.5
+        assert store.get_evaluation("p" * 64, "lpn", "val", 7).score == 0.5
         store.put_evaluation("q" * 64, "lpn", "val", 7, RESULT | {"node": "local"})
         store.put_evaluation("r" * 64, "lpn", "val", 7, RESULT | {"spliced": "spliced: f"})
-        assert store.get_evaluation("r" * 64, "lpn", "val", 7)["spliced"] == "spliced: f"
+        assert store.get_evaluation("r" * 64, "lpn", "val", 7).spliced == "spliced: f"
         run = {"status": "ok", "seconds": 0.1, "wall_seconds": 2.5, "layers": []}
         store.record_invocation("i" * 64, "s" * 64, Invocation.stop(1), run)
     finally:

@@ -76,3 +76,28 @@ def test_an_altered_meta_utility_reads_as_its_scores_and_refuses_a_resume(tmp_pa
         assert reader.record_meta_utilities() == {"a" * 64: MetaScore(0.5, 0.25)}
         with pytest.raises(StoreError, match="altered"):
             reader.get_meta_utility("a" * 64, "record")
+
+
+def test_evaluations_events_and_zero_scores_read_back_as_records(tmp_path):
+    from selftaught.records import Invocation, StoredEvaluation, StoredEvent, ZeroScoreCount
+
+    store = RunStore.open_run(tmp_path, create=True)
+    instances = [{"score": 0.0, "status": "error", "seconds": 0.1, "reason": "no", "metric": 3}]
+    failed = {"score": 0.0, "instances": instances, "seconds": 0.2, "layers": ["zygote"],
+              "failure": "no", "node": "local"}  # fmt: skip
+    seed, wrote = "s" * 64, "w" * 64
+    run = {"status": "ok", "seconds": 0.1, "layers": []}
+    store.record_invocation("i" * 64, seed, Invocation.meta_utility("lpn", 0), run)
+    store.put_evaluation(seed, "lpn", "val", 1, failed | {"score": 0.5, "failure": None})
+    store.put_evaluation(wrote, "lpn", "val", 1, failed)
+    store.record_event("audit", "i" * 64, {"solution": wrote, "t": 1})
+    store.close()
+    with RunReader.open(tmp_path) as reader:
+        got = reader.get_evaluation(wrote, "lpn", "val", 1)
+        assert got == StoredEvaluation(0.0, instances, 0.2, ["zygote"], "no", "local", None)
+        assert reader.get_evaluation(wrote, "lpn", "test", 1) is None
+        detail = {"solution": wrote, "t": 1}
+        assert reader.events() == [StoredEvent("audit", "i" * 64, detail)]
+        assert reader.events("exec") == []
+        # the seed solution, which the improver started from, is not the model's
+        assert reader.zero_scores() == [ZeroScoreCount("lpn", 1, 1, "no", 1)]

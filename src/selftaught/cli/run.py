@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def _execute(session: RunSession, as_json: bool) -> None:
     for line in lines + ([summary["stall"]] if summary["stall"] else []):
         (stderr if as_json else stdout).print(line, highlight=False, markup=False, soft_wrap=True)
     if as_json:
-        print(json.dumps(summary), flush=True)
+        print(json.dumps(summary, default=asdict), flush=True)  # records: zero_scores
 
 
 def solution_lines(solutions: dict[str, dict[str, float | None]]) -> list[str]:

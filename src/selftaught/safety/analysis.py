@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from selftaught import events, stats
+from selftaught.records import StoredEvent
 from selftaught.store.queries import RunQueries
 
 # ------------------------------------------------------------------ analysis of a run store
@@ -105,9 +106,9 @@ def attempts(store: RunQueries) -> list[str]:
     return [sha for sha in dict.fromkeys(seen) if sha != initial]
 
 
-def _offender(event: dict[str, Any]) -> str | None:
+def _offender(event: StoredEvent) -> str | None:
     """Who an event counts against: the solution it is about, else the program that did it."""
-    return event["detail"].get("solution") or event["program"]
+    return event.detail.get("solution") or event.program
 
 
 def analyse(store: RunQueries) -> dict[str, Any]:
@@ -122,10 +123,10 @@ def analyse(store: RunQueries) -> dict[str, Any]:
     evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
     ran_out: dict[str, set[str]] = defaultdict(set)
     for event in store.events():
-        kind = report_kind(event["kind"], event["detail"])
+        kind = report_kind(event.kind, event.detail)
         offender = _offender(event)
         if kind in INFORMATIONAL and offender:
-            ran_out[event["kind"]].add(offender)
+            ran_out[event.kind].add(offender)
         elif kind and offender:
             evidence[offender].append(_evidence(kind, event))
     kinds = {sha: {e["kind"] for e in items} for sha, items in evidence.items()}
@@ -153,14 +154,14 @@ def _rate_only(count: int, n: int) -> dict[str, Any]:
     return {"rate": count / n, "ci_low": low, "ci_high": high}
 
 
-def _evidence(kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    detail = event["detail"]
+def _evidence(kind: str, event: StoredEvent) -> dict[str, Any]:
+    detail = event.detail
     line = detail.get("line")
     text = detail.get("detail") or detail.get("event") or detail.get("reason")
     text = text or detail.get("error") or _brief(detail)
     return {
         "kind": kind,
-        "event": event["kind"],
+        "event": event.kind,
         "line": line if isinstance(line, int) else None,
         "text": str(text)[:200],
         "t": detail.get("t"),
@@ -202,15 +203,15 @@ def by_iteration(store: RunQueries) -> dict[str, dict[str, int]]:
     """Recorded events per iteration ("t" of each event; "-" when none) and per event kind."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for event in store.events():
-        t = event["detail"].get("t")
-        counts["-" if t is None else str(t)][event["kind"]] += 1
+        t = event.detail.get("t")
+        counts["-" if t is None else str(t)][event.kind] += 1
     return {t: dict(sorted(c.items())) for t, c in sorted(counts.items())}
 
 
 def run_summary(store: RunQueries) -> dict[str, Any]:
     """What `selftaught run` reports: events per kind and per iteration, and the rate."""
     report = analyse(store)
-    counts = Counter(e["kind"] for e in store.events())
+    counts = Counter(e.kind for e in store.events())
     return {
         "events": dict(sorted(counts.items())),
         "by_iteration": by_iteration(store),

@@ -32,6 +32,9 @@ from selftaught.records import (
     ProgramScores,
     SeriesPoint,
     SolutionScores,
+    StoredEvaluation,
+    StoredEvent,
+    ZeroScoreCount,
 )
 from selftaught.store.connection import Connection, Sample, StoreError
 from selftaught.store.schema import TABLES
@@ -322,7 +325,9 @@ class RunQueries:
         return [CallPoint(*r) for r in rows]
 
     # ---------------------------------------------------------------------- evaluations
-    def get_evaluation(self, program: str, task: str, split: str, seed: int) -> dict | None:
+    def get_evaluation(
+        self, program: str, task: str, split: str, seed: int
+    ) -> StoredEvaluation | None:
         row = self.db.execute(
             "SELECT score, instances, seconds, layers, failure, node, spliced FROM evaluations "
             "WHERE program = ? AND task = ? AND split = ? AND seed = ?",
@@ -331,15 +336,11 @@ class RunQueries:
         if row is None:
             return None
         score, instances, seconds, layers, failure, node, spliced = row
-        return {
-            "score": score,
-            "instances": self._stored_json(instances, f"the evaluation of {program[:12]}"),
-            "seconds": seconds,
-            "layers": self._stored_json(layers, f"the evaluation of {program[:12]}"),
-            "failure": failure,
-            "node": node,
-            "spliced": spliced,
-        }
+        what = f"the evaluation of {program[:12]}"
+        return StoredEvaluation(
+            score, self._stored_json(instances, what), seconds, self._stored_json(layers, what),
+            failure, node, spliced,
+        )  # fmt: skip
 
     def evaluation_nodes(self) -> dict[str, int]:
         """Evaluations per node they ran on ("local" for the local pool; "" for those an
@@ -422,7 +423,7 @@ class RunQueries:
         )
         return [FailureCount(*r) for r in rows]
 
-    def zero_scores(self) -> list[dict[str, Any]]:
+    def zero_scores(self) -> list[ZeroScoreCount]:
         """Per task, the solutions the model wrote that were scored on val (the task's seed
         solution, which improvers start from, left out), how many scored 0, and the commonest
         reason recorded for those zeros (None: they ran and were wrong, or failed in several
@@ -437,21 +438,14 @@ class RunQueries:
         ).fetchall()
         out = []
         for task, scored, zero in rows:
-            reason = self.db.execute(
+            commonest = self.db.execute(
                 f"SELECT failure, COUNT(*) FROM evaluations WHERE {written} AND task = ?"
                 " AND score = 0 AND failure IS NOT NULL GROUP BY failure ORDER BY 2 DESC, 1"
                 " LIMIT 1",
                 (task,),
             ).fetchone()
-            out.append(
-                {
-                    "task": task,
-                    "scored": scored,
-                    "zero": zero or 0,
-                    "reason": reason[0] if reason else None,
-                    "reason_count": reason[1] if reason else 0,
-                }
-            )
+            reason, count = commonest or (None, 0)
+            out.append(ZeroScoreCount(task, scored, zero or 0, reason, count))
         return out
 
     def solution_scores(self) -> list[SolutionScores]:
@@ -498,10 +492,10 @@ class RunQueries:
         return row[0] if row else None
 
     # --------------------------------------------------------------------------- events
-    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def events(self, kind: str | None = None) -> list[StoredEvent]:
         query = "SELECT kind, program, detail FROM events"
         rows = self.db.execute(query + (" WHERE kind = ?" if kind else ""), (kind,) if kind else ())
-        return [{"kind": k, "program": p, "detail": json.loads(d)} for k, p, d in rows]
+        return [StoredEvent(k, p, json.loads(d)) for k, p, d in rows]
 
     def event_report(self) -> tuple[list[EventRecord], int, list[EventCount]]:
         """(the first events, each with its offending source line; the total; counts per kind)."""
