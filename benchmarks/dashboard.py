@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from invocations import machine
+from machine import machine
 
 from selftaught.dashboard import start_dashboard
 

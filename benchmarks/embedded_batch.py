@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from machine import machine
 
 from selftaught.lm import open_backend
 from selftaught.lm.llamacpp import load_llama, threads_from_env
@@ -41,25 +40,6 @@ SYSTEM = (
     "You are an expert computer science researcher and programmer, especially skilled at"
     " optimizing algorithms."
 )
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu or platform.processor(),
-        "cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "llama_cpp_python": version("llama_cpp_python"),
-    }
 
 
 def user_message(tag: str) -> str:

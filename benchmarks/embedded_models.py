@@ -30,12 +30,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from machine import machine
 
 from selftaught.improvers import builtin_source
 from selftaught.lm.embedded import MODELS, model_path
@@ -245,14 +246,13 @@ def main() -> None:
         print(markdown(json.loads(args.markdown.read_text())))
         return
     started = time.time()
-    load_at_start = os.getloadavg()
+    info = machine()
 
     def report(measured: dict[str, Any]) -> str:
         text = json.dumps({
             "machine": {
-                "cpus": os.cpu_count(), "platform": platform.platform(),
-                "python": platform.python_version(), "llama_threads": threads_from_env(),
-                "load_average_at_start": load_at_start, "load_average_now": os.getloadavg(),
+                **info, "cpus": os.cpu_count(), "llama_threads": threads_from_env(),
+                "load_average_now": os.getloadavg(),
             },
             "plan": {m: {"replies": r, "max_tokens": b, "tasks": t}
                      for m, (r, b, t) in PLAN.items()},

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invocations import machine
+from machine import machine
 
 from selftaught.store import RunReader
 

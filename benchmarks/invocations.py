@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from machine import machine
 
 from selftaught.store import RunReader
 from selftaught.tasks import resolve_task
@@ -148,15 +149,6 @@ def level(server: LatencyServer, concurrency: int, repetitions: int, where: Path
         "lm_requests": calls,
         "evaluations": evaluations,
         "records": records,
-    }
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
     }
 
 

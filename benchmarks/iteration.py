@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invocations import LatencyServer, machine
+from invocations import LatencyServer
+from machine import machine
 
 from selftaught.store import RunReader
 from selftaught.tasks import resolve_task

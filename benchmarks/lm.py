@@ -19,45 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "models"))
 from lm_servers import llama_server  # noqa: E402  (the tests' server on the embedded model)
+from machine import machine  # noqa: E402
 
 from selftaught.lm import ModelOptions, open_language_model  # noqa: E402
 from selftaught.store import RunStore  # noqa: E402
 
 SYSTEM = "You are a concise assistant."
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": model or platform.processor(),
-        "cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "llama_cpp_python": version("llama_cpp_python"),
-        "openai": version("openai"),
-    }
 
 
 def throughput(broker: Any, concurrency: int, requests: int, tag: str) -> dict[str, Any]:
@@ -129,7 +107,7 @@ def main() -> None:
     parser.add_argument("--overhead-calls", type=int, default=12)
     args = parser.parse_args()
     started = time.perf_counter()
-    result: dict[str, Any] = {"benchmark": "lm", "machine": machine()}
+    result: dict[str, Any] = {"benchmark": "lm", "machine": machine("openai")}
     with tempfile.TemporaryDirectory() as tmp, llama_server(Path(tmp) / "server.log") as base:
         store = RunStore.open_run(Path(tmp) / "run", create=True)
         options = ModelOptions(timeout=300, retries=2, concurrency=8)

@@ -13,33 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 from pathlib import Path
 from typing import Any
+
+from machine import machine
 
 from selftaught.lm.pricing import PriceTable
 from selftaught.probe import META_RATES, PROBE_KEY, SOLUTION_RATES
 from selftaught.probe_cost import LevelCost, estimates
 from selftaught.store import RunReader
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu or platform.processor(),
-        "cores": os.cpu_count(),
-        "load_average_now": os.getloadavg(),
-        "python": platform.python_version(),
-    }
 
 
 def probe_of(run_dir: Path) -> dict[str, Any]:
@@ -134,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     probes = [probe_of(run_dir) for run_dir in args.run_dirs]
     print(markdown(probes))
-    print(json.dumps({"machine": machine(), "probes": probes}))
+    print(json.dumps({"machine": machine(load="load_average_now"), "probes": probes}))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import load
-from invocations import machine
+from machine import machine
 
 from selftaught.lm.llamacpp_batch import ChatPrompt
 from selftaught.store import RunReader

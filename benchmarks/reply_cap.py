@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "models"))
 
 from lm_servers import FaultServer  # noqa: E402
+from machine import machine  # noqa: E402
 
 from selftaught import sizes  # noqa: E402
 from selftaught.lm import LanguageModelError, open_language_model  # noqa: E402
@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=300)
     args = parser.parse_args()
+    info = machine()
     os.environ.setdefault("OPENAI_API_KEY", "sk-benchmark")
     with tempfile.TemporaryDirectory() as tmp, FaultServer([f"huge:{args.megabytes}"]) as server:
         store = RunStore.open_run(Path(tmp) / "run", create=True)
@@ -63,12 +64,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "reply cap",
-                "machine": {
-                    "platform": platform.platform(),
-                    "cores": os.cpu_count(),
-                    "load_average_at_start": os.getloadavg(),
-                    "python": platform.python_version(),
-                },
+                "machine": info,
                 "reply_megabytes_sent": args.megabytes,
                 "cap_megabytes": sizes.REPLY_BODY_BYTES / (1 << 20),
                 "seconds_until_refused": round(seconds, 2),

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import cpu, load, peak_rss, use_the_engine
-from invocations import machine
+from machine import machine
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "server_slots.json"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from embedded_models import generate, seed_prompt  # noqa: E402
+from machine import machine  # noqa: E402
 
 from selftaught.lm.embedded import model_path  # noqa: E402
 from selftaught.lm.llamacpp import load_llama, threads_from_env  # noqa: E402
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=768)
     args = parser.parse_args()
+    info = machine()
     sandbox = open_sandbox("auto")
     task = resolve_task(str(TASK), sandbox=sandbox)
     evaluator = Evaluator(task, sandbox, None)
@@ -80,8 +81,7 @@ def main() -> None:
     kinds = [r["kind"] for r in rows]
     runs = [r for r in rows if r["kind"] in ("as written", "spliced")]
     print(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+        "machine": {**info, "cpus": os.cpu_count()},
         "plan": {"task": "k_module_problem (OpenEvolve's, unchanged)", "model": args.model,
                  "replies": args.replies, "max_tokens": args.max_tokens, "prompt": "seed"},
         "counts": {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)},

@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from invocations import LatencyServer, machine
+from invocations import LatencyServer
+from machine import machine
 
 from selftaught.tasks import resolve_task
 
