@@ -108,6 +108,12 @@ def markdown(result: dict[str, Any]) -> str:
         f"\nAll replies: {pooled['ran']} of {pooled['replies']} programs ran "
         f"({pooled['share']:.0%} [{pooled['wilson95'][0]:.0%}, {pooled['wilson95'][1]:.0%}])"
     )
+    for name, own in result["ran_by_improver"].items():
+        low, high = own["wilson95"]
+        share = own["ran"] / own["replies"] if own["replies"] else 0.0
+        lines.append(
+            f"{name}: {own['ran']} of {own['replies']} ran ({share:.0%} [{low:.0%}, {high:.0%}])"
+        )
     return "\n".join(lines)
 
 
@@ -120,8 +126,17 @@ def main() -> None:
     dirs = sorted(p for p in args.root.iterdir() if (p / "run.db").exists())
     tasks = [task_rows(args.root, d) for d in dirs]
     ran, replies = sum(t["ran"] for t in tasks), sum(t["replies"] for t in tasks)
+    by_improver: dict[str, dict[str, Any]] = {}
+    for t in tasks:
+        for name, r in t["improvers"].items():
+            pooled = by_improver.setdefault(name, {"ran": 0, "replies": 0})
+            pooled["ran"] += r["ran"]
+            pooled["replies"] += r["replies"]
+    for pooled in by_improver.values():
+        pooled["wilson95"] = list(wilson(pooled["ran"], pooled["replies"]))
     result = {
         "machine": machine(load="load_average_now"),  # it reads runs made earlier
+        "ran_by_improver": by_improver,
         "tasks": tasks,
         "ran": {
             "ran": ran,
