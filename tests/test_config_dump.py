@@ -147,5 +147,5 @@ def test_the_recorded_config_of_a_real_run_reruns_exactly(
     result = run_cli("run", "--config", str(path), "--run-dir", str(rerun), "--json", timeout=300)
     assert result.returncode == 0, result.stderr
     assert load_run(rerun).config == recorded
-    first = [r["meta_utility_val"] for r in load_run(finished_run).iterations]
+    first = [r.meta_utility_val for r in load_run(finished_run).iterations]
     assert [r["meta_utility_val"] for r in last_json(result.stdout)["iterations"]] == first
