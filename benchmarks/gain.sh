@@ -1,10 +1,10 @@
 #!/bin/sh
 # Issue 24 item 6: `selftaught compare --improvers seed,repair,beam_search --repetitions 4`, one
-# run directory per task under ROOT (default gain/), then `benchmarks/gain.py ROOT`. Resumable:
+# run directory per task under ROOT (default runs/gain/), then `benchmarks/gain.py ROOT`. Resumable:
 # a task whose JSON is written is skipped, and compare reads a task's finished rows back from
 # its run directory, so a killed run continues where it stopped and pays for nothing twice.
 #     SELFTAUGHT_LLAMA_THREADS=1 nice -n 5 sh benchmarks/gain.sh [ROOT]
-ROOT=${1:-gain}
+ROOT=${1:-runs/gain}  # under runs/, which git ignores: run directories are not committed
 mkdir -p "$ROOT"
 for task in maxcut mqap string_grid parity lpn tests/interop_tasks/k_module_problem \
     examples/tasks/evaluator_form three_sat; do
