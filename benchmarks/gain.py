@@ -41,12 +41,10 @@ def task_of(run_dir: Path) -> str:
         return str(reader.get_meta("config")["task"])
 
 
-def seed_test(root: Path, name: str, task: str) -> float | None:
+def seed_test(path: Path) -> float | None:
     """The seed solution's test score from compare's JSON, else None (the run is unfinished)."""
-    path = root / f"{name}.json"
-    if not path.exists() or not path.read_text().strip():
-        return None
-    solutions = json.loads(path.read_text())["solutions"]
+    text = path.read_text().strip() if path.exists() else ""
+    solutions = json.loads(text)["solutions"] if text else None
     return next(iter(solutions.values()))["seed_test"] if solutions else None
 
 
@@ -74,7 +72,7 @@ def improver_row(summary: dict[str, Any], base: float | None) -> dict[str, Any]:
 def task_rows(root: Path, run_dir: Path) -> dict[str, Any]:
     task = task_of(run_dir)
     summary = summarise(run_dir, task)
-    base = seed_test(root, run_dir.name, task)
+    base = seed_test(root / f"{run_dir.name}.json")
     improvers = {k: improver_row(v, base) for k, v in summary["improvers"].items()}
     improvers = {k: v for k, v in improvers.items() if v["scores"]}  # not the listing's hash
     ran = sum(v["ran"] for v in improvers.values())
