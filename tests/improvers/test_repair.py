@@ -186,3 +186,26 @@ def test_the_improve_request_says_where_the_initial_solution_falls_short(tmp_pat
         store.close()
     assert any("It fails on" in r and "too slow" in r for r in requests)
     assert min(rows[0].scores) > 0.45  # the fast partition; the seed scores about 0.25
+
+
+def test_every_call_asks_for_all_the_responses_it_may_and_scores_within_budget():
+    """Replies are cheap next to utility uses on a batching backend, and many are broken or
+    repeats, which cost no use: repair asks for every response a call allows, spreads the
+    uses over the calls, and returns the best candidate it scored."""
+    from improver_worlds import LevelWorld, run_improver
+
+    sandbox = open_sandbox()
+    try:
+        world = LevelWorld(seed=2)
+        out = run_improver(sandbox, "repair", world, lm_calls=2, responses=4, utility_calls=5)
+    finally:
+        sandbox.close()
+    assert out.status == "ok", out.error
+    assert [len(batch) for batch in out.batches] == [4, 4]
+    # The initial solution first, then each distinct program once (a score is its LEVEL / 10;
+    # the replies differ only in a comment, so repeats of a LEVEL are the same program).
+    initial, *candidates = out.scores
+    assert initial == world.score(world.initial) and out.utility_uses <= 5
+    assert len(candidates) == len(set(candidates)) and initial not in candidates
+    assert len(candidates) >= 3  # more than the two one-response calls of before could bring
+    assert world.score(out.result) == max(out.scores)

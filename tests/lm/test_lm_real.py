@@ -138,3 +138,27 @@ def test_openai_errors_are_one_line(monkeypatch):
     with pytest.raises(LanguageModelError) as caught:
         backend.generate(SYSTEM, USER, 1, 0.7, 8, [0])
     assert "APIConnectionError" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_stop_t1_prompt_fits_the_embedded_context_uncut():
+    """At t = 1 the quick preset's improver (repair) is shown its own source and the
+    meta-utility's description; with 2048 tokens of prompt room the middle was cut away."""
+    from selftaught.config import build_config
+    from selftaught.improvers import builtin_source
+    from selftaught.lm import open_backend
+    from selftaught.meta_utility import describe
+
+    config = build_config("quick", iterations=1)
+    backend = open_backend("llamacpp", max_tokens=config.budgets.max_tokens)
+    source = builtin_source(config.improver)
+    namespace: dict = {}
+    exec(source.replace("from helpers import extract_code", ""), namespace)  # noqa: S102
+    must, _ = namespace["_must"](source)
+    prompt = namespace["EXPERTISE"] + namespace["IMPROVE"].format(
+        description=describe(config.budgets), score="0.450", program=source, must=must,
+        shortfall="",
+    )  # fmt: skip
+    vocab = load_llama(embedded_gguf(), 512, 1, vocab_only=True)
+    tokens = len(vocab.tokenize(prompt.encode(), add_bos=False))
+    assert tokens > 2048  # the prompt that was cut
+    assert tokens + 64 <= backend.n_ctx - config.budgets.max_tokens  # 64: the chat template

@@ -10,6 +10,12 @@ or a missing entry function it sees itself, at no utility cost) and asks for a f
 Improving an improver, the same works one level up: the "solution" is an improver and `why`
 says why its invocations failed (an import that does not exist, say).
 
+Every call asks for `language_model.max_responses_per_call` responses, more than the utility
+budget can score: a small model's replies are often broken in ways seen without running them, or
+the initial solution again, which cost no utility use; and on a batching backend the extra
+samples of one call cost little time. The utility uses are spread over the calls; a valid
+candidate left over waits for the uses the last call leaves.
+
 Contract: never more than `language_model.budget` calls or `utility.budget` utility uses; the
 initial solution's utility is the baseline, and the initial solution is returned unless a
 candidate measured strictly better. No utility use is spent on a program already scored, or
@@ -115,6 +121,7 @@ class _Pool:
         self.entry = entry
         self.initial_key = _key(initial)
         self.seen = {}
+        self.waiting = []  # valid candidates not scored yet, in the order they came
         self.best, self.best_score = initial, None
         self.best_score = self._measure(initial)
         # Why the initial solution falls short (on Max-Cut the seed times out on most graphs)
@@ -130,17 +137,27 @@ class _Pool:
         return float(self.utility(program, use_sandbox=True))
 
     def add(self, program):
-        """Score a new candidate (unless it is the initial one, one seen before, or visibly
-        broken); remember why it failed."""
+        """Take a new candidate in: unless it is the initial one, one seen before, or visibly
+        broken (remembered with why, at no utility cost), it waits to be scored."""
         if not isinstance(program, str) or not program.strip():
             return
         key = _key(program)
-        if key == self.initial_key or key in self.seen:
+        if key == self.initial_key or key in self.seen or key in dict(self.waiting):
             return
         problem = _local_problem(program, self.entry)
         if problem is not None:
             self.seen[key] = {"program": program, "score": 0.0, "why": problem, "tries": 0}
             return
+        self.waiting.append((key, program))
+
+    def score_waiting(self, uses):
+        """Score up to `uses` waiting candidates, first come first scored."""
+        while self.waiting and uses > 0 and self.left() > 0:
+            key, program = self.waiting.pop(0)
+            self._score(key, program)
+            uses -= 1
+
+    def _score(self, key, program):
         score = self._measure(program)
         if score is None:
             return
@@ -258,10 +275,12 @@ def improve_algorithm(initial_solution, utility, language_model):
         if left <= 0:
             break
         share = -(-left // max(rounds - step, 1))  # ceil: spread the uses over the calls
-        n = min(language_model.max_responses_per_call, share)
+        n = language_model.max_responses_per_call
         responses = _ask(language_model, _messages(pool, n, utility.str, must))
         if responses is None:
             break
         for candidate in extract_code(responses):
             pool.add(candidate)
+        pool.score_waiting(share)
+    pool.score_waiting(pool.left())  # what the last call left
     return pool.best

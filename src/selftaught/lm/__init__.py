@@ -28,6 +28,8 @@ from selftaught.lm.retry import RetryPolicy
 from selftaught.lm.spec import ModelSpec, ModelSpecError, embedded_gguf, parse_model_spec
 from selftaught.store import RunStore
 
+PROMPT_ROOM = 4096  # tokens of prompt an embedded model's context keeps beyond max_tokens
+
 __all__ = [
     "Backend",
     "SpendingCaps",
@@ -65,9 +67,10 @@ def open_backend(
     if parsed.kind == "llamacpp":
         from selftaught.lm.llamacpp import LlamaCppBackend, threads_from_env
 
-        # The context holds the prompt and the completion: keep 2048 tokens of prompt room
-        # beyond max_tokens when max_tokens is large.
-        n_ctx = max(DEFAULT_N_CTX, (options.max_tokens or max_tokens) + 2048)
+        # The context holds the prompt and the completion. STOP's t = 1 prompt (the repair
+        # improver's source and the meta-utility's description) is about 3,700 tokens: with
+        # 2048 tokens of prompt room its middle was cut away, so keep 4096.
+        n_ctx = max(DEFAULT_N_CTX, (options.max_tokens or max_tokens) + PROMPT_ROOM)
         path = parsed.path or model_path(parsed.model)
         return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=threads_from_env())
     if parsed.kind == "openai":
