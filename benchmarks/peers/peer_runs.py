@@ -173,7 +173,11 @@ def skydiscover_best(where: Path) -> tuple[str | None, dict[str, Any]]:
 def skydiscover_unavailable(python: Path) -> str | None:
     """Why SkyDiscover's EvoX mode cannot run from this install, or None. skydiscover 0.1.0's
     wheel on PyPI lacks skydiscover/search/evox/config/ (search.yaml, the guide's system
-    prompt), which EvoX opens by a fixed path at start-up."""
+    prompt), which EvoX opens by a fixed path at start-up. They are published nowhere for 0.1.0
+    (checked 2026-12-07): the sdist lacks them too, and upstream's (skydiscover-ai/skydiscover,
+    every commit from bf6bd52 to 59643ef, all at version 0.0.0) belong to a later, renamed API:
+    with 0.1.0 their search.yaml fails with `TypeError: SearchConfig.__init__() got an unexpected
+    keyword argument 'num_context_programs'`, then `Unknown search type: 'evox_meta'`."""
     site = next(python.parent.parent.glob("lib/python*/site-packages"), None)
     missing = [
         name
@@ -185,7 +189,10 @@ def skydiscover_unavailable(python: Path) -> str | None:
     return (
         f"skydiscover 0.1.0 from PyPI: the wheel has no skydiscover/search/evox/config/ "
         f"({', '.join(missing)}); `skydiscover-run --search evox` stops at start-up with "
-        f"FileNotFoundError: Config file not found: .../skydiscover/search/evox/config/search.yaml"
+        f"FileNotFoundError: Config file not found: .../skydiscover/search/evox/config/search.yaml; "
+        f"the sdist lacks them too, and upstream's (skydiscover-ai/skydiscover@bf6bd52..59643ef) "
+        f"are for a later, renamed API: with 0.1.0 they fail with TypeError: SearchConfig.__init__() "
+        f"got an unexpected keyword argument 'num_context_programs'"
     )
 
 
