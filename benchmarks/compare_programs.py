@@ -151,25 +151,34 @@ def _improver_names(reader: RunReader) -> dict[str, str]:
     """Improver program sha256 -> built-in name, from the listing compare records."""
     from selftaught.improvers import load_improver
 
-    names = {}
+    names, first_lines = {}, {}
     for scope in {row["scope"] for row in reader.rows("lm_calls", "scope")}:
         label = str(scope).rsplit(":", 1)[-1]
         try:
-            names[sha256(load_improver(label))] = label
+            source = load_improver(label)
         except Exception:  # noqa: BLE001 - a name that is not a built-in stays a hash
             continue
+        names[sha256(source)] = label
+        first_lines[source.lstrip().splitlines()[0]] = label
+    # A run recorded with an older version of a built-in: known by its docstring's first line.
+    for digest in {row["improver"] for row in reader.rows("invocations", "improver")} - set(names):
+        source = reader.get_program(digest) or ""
+        line = source.lstrip().splitlines()[0] if source.strip() else None
+        if line in first_lines:
+            names[digest] = first_lines[line]
     return names
 
 
 def summarise(run_dir: Path, task_name: str) -> dict[str, Any]:
     task = resolve_task(task_name)
+    spec, task_name = task_name, task.name  # a task file's records carry its name, not its path
     seed_sha = sha256(task.seed_solution)
     with RunReader.open(run_dir) as reader:
         max_tokens = reader.get_meta("config")["budgets"]["max_tokens"]
         evals = val_evaluations(reader, task_name)
         seed_val = evals.get(seed_sha, {}).get("score")
         if seed_val is None:  # no improver measured it (the seed improver never does)
-            seed_val = selftaught.evaluate(task_name, task.seed_solution, split="val").score
+            seed_val = selftaught.evaluate(spec, task.seed_solution, split="val").score
         usage: dict[str, dict[str, int]] = {}
         per_reply = replies(reader, task.entry, max_tokens, evals, seed_val, usage)
         per_call = invocations(reader, task_name, seed_sha, evals)

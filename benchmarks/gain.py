@@ -78,7 +78,7 @@ def task_rows(root: Path, run_dir: Path) -> dict[str, Any]:
     ran = sum(v["ran"] for v in improvers.values())
     replies = sum(v["replies"] for v in improvers.values())
     return {
-        "task": task, "finished": base is not None, "seed_solution_test": base,
+        "task": summary["task"], "finished": base is not None, "seed_solution_test": base,
         "improvers": improvers, "ran": ran, "replies": replies,
         "ran_wilson95": list(wilson(ran, replies)),
     }  # fmt: skip

@@ -189,10 +189,11 @@ def skydiscover_unavailable(python: Path) -> str | None:
     return (
         f"skydiscover 0.1.0 from PyPI: the wheel has no skydiscover/search/evox/config/ "
         f"({', '.join(missing)}); `skydiscover-run --search evox` stops at start-up with "
-        f"FileNotFoundError: Config file not found: .../skydiscover/search/evox/config/search.yaml; "
-        f"the sdist lacks them too, and upstream's (skydiscover-ai/skydiscover@bf6bd52..59643ef) "
-        f"are for a later, renamed API: with 0.1.0 they fail with TypeError: SearchConfig.__init__() "
-        f"got an unexpected keyword argument 'num_context_programs'"
+        f"FileNotFoundError: Config file not found: "
+        f".../skydiscover/search/evox/config/search.yaml; the sdist lacks them too, and "
+        f"upstream's (skydiscover-ai/skydiscover@bf6bd52..59643ef) are for a later, renamed API: "
+        f"with 0.1.0 they fail with TypeError: SearchConfig.__init__() got an unexpected keyword "
+        f"argument 'num_context_programs'"
     )
 
 
