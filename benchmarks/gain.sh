@@ -6,7 +6,7 @@
 #     SELFTAUGHT_LLAMA_THREADS=1 nice -n 5 sh benchmarks/gain.sh [ROOT]
 ROOT=${1:-runs/gain}  # under runs/, which git ignores: run directories are not committed
 mkdir -p "$ROOT"
-for task in maxcut mqap string_grid parity lpn tests/interop_tasks/k_module_problem \
+for task in maxcut mqap string_grid parity lpn examples/tasks/k_module_problem \
     examples/tasks/evaluator_form three_sat; do
   name=$(basename "$task")
   [ -s "$ROOT/$name.json" ] && continue

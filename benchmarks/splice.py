@@ -2,7 +2,7 @@
 
     nice -n 10 python benchmarks/splice.py --replies 6 --max-tokens 768 > /tmp/splice.json
 
-OpenEvolve's k_module_problem (tests/interop_tasks/, vendored unchanged) is shown to the
+OpenEvolve's k_module_problem (examples/tasks/, vendored unchanged) is shown to the
 embedded model through the seed improver's own prompt, `--replies` times at temperature 0.7
 (one seed per reply), in-process through llama.cpp. Each reply's program (`extract_code`) is
 classified as the host reads it (tasks/splicing.py): kept the markers and the fixed code (runs
@@ -32,7 +32,7 @@ from selftaught.sandbox import helpers, open_sandbox  # noqa: E402
 from selftaught.tasks import evolve_blocks, resolve_task  # noqa: E402
 from selftaught.utility import Evaluator  # noqa: E402
 
-TASK = Path(__file__).resolve().parent.parent / "tests" / "interop_tasks" / "k_module_problem"
+TASK = Path(__file__).resolve().parent.parent / "examples" / "tasks" / "k_module_problem"
 
 
 def classify(code: str | None, task: Any, evaluator: Evaluator) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATOR_FORM = {
-    "k_module_problem": ROOT / "tests" / "interop_tasks" / "k_module_problem",  # vendored
+    "k_module_problem": ROOT / "examples" / "tasks" / "k_module_problem",  # vendored
     "evaluator_form": ROOT / "examples" / "tasks" / "evaluator_form",
 }
 OE_SYSTEM = (

@@ -57,7 +57,7 @@ python benchmarks/peers/run.py --render                           # this page ag
   run after both T = 0 rows, or with `--stop-from seed|repair`.
 - **Tasks.** lpn, string_grid, maxcut (selftaught's own), and two evaluator-form tasks every
   system runs unchanged: OpenEvolve's k_module_problem (vendored in
-  tests/interop_tasks/k_module_problem) and examples/tasks/evaluator_form (Rastrigin).
+  examples/tasks/k_module_problem) and examples/tasks/evaluator_form (Rastrigin).
   OpenEvolve's function_minimization and circle_packing examples do not ship in the
   openevolve 0.4.0 wheel or its sdist (neither has an `examples/` directory), so they stand in.
 - **Every peer on every kind of task.** Besides the quick run below, OpenEvolve and

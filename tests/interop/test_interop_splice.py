@@ -18,7 +18,7 @@ from selftaught.tasks.evolve_blocks import END, START
 from selftaught.tasks.splicing import splice
 from selftaught.utility import Evaluator
 
-K_MODULE = ROOT / "tests" / "interop_tasks" / "k_module_problem"  # OpenEvolve's, unchanged
+K_MODULE = ROOT / "examples" / "tasks" / "k_module_problem"  # OpenEvolve's, unchanged
 BEST = {"loader": "csv_reader", "preprocess": "normalize", "algorithm": "quicksort",
         "formatter": "json"}  # fmt: skip
 

@@ -24,6 +24,7 @@ from selftaught.tasks import TaskError, resolve_task
 from selftaught.utility import Evaluator
 
 TASKS = ROOT / "tests" / "interop_tasks"
+K_MODULE = ROOT / "examples" / "tasks" / "k_module_problem"  # OpenEvolve's, unchanged
 SHARED_K_MODULE = ROOT.parent / "shared" / "interop" / "k_module_problem"
 INTEROP_MODEL = f"python:{ROOT / 'tests' / 'models' / 'interop_world.py'}:respond"
 
@@ -57,7 +58,7 @@ def sandbox():
 
 def k_module(config: dict) -> str:
     pipeline = ", ".join(f"'{k}': '{v}'" for k, v in config.items())
-    seed = (TASKS / "k_module_problem" / "initial_program.py").read_text()
+    seed = (K_MODULE / "initial_program.py").read_text()
     start = seed.index("    config = {")
     end = seed.index("    return config")
     return seed[:start] + f"    config = {{{pipeline}}}\n\n" + seed[end:]
@@ -86,13 +87,13 @@ def test_the_vendored_k_module_problem_is_openevolves_unchanged():
         pytest.skip(f"no shared copy at {SHARED_K_MODULE} to compare the vendored one with")
     names = ["README.md", "config.yaml", "evaluator.py", "initial_program.py"]
     match, mismatch, errors = filecmp.cmpfiles(
-        SHARED_K_MODULE, TASKS / "k_module_problem", names, shallow=False
+        SHARED_K_MODULE, K_MODULE, names, shallow=False
     )
     assert match == names, (mismatch, errors)
 
 
 def test_k_module_problem_scores_as_its_evaluator_does(sandbox, tmp_path):
-    task = resolve_task(str(TASKS / "k_module_problem"), sandbox=sandbox)
+    task = resolve_task(str(K_MODULE), sandbox=sandbox)
     assert task.profile == "evaluator" and task.instance_seconds == 30  # config.yaml's timeout
     wrong = {"loader": "json_reader", "preprocess": "standardize", "algorithm": "mergesort",
              "formatter": "xml"}  # fmt: skip
@@ -102,7 +103,7 @@ def test_k_module_problem_scores_as_its_evaluator_does(sandbox, tmp_path):
     seen = []
     for config in (wrong, half, best):
         program = k_module(config)
-        direct = direct_openevolve(TASKS / "k_module_problem", program, tmp_path)
+        direct = direct_openevolve(K_MODULE, program, tmp_path)
         got = utility(sandbox, task, program)
         assert got.failure is None and got.profile == "evaluator"
         assert got.score == direct["combined_score"]
@@ -116,7 +117,7 @@ def test_k_module_problem_scores_as_its_evaluator_does(sandbox, tmp_path):
 def test_k_module_problem_runs_its_fixed_code_whatever_a_candidate_writes_there(sandbox):
     """An edit outside the EVOLVE-BLOCK is dropped: the candidate's block code runs with the
     initial program's fixed code (tasks/splicing.py), so the cheat scores as the seed does."""
-    task = resolve_task(str(TASKS / "k_module_problem"), check=False)
+    task = resolve_task(str(K_MODULE), check=False)
     cheat = task.seed_solution.replace(
         "    return configure_pipeline()",
         "    return {'loader': 'csv_reader', 'preprocess': 'normalize', "
