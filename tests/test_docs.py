@@ -74,9 +74,9 @@ def test_each_how_to_add_names_every_file_to_touch_and_they_exist():
 
 README_START = (
     "```bash\n"
-    "bin/selftaught run --task string_grid   # a STOP run on the embedded local model (no key, "
-    "no network)\n"
-    "bin/test                                # the test suite (lint + pytest)\n"
+    "bin/selftaught run --task examples/tasks/k_module_problem   # a STOP run on the embedded "
+    "local model (no key, no network)\n"
+    "bin/test                                                    # the test suite (lint + pytest)\n"
     "```\n"
 )
 
