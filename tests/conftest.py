@@ -22,6 +22,15 @@ sys.path.insert(0, str(MODELS))  # `import lm_servers`, `import safety_world`, .
 SCRIPTED = f"python:{ROOT / 'tests' / 'models' / 'stop_world.py'}:respond"
 
 
+def ctrl_c_able() -> None:
+    """A child's SIGINT back to the default before it execs: a suite started in the background
+    (`cmd &` in a script) ignores SIGINT, children inherit that, and Python then installs no
+    KeyboardInterrupt handler, so a test that presses Ctrl-C would wait in vain."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600):
     """`selftaught ARGS` in a fresh process; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}

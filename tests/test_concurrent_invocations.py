@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, last_json, run_cli, stored
+from conftest import ROOT, ctrl_c_able, last_json, run_cli, stored
 from stop_server import StopWorldServer  # noqa: E402
 
 from selftaught.meta_utility import _concurrently  # noqa: E402
@@ -114,7 +114,7 @@ def test_ctrl_c_stops_at_once_while_invocations_wait_on_the_server(tmp_path):
             [sys.executable, "-m", "selftaught", *args, "--concurrency", "3",
              "--run-dir", str(run_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env={**os.environ, **ENV},
+            env={**os.environ, **ENV}, preexec_fn=ctrl_c_able,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 120

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import report_runs as support
-from conftest import ROOT, one_clear_line, run_cli
+from conftest import ROOT, ctrl_c_able, one_clear_line, run_cli
 from dashboard_runs import first_event, mixed_runs, start_run, wait_for
 from report_runs import killed_after_t0
 
@@ -225,6 +225,7 @@ def test_serve_prints_one_url_and_stops_on_ctrl_c(finished_run: Path, tmp_path: 
     serve = subprocess.Popen(
         [sys.executable, "-m", "selftaught", "serve", str(root), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=ctrl_c_able,
     )  # fmt: skip
     try:
         assert serve.stdout is not None

@@ -71,6 +71,7 @@ def open_backend(
         # improver's source and the meta-utility's description) is about 3,700 tokens: with
         # 2048 tokens of prompt room its middle was cut away, so keep 4096.
         n_ctx = max(DEFAULT_N_CTX, (options.max_tokens or max_tokens) + PROMPT_ROOM)
+        n_ctx = -(-n_ctx // 256) * 256  # llama.cpp pads the context to 256 and says so on stderr
         path = parsed.path or model_path(parsed.model)
         return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=threads_from_env())
     if parsed.kind == "openai":
