@@ -15,14 +15,13 @@ import os
 import subprocess
 
 import pytest
-from conftest import ROOT
+from conftest import K_MODULE, ROOT
 
 from selftaught.sandbox import open_sandbox
 from selftaught.tasks import resolve_task
 from selftaught.utility import Evaluator
 
 TASKS = ROOT / "tests" / "interop_tasks"
-K_MODULE = ROOT / "examples" / "tasks" / "k_module_problem"  # OpenEvolve's, unchanged
 PYTHON = os.environ.get("SELFTAUGHT_OPENEVOLVE_PYTHON")
 BLOCK = "# EVOLVE-BLOCK-START\ndef construct():\n    return {}\n# EVOLVE-BLOCK-END\n"
 

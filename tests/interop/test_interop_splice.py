@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 
 import pytest
-from conftest import ROOT
+from conftest import K_MODULE
 
 from selftaught.report import build_report
 from selftaught.sandbox import open_sandbox
@@ -18,7 +18,6 @@ from selftaught.tasks.evolve_blocks import END, START
 from selftaught.tasks.splicing import splice
 from selftaught.utility import Evaluator
 
-K_MODULE = ROOT / "examples" / "tasks" / "k_module_problem"  # OpenEvolve's, unchanged
 BEST = {"loader": "csv_reader", "preprocess": "normalize", "algorithm": "quicksort",
         "formatter": "json"}  # fmt: skip
 

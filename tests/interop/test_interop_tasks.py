@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, one_clear_line, run_cli
+from conftest import K_MODULE, ROOT, one_clear_line, run_cli
 
 from selftaught.report import build_report
 from selftaught.sandbox import open_sandbox
@@ -24,7 +24,6 @@ from selftaught.tasks import TaskError, resolve_task
 from selftaught.utility import Evaluator
 
 TASKS = ROOT / "tests" / "interop_tasks"
-K_MODULE = ROOT / "examples" / "tasks" / "k_module_problem"  # OpenEvolve's, unchanged
 SHARED_K_MODULE = ROOT.parent / "shared" / "interop" / "k_module_problem"
 INTEROP_MODEL = f"python:{ROOT / 'tests' / 'models' / 'interop_world.py'}:respond"
 

@@ -121,7 +121,7 @@ class _Pool:
         self.entry = entry
         self.initial_key = _key(initial)
         self.seen = {}
-        self.waiting = []  # valid candidates not scored yet, in the order they came
+        self.waiting = {}  # key -> valid candidate not scored yet, in the order they came
         self.best, self.best_score = initial, None
         self.best_score = self._measure(initial)
         # Why the initial solution falls short (on Max-Cut the seed times out on most graphs)
@@ -142,19 +142,19 @@ class _Pool:
         if not isinstance(program, str) or not program.strip():
             return
         key = _key(program)
-        if key == self.initial_key or key in self.seen or key in dict(self.waiting):
+        if key == self.initial_key or key in self.seen or key in self.waiting:
             return
         problem = _local_problem(program, self.entry)
         if problem is not None:
             self.seen[key] = {"program": program, "score": 0.0, "why": problem, "tries": 0}
             return
-        self.waiting.append((key, program))
+        self.waiting[key] = program
 
     def score_waiting(self, uses):
         """Score up to `uses` waiting candidates, first come first scored."""
         while self.waiting and uses > 0 and self.left() > 0:
-            key, program = self.waiting.pop(0)
-            self._score(key, program)
+            key = next(iter(self.waiting))
+            self._score(key, self.waiting.pop(key))
             uses -= 1
 
     def _score(self, key, program):
