@@ -100,8 +100,29 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def interruptible() -> None:
+    """Ctrl-C and SIGTERM both stop the benchmark the same way: the running system's process
+    group and the model server are stopped, what finished stays recorded. A run started in the
+    background (`cmd &` from a script) inherits an ignored SIGINT, hence the explicit handlers."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print("stopped; what finished is recorded: the same command resumes", file=sys.stderr)
+        return 130
+
+
+def run(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    interruptible()
     if args.render:
         if not args.out.is_file():
             print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
@@ -298,8 +319,12 @@ def model_server(args: argparse.Namespace, work: Path) -> Iterator[str]:
         "--model", str(model), "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1", "--port", str(port),
         "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
-        "--n_ctx", "8192", "--cache", "true", "--cache_type", "ram", "--cache_size", str(1 << 30),
+        "--n_ctx", "8192", "--logits_all", "false",
     ]  # fmt: skip
+    # The server's default `logits_all` keeps n_ctx x n_vocab float32 logits (5 GB at 8192 x
+    # 151,936) and computes them for every prompt token; no row asks for logprobs. With
+    # `--cache` each cached state copied them: the server reached 15 GB within 5 minutes of a
+    # full-mode row. Without the cache it still reuses the prefix shared with the last prompt.
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

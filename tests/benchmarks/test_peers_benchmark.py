@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import signal
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -383,3 +385,33 @@ def test_the_quick_mode_runs_records_and_resumes(tmp_path):
     assert again.returncode == 0 and "3 of 3 rows already" in again.stdout
     assert upstream.hits == hits
     assert "### lpn" in (tmp_path / "RESULTS.md").read_text()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_benchmark_stops_cleanly_on_ctrl_c_or_sigterm_even_started_in_the_background(sig):
+    """Started with SIGINT ignored (as `cmd &` from a script leaves it), the benchmark still
+    stops on Ctrl-C or SIGTERM with its one-line message and exit 130, not a traceback."""
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(PEERS)!r})\n"
+        "import run\n"
+        "def stuck(*args):\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(120)\n"
+        "run.rows.select = stuck\n"
+        "sys.exit(run.main(['--quick']))\n"
+    )
+    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=ignore_sigint,
+    )  # fmt: skip
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(sig)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert "Traceback" not in err
+    assert "the same command resumes" in err
