@@ -159,17 +159,28 @@ def run(argv: list[str] | None = None) -> int:
         proxy = CountingProxy(upstream, cache=ReplyCache(work / "replies")).start()
         proxy.calls_limit, proxy.max_tokens = args.budget, args.max_tokens
         try:
-            for system, task in todo:
-                if system in unavailable:
-                    print(f"skipping {system}:{task}: {unavailable[system]}", flush=True)
-                    record(results, args)
-                    continue
+            runnable = [pair for pair in todo if pair[0] not in unavailable]
+            started = time.monotonic()
+            for done, (system, task) in enumerate(runnable, 1):
                 row = run_row(Row(system, task, work, args, proxy, pythons.get(system)), results)
                 results["systems"] = rows.merge(results["systems"], row)
                 record(results, args)
+                print(pace(done, len(runnable), time.monotonic() - started), flush=True)
+            skipped = [(system, task) for system, task in todo if system in unavailable]
+            for system, task in skipped:
+                print(f"skipped {system}:{task}: {unavailable[system]}", flush=True)
+            if skipped:
+                record(results, args)  # why they were skipped is part of the results
         finally:
             proxy.stop()
     return 0
+
+
+def pace(done: int, total: int, seconds: float) -> str:
+    """A progress line: rows done this sitting, and the time the rest would take at its pace."""
+    left = (total - done) * seconds / done
+    return (f"{done} of {total} rows done this sitting ({seconds / 3600:.1f} h); "
+            f"about {left / 3600:.1f} h left at this pace")  # fmt: skip
 
 
 def stop_rows_unstarted(

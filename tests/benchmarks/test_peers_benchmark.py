@@ -415,3 +415,10 @@ def test_the_benchmark_stops_cleanly_on_ctrl_c_or_sigterm_even_started_in_the_ba
     assert child.returncode == 130, err
     assert "Traceback" not in err
     assert "the same command resumes" in err
+
+
+def test_the_pace_line_says_what_is_left_at_this_sittings_pace():
+    run = _load("run")
+    line = run.pace(1, 4, 1800)
+    assert line == "1 of 4 rows done this sitting (0.5 h); about 1.5 h left at this pace"
+    assert run.pace(4, 4, 7200).endswith("about 0.0 h left at this pace")
