@@ -209,3 +209,45 @@ def test_every_call_asks_for_all_the_responses_it_may_and_scores_within_budget()
     assert len(candidates) == len(set(candidates)) and initial not in candidates
     assert len(candidates) >= 3  # more than the two one-response calls of before could bring
     assert world.score(out.result) == max(out.scores)
+
+
+class PastingWorld:
+    """A small model's habits: the initial program again with the scoring code pasted above it
+    and an import added (a copy), or a real change; utility = what `algorithm` returns / 10."""
+
+    initial = "def algorithm():\n    return 3\n"
+    COPY = (
+        "import random\n\n\ndef utility(algorithm_str):\n    exec(algorithm_str, globals())\n"
+        "    return algorithm() / 10\n\n\ndef algorithm():\n    return 3  # variant {k}\n"
+    )
+    CHANGED = "def algorithm():\n    return 5\n"
+
+    def __init__(self):
+        self.count = 0
+
+    def sample(self, expertise, messages, temperature):
+        self.count += 1
+        code = self.CHANGED if self.count == 2 else self.COPY.format(k=self.count)
+        return [f"```python\n{code}```" for _ in messages]
+
+    def score(self, solution):
+        namespace = {}
+        exec(solution, namespace)  # test-side scripted utility over our own programs
+        return namespace["algorithm"]() / 10
+
+
+def test_the_initial_program_with_the_scoring_code_pasted_back_costs_no_utility_use():
+    """A copy of the initial program under a pasted `utility` and a new import is the initial
+    program again: no use is spent on it, so it cannot win by val noise; the change is scored."""
+    from improver_worlds import run_improver
+
+    sandbox = open_sandbox()
+    try:
+        world = PastingWorld()
+        out = run_improver(sandbox, "repair", world, lm_calls=3, responses=1, utility_calls=5)
+    finally:
+        sandbox.close()
+    assert out.status == "ok", out.error
+    assert out.lm_calls == 3
+    assert out.scores == [0.3, 0.5]  # the initial, then the change; neither copy
+    assert out.result.strip() == PastingWorld.CHANGED.strip()
