@@ -74,6 +74,8 @@ class Connection:
             text = str(exc)
             if "full" in text:
                 hint = "free some space, then `selftaught resume` the run"
+            elif "disk I/O error" in text:  # SQLite's word for a write refused, e.g. EFBIG
+                hint = "the disk may be full or failing: free some space, then resume the run"
             elif "readonly" in text or "read-only" in text:
                 hint = "the run directory must be writable"
             else:
