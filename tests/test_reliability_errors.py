@@ -98,6 +98,17 @@ def _file_size_limit(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
+def test_a_run_stopped_before_its_start_was_recorded_says_to_run_afresh(tmp_path):
+    """A disk that fills while a run records its start leaves a run.db without the initial
+    improver: resume says so in one line, and what to do instead."""
+    run_dir = tmp_path / "early"
+    done = run_cli("run", "--model", HOSTILE, "--iterations", "0", "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(run_dir / "run.db") as db:  # the state such a disk leaves
+        db.execute("DELETE FROM meta WHERE key = 'initial_improver'")
+    one_clear_line(run_cli("resume", str(run_dir)), "cannot resume", "run it again afresh")
+
+
 def test_a_full_disk_mid_run_stops_cleanly_and_resume_finishes(tmp_path):
     run_dir = tmp_path / "full"
     args = ["run", "--model", HOSTILE, "--iterations", "1", "--run-dir", str(run_dir), "--json"]

@@ -145,6 +145,7 @@ class RunSession:
             if not isinstance(values, dict) or store.get_meta("initial_improver") is None:
                 raise StoreError(
                     f"{run_dir / 'run.db'} records no run configuration; it cannot resume"
+                    " (it stopped before its start was recorded: run it again afresh)"
                 )
             recorded = store.get_meta("kind") or "stop"
             if recorded != kind:
