@@ -10,11 +10,9 @@ or a missing entry function it sees itself, at no utility cost) and asks for a f
 Improving an improver, the same works one level up: the "solution" is an improver and `why`
 says why its invocations failed (an import that does not exist, say).
 
-Every call asks for `language_model.max_responses_per_call` responses, more than the utility
-budget can score: a small model's replies are often broken in ways seen without running them, or
-the initial solution again, which cost no utility use; and on a batching backend the extra
-samples of one call cost little time. The utility uses are spread over the calls; a valid
-candidate left over waits for the uses the last call leaves.
+Every call asks for `language_model.max_responses_per_call` responses: visibly broken replies
+and repeats of the initial solution cost no utility use, and on a batching backend extra samples
+cost little time. Utility uses are spread over the calls; valid leftovers wait for the last.
 
 Contract: never more than `language_model.budget` calls or `utility.budget` utility uses; the
 initial solution's utility is the baseline, and the initial solution is returned unless a
@@ -86,25 +84,15 @@ def _must(initial):
 
 
 def _key(program, pasted=(), imports=True):
-    """The program with whitespace, comments, its top-level functions named in `pasted` and,
-    unless `imports`, its imports set aside: its syntax tree, if it parses."""
+    """The program's syntax tree without comments, the functions in `pasted` and (unless
+    `imports`) imports; its words if it does not parse."""
     try:
         tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return " ".join(program.split())
-    kept = [node for node in tree.body if not _set_aside(node, pasted, imports)]
+    drop = () if imports else (ast.Import, ast.ImportFrom)
+    kept = [n for n in tree.body if not isinstance(n, drop) and getattr(n, "name", 0) not in pasted]
     return ast.dump(ast.Module(body=kept, type_ignores=[]))
-
-
-def _set_aside(node, pasted, imports):
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return not imports
-    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in pasted
-
-
-def _pasted_names(initial):
-    """The scoring code's function names that the initial program does not define itself."""
-    return tuple(name for name in SCORING_NAMES if name not in _functions(initial))
 
 
 def _local_problem(program, entry):
@@ -135,11 +123,9 @@ class _Pool:
         self.utility = utility
         self.why = getattr(utility, "why", None)  # older hosts have no utility.why
         self.entry = entry
-        # Small models often return the initial program again with the scoring code pasted
-        # above it and its imports added; on Max-Cut, whose seed scores 0.39 to 0.45 on val
-        # from one evaluation to the next, such copies won by noise. An added import can fix a
-        # candidate, so imports are set aside only when comparing with the initial program.
-        self.pasted = _pasted_names(initial)
+        # Copies of the initial program under pasted scoring code won by val noise on Max-Cut.
+        # An added import can be the fix, so imports are set aside only against the initial.
+        self.pasted = [name for name in SCORING_NAMES if name not in _functions(initial)]
         self.initial_key = _key(initial, self.pasted, imports=False)
         self.seen = {}
         self.waiting = {}  # key -> valid candidate not scored yet, in the order they came
