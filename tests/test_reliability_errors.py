@@ -104,7 +104,7 @@ def test_a_run_stopped_before_its_start_was_recorded_says_to_run_afresh(tmp_path
     run_dir = tmp_path / "early"
     done = run_cli("run", "--model", HOSTILE, "--iterations", "0", "--run-dir", str(run_dir))
     assert done.returncode == 0, done.stderr
-    with sqlite3.connect(run_dir / "run.db") as db:  # the state such a disk leaves
+    with sqlite3.connect(run_dir / "run.db") as db:  # raw: the state such a disk leaves
         db.execute("DELETE FROM meta WHERE key = 'initial_improver'")
     one_clear_line(run_cli("resume", str(run_dir)), "cannot resume", "run it again afresh")
 
