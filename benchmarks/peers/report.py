@@ -162,7 +162,7 @@ def render(full: dict[str, Any] | None, quick: dict[str, Any] | None) -> str:
     budget = (full or {}).get("budget") or {"model_calls_per_row": 24, "max_tokens": 1024}
     parts = [INTRO.format(calls=budget["model_calls_per_row"], tokens=budget["max_tokens"])]
     if full:
-        parts.append("## Full mode\n\n" + section(full))
+        parts.append("## Full mode\n\n" + progress(full) + section(full))
     else:
         parts.append(NOT_RUN)
     if quick:
@@ -171,8 +171,21 @@ def render(full: dict[str, Any] | None, quick: dict[str, Any] | None) -> str:
                      f"{quick['budget']['max_tokens']} tokens.\n\n" + section(quick))  # fmt: skip
     parts.append(SETTINGS)
     parts.append(COMMANDS)
-    parts.append(isolation(full or quick))
+    parts.append(isolation([*(full or {}).get("systems", []), *(quick or {}).get("systems", [])]))
     return "\n".join(parts)
+
+
+def progress(full: dict[str, Any], systems: int = 7, tasks: int = 5) -> str:
+    """Where a full run that spans sittings stands: its rows so far against the whole."""
+    runnable = (systems - len(full["budget"].get("unavailable") or {})) * tasks
+    done = len(full["systems"])
+    if done >= runnable:
+        return ""
+    return (
+        f"**Part-way: {done} of {runnable} rows recorded** (every system that runs here on "
+        f"{tasks} tasks). `nice -n 5 python benchmarks/peers/run.py` runs the rest; a "
+        "recorded seed is never run again.\n\n"
+    )
 
 
 def section(results: dict[str, Any]) -> str:
@@ -249,11 +262,12 @@ def winner(rows: list[dict[str, Any]]) -> str:
     return "none (the intervals overlap)"
 
 
-def isolation(results: dict[str, Any] | None) -> str:
-    """selftaught's layers as measured here, beside each peer's, from its installed source."""
+def isolation(systems: list[dict[str, Any]]) -> str:
+    """selftaught's layers as measured here, beside each peer's, from its installed source:
+    from the rows of both modes, so that a full mode part-way through hides no system."""
     peers = {}
     layers = {}
-    for r in (results or {}).get("systems", []):
+    for r in systems:
         if r["system"].startswith("selftaught"):
             layers[r["task"]] = r["isolation"].get("layers") or []
         else:

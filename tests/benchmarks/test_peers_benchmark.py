@@ -422,3 +422,12 @@ def test_the_pace_line_says_what_is_left_at_this_sittings_pace():
     line = run.pace(1, 4, 1800)
     assert line == "1 of 4 rows done this sitting (0.5 h); about 1.5 h left at this pace"
     assert run.pace(4, 4, 7200).endswith("about 0.0 h left at this pace")
+
+
+def test_a_full_run_part_way_says_how_far_it_is_and_hides_no_peers_isolation():
+    report = _load("report")
+    row = {"system": "shinkaevolve", "task": "lpn", "isolation": {"network": "open"}}
+    full = {"budget": {"unavailable": {"skydiscover": "why"}}, "systems": [{"x": 1}] * 3}
+    assert "**Part-way: 3 of 30 rows recorded**" in report.progress(full)
+    assert report.progress({**full, "systems": [{"x": 1}] * 30}) == ""
+    assert "| shinkaevolve |" in report.isolation([row]).splitlines()[4]
