@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import selftaught
+from selftaught.improvers import builtin_source
 from selftaught.lm import open_backend
 from selftaught.sandbox import helpers
 from selftaught.tasks import resolve_task
 
 HERE = Path(__file__).resolve().parent
-REPAIR = HERE.parent / "src" / "selftaught" / "improvers" / "repair.py"
 FENCE = re.compile(r"```(?:python)?\n(.*?)```", re.S)
 
 
@@ -35,7 +35,7 @@ def repair_module() -> dict:
     """The repair improver's module namespace, loaded as the sandbox loads it (`helpers`)."""
     sys.modules.setdefault("helpers", helpers)
     namespace: dict = {"__name__": "repair"}
-    exec(compile(REPAIR.read_text(), str(REPAIR), "exec"), namespace)  # our own file
+    exec(compile(builtin_source("repair"), "repair.py", "exec"), namespace)  # our own improver
     return namespace
 
 

@@ -175,9 +175,10 @@ def render(full: dict[str, Any] | None, quick: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
-def progress(full: dict[str, Any], systems: int = 7, tasks: int = 5) -> str:
-    """Where a full run that spans sittings stands: its rows so far against the whole."""
-    runnable = (systems - len(full["budget"].get("unavailable") or {})) * tasks
+def progress(full: dict[str, Any], tasks: int = 5) -> str:
+    """Where a full run that spans sittings stands: its rows so far against the whole (every
+    system of ROLES that can run here, on `tasks` tasks: rows.TASKS, which a test holds equal)."""
+    runnable = (len(ROLES) - len(full["budget"].get("unavailable") or {})) * tasks
     done = len(full["systems"])
     if done >= runnable:
         return ""

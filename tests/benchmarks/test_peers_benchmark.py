@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import inspect
 import json
 import signal
 import subprocess
@@ -431,3 +432,6 @@ def test_a_full_run_part_way_says_how_far_it_is_and_hides_no_peers_isolation():
     assert "**Part-way: 3 of 30 rows recorded**" in report.progress(full)
     assert report.progress({**full, "systems": [{"x": 1}] * 30}) == ""
     assert "| shinkaevolve |" in report.isolation([row]).splitlines()[4]
+    # The whole it counts against is every system on every task the benchmark has.
+    assert set(report.ROLES) == set(rows.SYSTEMS)
+    assert inspect.signature(report.progress).parameters["tasks"].default == len(rows.TASKS)
