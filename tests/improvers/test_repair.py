@@ -251,3 +251,18 @@ def test_the_initial_program_with_the_scoring_code_pasted_back_costs_no_utility_
     assert out.lm_calls == 3
     assert out.scores == [0.3, 0.5]  # the initial, then the change; neither copy
     assert out.result.strip() == PastingWorld.CHANGED.strip()
+
+
+def test_a_program_deep_enough_to_parse_but_not_to_dump_gets_a_key_not_an_exception():
+    """1,000 nested unary minuses parse, but dumping their tree overflows the stack: the key
+    falls back to the program's words, so such a reply cannot crash the improver."""
+    import sys
+
+    from selftaught.sandbox import helpers
+
+    sys.modules.setdefault("helpers", helpers)
+    namespace: dict = {}
+    exec(compile(builtin_source("repair"), "repair.py", "exec"), namespace)
+    deep = "def algorithm():\n    return " + "-" * 1000 + "1\n"
+    key = namespace["_key"](deep, ["utility"], imports=False)
+    assert key == " ".join(deep.split())

@@ -86,13 +86,13 @@ def _must(initial):
 def _key(program, pasted=(), imports=True):
     """The program's syntax tree without comments, the functions in `pasted` and (unless
     `imports`) imports; its words if it does not parse."""
-    try:
-        tree = ast.parse(program)
+    drop = () if imports else (ast.Import, ast.ImportFrom)
+    try:  # a tree deep enough to parse can still be too deep to dump
+        body = ast.parse(program).body
+        kept = [n for n in body if not isinstance(n, drop) and getattr(n, "name", 0) not in pasted]
+        return ast.dump(ast.Module(body=kept, type_ignores=[]))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return " ".join(program.split())
-    drop = () if imports else (ast.Import, ast.ImportFrom)
-    kept = [n for n in tree.body if not isinstance(n, drop) and getattr(n, "name", 0) not in pasted]
-    return ast.dump(ast.Module(body=kept, type_ignores=[]))
 
 
 def _local_problem(program, entry):
