@@ -236,8 +236,13 @@ def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                 if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client left first (a peer stopped or timed out): the reply is already
+                # counted and cached, and a traceback in the run's log would say it failed.
+                self.close_connection = True
 
     return Handler
 

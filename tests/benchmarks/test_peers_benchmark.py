@@ -17,9 +17,12 @@ import importlib.util
 import inspect
 import json
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -286,6 +289,42 @@ def test_a_second_run_gets_the_replies_it_had_from_the_cache(tmp_path):
     assert upstream.hits == 3  # the second run reached the server not once
     assert replies[0] == replies[1]
     assert len(set(replies[0])) == 3  # one request sent twice: two draws, not one
+
+
+class _SlowServer(_FakeServer):
+    def do_POST(self):  # noqa: N802
+        time.sleep(0.5)  # long enough for the client to leave first
+        super().do_POST()
+
+
+def test_a_client_that_leaves_before_its_reply_costs_no_traceback_and_is_still_cached(
+    tmp_path, capfd
+):
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _SlowServer)
+    upstream.hits = 0
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{upstream.server_address[1]}"
+    counting = proxy.CountingProxy(url, cache=proxy.ReplyCache(tmp_path)).start()
+    counting.label = "row"
+    try:
+        body = json.dumps({"model": "m", "messages": [], "max_tokens": 3}).encode()
+        port = counting.server.server_address[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\n"
+                           b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for _ in range(100):  # the reply is recorded once the upstream answers
+            if counting.spent("row")["answered"]:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)  # the write to the closed socket happens after the record
+        spent = counting.spent("row")
+    finally:
+        counting.stop()
+        upstream.shutdown()
+    assert spent["answered"] == 1 and len(list(tmp_path.iterdir())) >= 1
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def _seed(seed, utility, calls, completion, max_tokens=64):
