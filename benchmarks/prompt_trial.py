@@ -71,11 +71,14 @@ def prompt(name: str, task, repair: dict, evaluation) -> str:
     return template.format(**fields)
 
 
-def score(task_name: str, reply: str, seed: str) -> dict:
+def score(task_name: str, reply: str, seed: str, block: str = "largest") -> dict:
+    """A reply's program scored on val. `block`: "largest" reads it as repair does
+    (`helpers.extract_code`); "last", the reading of the trials in prompt_trials.json, takes
+    the last python block, which may be a usage example rather than the algorithm."""
     blocks = FENCE.findall(reply)
-    if not blocks:
+    code = helpers.extract_code(reply) if block == "largest" else (blocks or [None])[-1]
+    if not code:
         return {"score": None, "failure": "no ```python block"}
-    code = blocks[-1]
     result = selftaught.evaluate(task=task_name, solution=code, split="val")
     return {"score": round(result.score, 3), "failure": result.failure,
             "seed_copy": " ".join(code.split()) == " ".join(seed.split())}  # fmt: skip
@@ -89,6 +92,8 @@ def main() -> int:
     p.add_argument("--model", default="llamacpp")
     p.add_argument("--max-tokens", type=int, default=1024)
     p.add_argument("--replies", type=Path, default=Path("prompt_trial_replies"))
+    p.add_argument("--block", choices=("largest", "last"), default="largest",
+                   help="which code block of a reply is its program; largest: repair's reading")
     args = p.parse_args()
     task, repair = resolve_task(args.task), repair_module()
     seed_eval = selftaught.evaluate(task=args.task, solution=task.seed_solution, split="val")
@@ -102,8 +107,9 @@ def main() -> int:
     results = []
     for i, sample in enumerate(samples):
         (args.replies / f"{args.task}-{args.prompt}-{i}.txt").write_text(sample.response)
-        results.append(score(args.task, sample.response, task.seed_solution))
+        results.append(score(args.task, sample.response, task.seed_solution, args.block))
     print(json.dumps({"task": args.task, "prompt": args.prompt, "model": args.model,
+                      "block": args.block,
                       "seed_val": round(seed_eval.score, 3), "model_seconds": round(seconds),
                       "replies": results}))  # fmt: skip
     return 0

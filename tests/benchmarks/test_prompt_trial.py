@@ -36,3 +36,29 @@ def test_each_reply_is_scored_and_copies_of_the_seed_are_told_apart(tmp_path):
     assert none == {"score": None, "failure": "no ```python block"}
     assert other["seed_copy"] is False and other["score"] > 0
     assert len(list((tmp_path / "r").iterdir())) == 3
+
+
+TWO_BLOCKS = """
+def fn(system, user, n, temperature):
+    algorithm = "def algorithm(t, dist):\\n    word = 'A' * len(t)\\n    return word\\n"
+    usage = "print(algorithm('AB', 1))\\n"
+    return ["```python\\n" + algorithm + "```\\nUse it so:\\n```python\\n" + usage + "```"] * n
+"""
+
+
+def test_a_reply_with_two_blocks_is_read_as_repair_reads_it_unless_told_last(tmp_path):
+    model = tmp_path / "model.py"
+    model.write_text(TWO_BLOCKS)
+    results = {}
+    for block in ("largest", "last"):
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "prompt_trial.py"), "--task",
+             "string_grid", "--samples", "1", "--model", f"python:{model}:fn", "--block", block,
+             "--replies", str(tmp_path / block)],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        results[block] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["largest"]["block"] == "largest"
+    assert results["largest"]["replies"][0]["score"] > 0  # the algorithm, as repair takes it
+    assert results["last"]["replies"][0]["score"] == 0  # the usage line defines no algorithm
