@@ -92,8 +92,12 @@ def main() -> int:
     p.add_argument("--model", default="llamacpp")
     p.add_argument("--max-tokens", type=int, default=1024)
     p.add_argument("--replies", type=Path, default=Path("prompt_trial_replies"))
-    p.add_argument("--block", choices=("largest", "last"), default="largest",
-                   help="which code block of a reply is its program; largest: repair's reading")
+    p.add_argument(
+        "--block",
+        choices=("largest", "last"),
+        default="largest",
+        help="which code block of a reply is its program; largest: repair's reading",
+    )
     args = p.parse_args()
     task, repair = resolve_task(args.task), repair_module()
     seed_eval = selftaught.evaluate(task=args.task, solution=task.seed_solution, split="val")
