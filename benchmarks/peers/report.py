@@ -123,6 +123,12 @@ SETTINGS = """## What each system is given
   meta-utility, each invocation as large as the worst case of the whole run allows (a
   library-style improver measures the incumbent and its candidate: two meta-utility calls).
   The host caps each run at the bound (`[caps] calls`), and the proxy refuses past it too.
+  A row's result is its run's final solution, taken as a peer's best program is: of the
+  solutions its improvers returned, the one with the best val score (the seed solution if
+  none returned code), scored on test. The last iteration's meta-utility (the improver's
+  mean over its repetitions, what STOP optimises) is in results.json beside it per seed
+  (`meta_utility_val`, `meta_utility_test`). Rows recorded before 2026-12-07 12:00 UTC
+  reported the meta-utility; they were re-scored from their run databases, no call repaid.
 """
 
 ISOLATION_ROWS = [

@@ -127,16 +127,19 @@ def aggregate(
 
 
 def _per_seed(seed: dict[str, Any]) -> dict[str, Any]:
-    val = seed["val_utility"]
     return {
         "seed": seed["seed"],
         "test_utility": round(seed["test_utility"], 4),
-        "val_utility": None if val is None else round(float(val), 4),
+        "val_utility": _rounded(seed["val_utility"]),
         "lm_calls": seed["spent"]["answered"],
         "cached": seed["spent"]["cached_requests"],
         "wall_seconds": seed["wall_seconds"],
         "exit": seed["exit"],
-    }
+    } | {k: _rounded(seed[k]) for k in ("meta_utility_val", "meta_utility_test") if k in seed}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
 
 
 def merge(previous: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any]]:

@@ -428,15 +428,18 @@ def task_seed(row: Row) -> dict[str, Any]:
     path = row.work / row.task / "seed_solution.json"
     if path.is_file():
         return json.loads(path.read_text())
-    if row.task in peer_runs.EVALUATOR_FORM:
-        source = (peer_runs.EVALUATOR_FORM[row.task] / "initial_program.py").read_text()
-    else:
-        from selftaught.tasks import get_task
-
-        source = get_task(row.task).seed_solution
-    scored = evaluate(row.work / row.task / "seed_solution", source, row.spec)
+    scored = evaluate(row.work / row.task / "seed_solution", seed_source(row.task), row.spec)
     path.write_text(json.dumps(scored, indent=1) + "\n")
     return scored
+
+
+def seed_source(task: str) -> str:
+    """The program every system starts from on `task`."""
+    if task in peer_runs.EVALUATOR_FORM:
+        return (peer_runs.EVALUATOR_FORM[task] / "initial_program.py").read_text()
+    from selftaught.tasks import get_task
+
+    return get_task(task).seed_solution
 
 
 def run_seed(row: Row, seed: int, results: dict[str, Any]) -> dict[str, Any]:
@@ -494,8 +497,8 @@ def stop_improver(row: Row, results: dict[str, Any]) -> str:
     means = {}
     for system, improver in rows.T0_ROWS.items():
         found = [r for r in results["systems"] if (r["system"], r["task"]) == (system, row.task)]
-        vals = [s["val_utility"] for r in found for s in r["per_seed"]
-                if s["val_utility"] is not None]  # fmt: skip
+        vals = [s["meta_utility_val"] for r in found for s in r["per_seed"]
+                if s.get("meta_utility_val") is not None]  # fmt: skip
         if not vals:
             raise SystemExit(f"error: {row.system}:{row.task} starts from the better of "
                              f"selftaught-seed:{row.task} and selftaught-repair:{row.task}; "
@@ -518,12 +521,37 @@ def run_selftaught(row: Row, seed: int, stop_from: str | None) -> dict[str, Any]
     log = where / "selftaught.log"
     wall, code = timed(row.label(seed), row.proxy, command, log, selftaught_env(), where)
     summary = last_json(log) or recorded(where / "run")  # exit 3 (the cap) prints no summary
-    last = (summary.get("iterations") or [{}])[-1]
-    return {"test_utility": float(last.get("meta_utility_test") or 0.0),
-            "val_utility": last.get("meta_utility_val"), "wall_seconds": wall, "exit": code,
+    iterations = summary.get("iterations") or []
+    last = iterations[-1] if iterations else {}
+    source, val = final_solution(where / "run")
+    scored = evaluate(where / "final", source or seed_source(row.task), row.spec)
+    return {"test_utility": float(scored["score"]), "val_utility": val,
+            "meta_utility_val": last.get("meta_utility_val"),
+            "meta_utility_test": last.get("meta_utility_test"),
+            "wall_seconds": wall, "exit": code,
             "executions": int(summary.get("evaluations") or 0),
             "notes": {"shape": shape.__dict__, "most_calls": shape.most_calls,
-                      "iterations": summary.get("iterations")}}  # fmt: skip
+                      "iterations": iterations, "test_failure": scored["failure"],
+                      "final_solution": "returned" if source else "the seed solution"}}  # fmt: skip
+
+
+def final_solution(run_dir: Path) -> tuple[str | None, float | None]:
+    """A selftaught run's final solution, taken as a peer's is: the best by val of the
+    solutions its improvers returned, with that val score; (None, the seed solution's val)
+    where none returned code. The last iteration's meta-utility (an improver's mean over its
+    repetitions) is kept beside it in the seed's record: it picks the STOP rows' improver."""
+    from selftaught.store import RunReader, StoreError
+
+    try:
+        reader = RunReader(run_dir / "run.db")
+        scores = reader.solution_scores()
+    except StoreError:
+        return None, None  # no run database: nothing was returned
+    for task in scores:  # a run of one task
+        if task.best_program:
+            return reader.get_program(task.best_program), task.best_val
+        return None, task.seed_val
+    return None, None
 
 
 def selftaught_toml(

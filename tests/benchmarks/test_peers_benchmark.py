@@ -327,6 +327,38 @@ def test_a_client_that_leaves_before_its_reply_costs_no_traceback_and_is_still_c
     assert "Traceback" not in capfd.readouterr().err
 
 
+WRITES = """
+def fn(system, user, n, temperature):
+    return ["```python\\ndef algorithm(t, dist):\\n    return 'A' * len(t)\\n```"] * n
+"""
+
+
+@pytest.mark.parametrize("writes_code", [True, False])
+def test_a_selftaught_rows_final_solution_is_its_best_returned_one_as_a_peers_is(
+    tmp_path, writes_code
+):
+    """The row's result is the solution a run's improvers returned with the best val score
+    (what a peer's best program is), not the meta-utility. repair, given no code, returns the
+    seed solution; a run that left no database returned nothing."""
+    model = tmp_path / "model.py"
+    model.write_text(WRITES if writes_code else "def fn(system, user, n, temperature):\n"
+                     "    return ['no code'] * n\n")  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "selftaught", "run", "--task", "string_grid", "--iterations",
+         "0", "--model", f"python:{model}:fn", "--run-dir", str(tmp_path / "run"), "--json"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    solutions = json.loads(done.stdout.strip().splitlines()[-1])["solutions"]["string_grid"]
+    source, val = _load("run").final_solution(tmp_path / "run")
+    if writes_code:
+        assert "'A' * len(t)" in source and val == solutions["best_val"]
+    else:
+        assert source == get_task("string_grid").seed_solution
+        assert val == solutions["seed_val"] == solutions["best_val"]
+    assert _load("run").final_solution(tmp_path / "no run") == (None, None)
+
+
 def _seed(seed, utility, calls, completion, max_tokens=64):
     spent = {"answered": calls, "cached_requests": 0, "prompt_tokens": 100 * calls,
              "completion_tokens": completion, "max_tokens_seen": [max_tokens],
@@ -421,6 +453,9 @@ def test_the_quick_mode_runs_records_and_resumes(tmp_path):
         "selftaught-seed", "selftaught-repair", "selftaught-stop1",
     ]  # fmt: skip
     assert all(r["lm_calls"] >= 1 for r in results["systems"])
+    for row in results["systems"]:  # the stand-in writes no code: the seed solution stands
+        assert all(s["test_utility"] == row["seed_test_utility"] for s in row["per_seed"])
+        assert all("meta_utility_val" in s for s in row["per_seed"])
     assert 0 < hits <= 3 * 7
     assert again.returncode == 0 and "3 of 3 rows already" in again.stdout
     assert upstream.hits == hits
