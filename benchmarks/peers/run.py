@@ -547,11 +547,12 @@ def final_solution(run_dir: Path) -> tuple[str | None, float | None]:
         scores = reader.solution_scores()
     except StoreError:
         return None, None  # no run database: nothing was returned
-    for task in scores:  # a run of one task
-        if task.best_program:
-            return reader.get_program(task.best_program), task.best_val
-        return None, task.seed_val
-    return None, None
+    if not scores:
+        return None, None  # stopped before any improver ran
+    one = scores[0]  # a row's run is on one task
+    if one.best_program:
+        return reader.get_program(one.best_program), one.best_val
+    return None, one.seed_val
 
 
 def selftaught_toml(
