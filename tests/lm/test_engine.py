@@ -4,6 +4,7 @@ batch get the samples each gets alone, an abandoned or failing request leaves th
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -136,3 +137,16 @@ def test_a_model_file_that_fails_to_load_gives_every_request_one_line(tmp_path) 
         with pytest.raises(LanguageModelError) as failed:
             backend.generate(SYSTEM, USERS[0], 1, 0.8, 8, [1])
         assert "\n" not in str(failed.value) and "cannot load" in str(failed.value)
+
+
+def test_an_engine_of_one_slot_refuses_a_request_of_two_samples_instead_of_hanging(
+    llm, requests
+) -> None:
+    engine = Engine(llm, width=1, n_ctx=512, n_threads=1)
+    try:
+        with pytest.raises(EngineError, match="2 samples need an engine of 2 slots"):
+            engine.submit(requests[0])  # two seeds
+        one = dataclasses.replace(requests[0], seeds=requests[0].seeds[:1])
+        assert len(engine.generate(one)) == 1
+    finally:
+        engine.close()

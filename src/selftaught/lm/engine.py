@@ -138,6 +138,9 @@ class Engine:
         """Queue `request`; its future holds one Decoded per seed, in seed order."""
         if not request.prompt or not request.seeds:
             raise EngineError("a request needs a prompt and at least one seed")
+        if len(request.seeds) > 1 and self.width < 2:
+            # every sample but the last needs a slot beside the prompt's: it would wait forever
+            raise EngineError(f"{len(request.seeds)} samples need an engine of 2 slots or more")
         if len(request.prompt) + request.max_tokens > self.n_ctx:
             raise EngineError(
                 f"{len(request.prompt)} prompt tokens + {request.max_tokens} completion tokens"
