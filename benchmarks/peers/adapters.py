@@ -202,6 +202,30 @@ import json
 import os
 import sys
 
+try:
+    import openevolve.evaluation_result  # noqa: F401
+except ImportError:  # OpenEvolve's evaluators may return its result type; give them one
+    import types
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class EvaluationResult:
+        metrics: dict
+        artifacts: dict = field(default_factory=dict)
+
+        @classmethod
+        def from_dict(cls, metrics):
+            return cls(metrics=metrics)
+
+        def to_dict(self):
+            return dict(self.metrics)
+
+    _module = types.ModuleType("openevolve.evaluation_result")
+    _module.EvaluationResult = EvaluationResult
+    _package = types.ModuleType("openevolve")
+    _package.evaluation_result = _module
+    sys.modules.update({{"openevolve": _package, "openevolve.evaluation_result": _module}})
+
 _spec = importlib.util.spec_from_file_location("wrapped_evaluator", {path!r})
 _wrapped = importlib.util.module_from_spec(_spec)
 sys.modules["wrapped_evaluator"] = _wrapped
@@ -304,6 +328,9 @@ def openevolve_config(
     config["log_level"] = "INFO"
     config.setdefault("random_seed", 0)
     llm = config.setdefault("llm", {})
+    for old in ("primary_model", "primary_model_weight", "secondary_model",
+                "secondary_model_weight"):  # fmt: skip
+        llm.pop(old, None)  # OpenEvolve would add these models to `models`
     llm.update(
         api_base=api_base,
         api_key="none",

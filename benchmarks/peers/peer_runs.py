@@ -4,14 +4,15 @@ each peer isolates, from its installed source.
 
 Every peer is given the same task directory (`prepare`): for a built-in task, the evaluator and
 initial program `adapters.py` makes from our task; for an evaluator-form task
-(k_module_problem, evaluator_form), the task's own `evaluator.py` unchanged, behind a wrapper
-that counts its calls. Each peer's best program is returned for `selftaught evaluate` to score
-on the test split.
+(k_module_problem, evaluator_form, and OpenEvolve's examples taken from a checkout), the task's
+own `evaluator.py` unchanged, behind a wrapper that counts its calls. Each peer's best program is
+returned for `selftaught evaluate` to score on the test split.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -26,6 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 EVALUATOR_FORM = {
     "k_module_problem": ROOT / "examples" / "tasks" / "k_module_problem",  # vendored
     "evaluator_form": ROOT / "examples" / "tasks" / "evaluator_form",
+}
+# OpenEvolve's own examples that no package ships (neither the 0.4.0 wheel nor its sdist has
+# examples/), run from a checkout of its repository (`--openevolve-examples`), never copied
+# into this one: example -> the config its README starts from.
+OPENEVOLVE_EXAMPLES = {
+    "function_minimization": "config.yaml",
+    "circle_packing": "config_phase_1.yaml",
+}
+# How an evaluator runs the candidate it is given, where it is not an in-process import.
+EVALUATOR_RUNS = {
+    "circle_packing": "a child process the task's own evaluator starts (subprocess.Popen)",
 }
 OE_SYSTEM = (
     "You are an expert software developer tasked with iteratively improving a Python program. "
@@ -70,6 +82,31 @@ def prepare(task: str, directory: Path) -> PeerTask:
     )
     system = OE_SYSTEM.format(ours.description.strip())
     return PeerTask(directory, counter, {}, TEMPERATURE, system)
+
+
+def add_openevolve_examples(examples: Path, work: Path) -> dict[str, dict[str, str]]:
+    """Make each of OPENEVOLVE_EXAMPLES under `examples` (a checkout's examples/ directory) an
+    evaluator-form task: its evaluator and initial program copied unchanged into `work`, with
+    its starting config as config.yaml, which every system reads. Returns each file's sha256,
+    so a reader can check them against upstream. ValueError: a one-line reason."""
+    digests = {}
+    for name, config in OPENEVOLVE_EXAMPLES.items():
+        source = examples / name
+        files = {"evaluator.py": "evaluator.py", "initial_program.py": "initial_program.py",
+                 config: "config.yaml"}  # fmt: skip
+        missing = [f for f in files if not (source / f).is_file()]
+        if missing:
+            raise ValueError(
+                f"{source} has no {', '.join(missing)}: give --openevolve-examples the "
+                "examples/ directory of an OpenEvolve checkout"
+            )
+        copy = work / "openevolve-examples" / name
+        copy.mkdir(parents=True, exist_ok=True)
+        for theirs, ours in files.items():
+            shutil.copyfile(source / theirs, copy / ours)
+        digests[name] = {f: hashlib.sha256((source / f).read_bytes()).hexdigest() for f in files}
+        EVALUATOR_FORM[name] = copy
+    return digests
 
 
 def evaluations(peer: PeerTask) -> int:
@@ -237,5 +274,7 @@ def isolation(system: str, task: str) -> dict[str, Any]:
     if task not in EVALUATOR_FORM:
         own["candidate"] = _RUNS_HERE
     else:
-        own["candidate"] = "wherever the task's own evaluator runs it (in-process import)"
+        own["candidate"] = EVALUATOR_RUNS.get(
+            task, "wherever the task's own evaluator runs it (in-process import)"
+        )
     return {**own, "profile": None, "layers": []}

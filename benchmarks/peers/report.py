@@ -38,6 +38,8 @@ COMMANDS = """## Running it
 # skydiscover, server), each `pip install`ing its pinned PyPI release
 nice -n 5 python benchmarks/peers/run.py --quick    # 8 calls x 64 tokens, lpn, 1 seed
 nice -n 5 python benchmarks/peers/run.py            # full: 24 x 1024, 5 tasks, 3 seeds
+# ... and OpenEvolve's function_minimization and circle_packing, from a checkout of its repo
+nice -n 5 python benchmarks/peers/run.py --openevolve-examples ~/openevolve/examples
 nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-repair:lpn
 nice -n 5 python benchmarks/peers/run.py --server http://127.0.0.1:8080/v1   # a running server
 python benchmarks/peers/run.py --render                           # this page again
@@ -55,18 +57,32 @@ python benchmarks/peers/run.py --render                           # this page ag
 - **Rows.** `--rows system:task,...` or `--systems` x `--tasks`. STOP rows start from the
   T = 0 improver (seed or repair) with the higher mean val meta-utility on the task, so they
   run after both T = 0 rows, or with `--stop-from seed|repair`.
-- **Tasks.** lpn, string_grid, maxcut (selftaught's own), and two evaluator-form tasks every
-  system runs unchanged: OpenEvolve's k_module_problem (vendored in
-  examples/tasks/k_module_problem) and examples/tasks/evaluator_form (Rastrigin).
-  OpenEvolve's function_minimization and circle_packing examples do not ship in the
-  openevolve 0.4.0 wheel or its sdist (neither has an `examples/` directory), so they stand in.
+- **Tasks.** lpn, string_grid, maxcut (selftaught's own), and four evaluator-form tasks every
+  system runs unchanged: OpenEvolve's own function_minimization, circle_packing and
+  k_module_problem examples, and examples/tasks/evaluator_form (Rastrigin). k_module_problem
+  is vendored (examples/tasks/k_module_problem/VENDORED.md). The other two ship in no package
+  (the openevolve 0.4.0 wheel and sdist have no `examples/`) and are not copied into this
+  repository: `--openevolve-examples DIR` takes them from an OpenEvolve checkout's
+  `examples/` (here commit 411fb59), copies each one's evaluator.py and initial_program.py
+  unchanged into the work directory with the config its README starts from as config.yaml
+  (circle_packing: config_phase_1.yaml), and records the files' sha256 in results.json
+  (`budget.openevolve_examples`). Without it they are left out. Their requirements.txt names
+  scipy, which a model-written program may import: the benchmark installs it into each peer's
+  venv and into selftaught's (matplotlib, for their `visualize()` only, is left out).
 - **Every peer on every kind of task.** Besides the quick run below, OpenEvolve and
   ShinkaEvolve were run at 2 calls x 64 tokens on maxcut, k_module_problem (ShinkaEvolve) and
   evaluator_form (`--quick --budget 2 --rows ...`, 2026-12-07, load about 8): each ran, spent
   its 2 calls, and its best program was scored on test (maxcut 0.254 and 0.278,
   evaluator_form 0.030 and 0.030, k_module_problem 0.000, as its seed solution). selftaught's
   rows likewise on string_grid (repair 0.450), maxcut (seed improver 0.000: its replies held
-  no program), k_module_problem (repair 0.000) and evaluator_form (repair 0.030).
+  no program), k_module_problem (repair 0.000) and evaluator_form (repair 0.030). On
+  OpenEvolve's function_minimization and circle_packing (`--quick --budget 2
+  --openevolve-examples DIR --rows ...`, 2026-12-07, beside the full run) OpenEvolve,
+  ShinkaEvolve and selftaught's seed and repair improvers each ran and spent 2 calls, and each
+  best program scored its seed solution's 1.259 and 0.364 on test: at 64 tokens no reply held
+  a whole program. ShinkaEvolve first scored 0 on function_minimization: its evaluator imports
+  `openevolve.evaluation_result`, which ShinkaEvolve's venv lacks, so every program was
+  incorrect; its evaluate.py now provides that type.
 - **Earlier runs.** [string_grid-1024/](string_grid-1024/RESULTS.md): OpenEvolve and
   selftaught on string_grid at 3 calls x 1024 tokens, one seed, before this harness (kept as
   it was; its schema is the old one).
@@ -74,10 +90,10 @@ python benchmarks/peers/run.py --render                           # this page ag
 
 NOT_RUN = """## Full mode
 
-Not run yet: `nice -n 5 python benchmarks/peers/run.py`. Its size: 6 rows that run here x 5
-tasks x 3 seeds = 90 seeds of up to 24 calls of up to 1024 tokens. At the rate measured in
+Not run yet: `nice -n 5 python benchmarks/peers/run.py`. Its size: 6 rows that run here x 7
+tasks x 3 seeds = 126 seeds of up to 24 calls of up to 1024 tokens. At the rate measured in
 [string_grid-1024/](string_grid-1024/RESULTS.md) on this machine at load 5 to 8 (about 70 s
-per call at 1024 tokens, one llama.cpp thread), that is about 40 hours; it resumes where it
+per call at 1024 tokens, one llama.cpp thread), that is about 60 hours; it resumes where it
 stopped, so it can be run a few rows at a time (`--rows`), or against a faster server
 (`--server URL`).
 """
@@ -92,9 +108,12 @@ SETTINGS = """## What each system is given
   `--max-proposal-jobs 1 --max-evaluation-jobs 1`, selftaught `concurrency = 1`.
 - **OpenEvolve 0.4.0** (`python -m openevolve.cli`): `max_iterations` = the call bound (one
   call per iteration), `random_seed` = the seed, no LLM feedback, no retries; its own prompts
-  and database settings (k_module_problem: the example's config.yaml, temperature 0.9;
-  otherwise its defaults, temperature 0.7, the utility's source in its system message).
+  and database settings (its examples: the example's config, its temperature and system
+  message, with its `primary_model`/`secondary_model` dropped for our one model; otherwise
+  its defaults, temperature 0.7, the utility's source in its system message).
 - **ShinkaEvolve 0.0.7** (`shinka_run --task-dir`): `--num_generations` = the call bound,
+  the task's evaluator behind a generated evaluate.py (which gives OpenEvolve's evaluators
+  the `openevolve.evaluation_result` type they import, as selftaught's interop does),
   our server as its one model (`local/<model>@<url>`), `temperatures [0.7]`, `max_tokens` =
   the bound, no embedding model (it would call an embeddings API outside the bound; its
   novelty check by code similarity is then off), everything else its defaults (diff, full and
@@ -181,17 +200,21 @@ def render(full: dict[str, Any] | None, quick: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
-def progress(full: dict[str, Any], tasks: int = 5) -> str:
+def progress(full: dict[str, Any], tasks: int = 7, examples: int = 2) -> str:
     """Where a full run that spans sittings stands: its rows so far against the whole (every
-    system of ROLES that can run here, on `tasks` tasks: rows.TASKS, which a test holds equal)."""
+    system of ROLES that can run here, on `tasks` tasks, or `tasks - examples` without
+    OpenEvolve's examples: rows.TASKS and OPENEVOLVE_EXAMPLES, which a test holds equal)."""
+    if not full["budget"].get("openevolve_examples"):
+        tasks -= examples
     runnable = (len(ROLES) - len(full["budget"].get("unavailable") or {})) * tasks
     done = len(full["systems"])
     if done >= runnable:
         return ""
     return (
         f"**Part-way: {done} of {runnable} rows recorded** (every system that runs here on "
-        f"{tasks} tasks). `nice -n 5 python benchmarks/peers/run.py` runs the rest; a "
-        "recorded seed is never run again.\n\n"
+        f"{tasks} tasks). `nice -n 5 python benchmarks/peers/run.py` runs the rest "
+        "(`--openevolve-examples DIR` for OpenEvolve's examples); a recorded seed is never "
+        "run again.\n\n"
     )
 
 

@@ -19,7 +19,12 @@ PEERS = ("openevolve", "shinkaevolve", "skydiscover")
 T0_ROWS = {"selftaught-seed": "seed", "selftaught-repair": "repair"}  # row: improver at T = 0
 STOP_ROWS = {"selftaught-stop1": 1, "selftaught-stop2": 2}  # row: STOP iterations T
 SYSTEMS = (*PEERS, *T0_ROWS, *STOP_ROWS)
-TASKS = ("lpn", "string_grid", "maxcut", "k_module_problem", "evaluator_form")
+# The order rows run in when none is asked for: OpenEvolve's own examples early, because on
+# them every system runs a task written for a peer.
+TASKS = (
+    "lpn", "function_minimization", "circle_packing", "string_grid", "maxcut",
+    "k_module_problem", "evaluator_form",
+)  # fmt: skip
 
 ROW_KEYS = (
     "system",

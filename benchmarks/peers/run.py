@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -52,6 +53,11 @@ PEER_PACKAGES = {
     "shinkaevolve": "shinka-evolve==0.0.7",
     "skydiscover": "skydiscover==0.1.0",
 }
+# What OpenEvolve's examples' requirements.txt name, for every environment that runs
+# a candidate (each peer's venv, and this one, where selftaught's sandbox and `selftaught
+# evaluate` run it): a model-written program may import scipy. Their matplotlib is left out:
+# only the examples' visualize() uses it, and no evaluator calls that.
+TASK_REQUIREMENTS = ["scipy>=1.11,<2"]
 VENVS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "selftaught" / "peers"
 MODEL_ALIAS = "qwen2.5-coder-0.5b"
 NICE = 5
@@ -65,7 +71,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budget", type=int, help="model calls per row and seed; default 24")
     p.add_argument("--max-tokens", type=int, help="per reply, every system; default 1024")
     p.add_argument("--seeds", type=int, help="seeds per row; default 3 (quick: 1)")
-    p.add_argument("--tasks", help=f"default: {','.join(rows.TASKS)} (quick: lpn)")
+    p.add_argument("--tasks", help=f"default: {','.join(rows.TASKS)}, OpenEvolve's examples "
+                   "only with --openevolve-examples (quick: lpn)")  # fmt: skip
+    p.add_argument("--openevolve-examples", type=Path, metavar="DIR",
+                   help="an OpenEvolve checkout's examples/ directory, to run its "
+                   f"{' and '.join(peer_runs.OPENEVOLVE_EXAMPLES)} (in no package)")  # fmt: skip
     p.add_argument("--systems", default=",".join(rows.SYSTEMS), help="default: all")
     p.add_argument("--rows", help="system:task pairs instead of --tasks x --systems, e.g. "
                    "openevolve:maxcut,selftaught-repair:lpn")  # fmt: skip
@@ -94,7 +104,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.budget = args.budget or (8 if args.quick else 24)
     args.max_tokens = args.max_tokens or (64 if args.quick else 1024)
     args.seeds = args.seeds or (1 if args.quick else 3)
-    args.tasks = args.tasks or ("lpn" if args.quick else ",".join(rows.TASKS))
+    every = [t for t in rows.TASKS
+             if args.openevolve_examples or t not in peer_runs.OPENEVOLVE_EXAMPLES]  # fmt: skip
+    args.tasks = args.tasks or ("lpn" if args.quick else ",".join(every))
     args.mode = "quick" if args.quick else "full"
     args.out = args.out or (report.QUICK if args.quick else report.FULL)
     return args
@@ -129,13 +141,17 @@ def run(argv: list[str] | None = None) -> int:
             return 2
         page(json.loads(args.out.read_text()), args)
         return 0
+    work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
     try:
         wanted = rows.select(args.rows, args.tasks, args.systems)
         check_budget(wanted, args)
+        examples = openevolve_examples(wanted, args, work)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     results = start_results(args)
+    if examples:
+        results["budget"]["openevolve_examples"] = examples
     # A row recorded with fewer seeds than asked for now runs again (its seeds are reused).
     done = {(r["system"], r["task"]) for r in results["systems"] if r["seeds"] >= args.seeds}
     todo = [pair for pair in wanted if pair not in done]
@@ -148,13 +164,13 @@ def run(argv: list[str] | None = None) -> int:
     print(f"{len(wanted) - len(todo)} of {len(wanted)} rows already in {args.out}", flush=True)
     if not todo:
         return 0
+    ensure_task_requirements({task for _, task in todo})
     pythons, unavailable = peer_pythons({s for s, _ in todo}, args.venvs)
     known = results["budget"]["unavailable"]  # what this run checked replaces what was said
     results["budget"]["unavailable"] = {
         **{k: v for k, v in known.items() if k not in pythons},
         **unavailable,
     }
-    work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
     with model_server(args, work) as upstream:
         proxy = CountingProxy(upstream, cache=ReplyCache(work / "replies")).start()
         proxy.calls_limit, proxy.max_tokens = args.budget, args.max_tokens
@@ -192,6 +208,23 @@ def stop_rows_unstarted(
     needed = {(t0, task) for system, task in todo if system in rows.STOP_ROWS
               for t0 in rows.T0_ROWS}  # fmt: skip
     return sorted(f"{s}:{t}" for s, t in needed - done - set(todo))
+
+
+def openevolve_examples(
+    wanted: list[tuple[str, str]], args: argparse.Namespace, work: Path
+) -> dict[str, Any] | None:
+    """Where OpenEvolve's examples among `wanted` come from, and their files' sha256 (None:
+    none is wanted). ValueError: one is wanted and no checkout was given, or it lacks one."""
+    asked = sorted({task for _, task in wanted} & set(peer_runs.OPENEVOLVE_EXAMPLES))
+    if not asked:
+        return None
+    if not args.openevolve_examples:
+        raise ValueError(
+            f"{', '.join(asked)}: OpenEvolve's examples ship in no package; give "
+            "--openevolve-examples DIR, the examples/ directory of an OpenEvolve checkout"
+        )
+    sha256 = peer_runs.add_openevolve_examples(args.openevolve_examples, work)
+    return {"from": str(args.openevolve_examples), "sha256": sha256}
 
 
 def check_budget(wanted: list[tuple[str, str]], args: argparse.Namespace) -> None:
@@ -270,7 +303,9 @@ def peer_pythons(systems: set[str], venvs: Path) -> tuple[dict[str, Path], dict[
     pythons, unavailable = {}, {}
     for system in sorted(systems & set(rows.PEERS)):
         try:
-            pythons[system] = ensure_venv(venvs / system, [PEER_PACKAGES[system]])
+            pythons[system] = ensure_venv(
+                venvs / system, [PEER_PACKAGES[system], *TASK_REQUIREMENTS]
+            )
         except subprocess.CalledProcessError as exc:
             unavailable[system] = (
                 f"pip install {PEER_PACKAGES[system]} failed (exit "
@@ -285,6 +320,17 @@ def peer_pythons(systems: set[str], venvs: Path) -> tuple[dict[str, Path], dict[
 
 
 # ------------------------------------------------------------------------ environments
+
+
+def ensure_task_requirements(tasks: set[str]) -> None:
+    """TASK_REQUIREMENTS in this interpreter's environment (installed on first use) when a
+    task of `tasks` is one of OpenEvolve's examples, so that selftaught runs a candidate with
+    the same packages as the peers do."""
+    if tasks & set(peer_runs.OPENEVOLVE_EXAMPLES) and importlib.util.find_spec("scipy") is None:
+        print(f"installing {' '.join(TASK_REQUIREMENTS)} (OpenEvolve's examples' requirements)",
+              flush=True)  # fmt: skip
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run(["nice", "-n", "10", *pip, *TASK_REQUIREMENTS], check=True)
 
 
 def ensure_venv(venv: Path, requirements: list[str]) -> Path:

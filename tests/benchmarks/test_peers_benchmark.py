@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -44,6 +45,8 @@ def _load(name: str):
 adapters = _load("adapters")
 proxy = _load("proxy")
 rows = _load("rows")
+run = _load("run")
+peer_runs = run.peer_runs  # the module run.py drives, not a second copy
 
 
 @pytest.mark.parametrize("improver", ["seed", "repair"])
@@ -135,6 +138,28 @@ def test_a_failing_program_scores_zero_with_its_reason(tmp_path):
     assert (where / "evaluations.log").read_text() == "1\n1\n"
 
 
+def test_shinkaevolve_runs_an_evaluator_that_returns_openevolves_result_type(tmp_path):
+    """OpenEvolve's function_minimization evaluator imports `openevolve.evaluation_result`,
+    which ShinkaEvolve's venv does not have: its evaluate.py gives it the type."""
+    import subprocess
+
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(
+        "from openevolve.evaluation_result import EvaluationResult\n"
+        "def evaluate(program_path):\n"
+        "    return EvaluationResult(metrics={'combined_score': 0.7}, artifacts={'a': 'b'})\n"
+    )
+    program = tmp_path / "initial_program.py"
+    program.write_text("x = 1\n")
+    task = adapters.write_shinka_task(tmp_path / "shinka", evaluator, program)
+    assert importlib.util.find_spec("openevolve") is None  # as in ShinkaEvolve's venv
+    done = subprocess.run([sys.executable, str(task / "evaluate.py"), "--program_path",
+                           str(program), "--results_dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["combined_score"] == 0.7
+
+
 def test_shinkaevolve_gets_the_same_evaluator_in_its_own_form(tmp_path):
     """evaluate.py as ShinkaEvolve runs it (a child process): our evaluator's score in
     metrics.json, and a program that raises is incorrect with its reason."""
@@ -185,6 +210,62 @@ def test_the_openevolve_config_keeps_the_task_and_takes_our_budget():
     assert config["llm"]["max_tokens"] == 99 and config["max_iterations"] == 7
     assert config["evaluator"]["parallel_evaluations"] == 1
     assert base["evaluator"]["parallel_evaluations"] == 4  # the caller's dict is not changed
+
+
+def test_an_examples_primary_and_secondary_models_give_way_to_our_one_model():
+    """OpenEvolve appends `primary_model` and `secondary_model` to `models`: left in, a seed
+    would ask our server for gemini (function_minimization's config.yaml names both)."""
+    base = {"llm": {"primary_model": "gemini-2.5-flash-lite", "primary_model_weight": 0.8,
+                    "secondary_model": "gemini-2.5-flash",
+                    "secondary_model_weight": 0.2}}  # fmt: skip
+    config = adapters.openevolve_config(
+        base, api_base="http://127.0.0.1:1/v1", model="m", iterations=2, max_tokens=9,
+        temperature=None, system_message=None,
+    )  # fmt: skip
+    assert config["llm"]["models"] == [{"name": "m", "weight": 1.0}]
+    assert not [key for key in config["llm"] if "primary" in key or "secondary" in key]
+
+
+def _examples(root: Path, drop: str = "") -> Path:
+    for name, config in peer_runs.OPENEVOLVE_EXAMPLES.items():
+        (root / name).mkdir(parents=True)
+        for file in ("evaluator.py", "initial_program.py", config):
+            if file != drop:
+                (root / name / file).write_text(f"# {name} {file}\n")
+    return root
+
+
+def test_openevolve_examples_are_taken_unchanged_from_a_checkout_with_their_starting_config(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(peer_runs, "EVALUATOR_FORM", dict(peer_runs.EVALUATOR_FORM))
+    examples = _examples(tmp_path / "checkout")
+    digests = peer_runs.add_openevolve_examples(examples, tmp_path / "work")
+    circle = peer_runs.EVALUATOR_FORM["circle_packing"]
+    assert circle == tmp_path / "work" / "openevolve-examples" / "circle_packing"
+    assert (circle / "config.yaml").read_text() == "# circle_packing config_phase_1.yaml\n"
+    assert (circle / "evaluator.py").read_bytes() == (examples / "circle_packing" /
+                                                      "evaluator.py").read_bytes()  # fmt: skip
+    want = hashlib.sha256(b"# function_minimization evaluator.py\n").hexdigest()
+    assert digests["function_minimization"]["evaluator.py"] == want
+
+
+def test_openevolve_examples_asked_for_without_a_checkout_or_from_a_wrong_one_are_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(peer_runs, "EVALUATOR_FORM", dict(peer_runs.EVALUATOR_FORM))
+    argv = ["--rows", "openevolve:circle_packing", "--work", str(tmp_path / "w"),
+            "--out", str(tmp_path / "results.json")]  # fmt: skip
+    assert run.main(argv) == 2
+    assert "give --openevolve-examples DIR" in capsys.readouterr().err
+    wrong = _examples(tmp_path / "checkout", drop="config_phase_1.yaml")
+    assert run.main([*argv, "--openevolve-examples", str(wrong)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("has no config_phase_1.yaml: give --openevolve-examples the examples/ "
+                        "directory of an OpenEvolve checkout") and "\n" not in err  # fmt: skip
+    assert not (tmp_path / "results.json").exists()
+    default = run.parse(["--work", str(tmp_path)]).tasks.split(",")
+    assert "circle_packing" not in default and "k_module_problem" in default
 
 
 class _FakeServer(BaseHTTPRequestHandler):
@@ -508,4 +589,8 @@ def test_a_full_run_part_way_says_how_far_it_is_and_hides_no_peers_isolation():
     assert "| shinkaevolve |" in report.isolation([row]).splitlines()[4]
     # The whole it counts against is every system on every task the benchmark has.
     assert set(report.ROLES) == set(rows.SYSTEMS)
-    assert inspect.signature(report.progress).parameters["tasks"].default == len(rows.TASKS)
+    defaults = inspect.signature(report.progress).parameters
+    assert defaults["tasks"].default == len(rows.TASKS)
+    assert defaults["examples"].default == len(peer_runs.OPENEVOLVE_EXAMPLES)
+    with_examples = {**full, "budget": {**full["budget"], "openevolve_examples": {"from": "x"}}}
+    assert "**Part-way: 3 of 42 rows recorded**" in report.progress(with_examples)
