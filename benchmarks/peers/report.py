@@ -233,6 +233,7 @@ def section(results: dict[str, Any]) -> str:
     ]
     for system, why in (b.get("unavailable") or {}).items():
         lines += [f"**{system} could not run here:** {why}.", ""]
+    lines += overview(results["systems"])
     for task in dict.fromkeys(r["task"] for r in results["systems"]):
         lines += task_table(task, [r for r in results["systems"] if r["task"] == task])
     lines += seeds_list(results["systems"])
@@ -245,6 +246,31 @@ def section(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def overview(rows: list[dict[str, Any]]) -> list[str]:
+    """Every system's mean test utility on every task at a glance (the tables below give the
+    intervals), each task's winner in bold, and the task's seed solution for reference."""
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    mean = {(r["system"], r["task"]): r for r in rows}
+    won = {t: winner([r for r in rows if r["task"] == t]).strip("`") for t in tasks}
+    lines = ["| mean test utility | " + " | ".join(tasks) + " |",
+             "|---|" + "---|" * len(tasks),
+             "| seed solution, u(s) | " + " | ".join(
+                 f"{next(r for r in rows if r['task'] == t)['seed_test_utility']:.3f}"
+                 for t in tasks) + " |"]  # fmt: skip
+    for system in systems:
+        cells = []
+        for task in tasks:
+            row = mean.get((system, task))
+            cell = "–" if row is None else f"{row['best_test_utility']:.3f}"
+            cells.append(f"**{cell}**" if won[task] == system else cell)
+        lines.append(f"| `{system}` | " + " | ".join(cells) + " |")
+    named = any(won[t] in systems for t in tasks)
+    note = ("Bold: the task's winner, its interval above every other row's." if named
+            else "No task has a winner: on each, some other row's interval overlaps the best's.")
+    return [*lines, "", f"{note} –: not run yet.", ""]  # fmt: skip
 
 
 def seeds_list(rows: list[dict[str, Any]]) -> list[str]:

@@ -247,6 +247,7 @@ def start_results(args: argparse.Namespace) -> dict[str, Any]:
         budget = old.get("budget") or {}
         if {k: budget.get(k) for k in signature} == signature:
             old["budget"].setdefault("unavailable", {})
+            old["budget"]["command"] = command()  # the latest sitting's, which covers the rest
             return old
         aside = args.out.with_name(f"{args.out.stem}.{budget.get('mode')}-"
                                    f"{time.strftime('%Y%m%d-%H%M%S')}.json")  # fmt: skip
@@ -259,10 +260,14 @@ def start_results(args: argparse.Namespace) -> dict[str, Any]:
             **signature,
             "seeds": args.seeds,
             "unavailable": {},
-            "command": " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]]),
+            "command": command(),
         },  # fmt: skip
         "systems": [],
     }
+
+
+def command() -> str:
+    return " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]])
 
 
 def record(results: dict[str, Any], args: argparse.Namespace) -> None:

@@ -594,3 +594,33 @@ def test_a_full_run_part_way_says_how_far_it_is_and_hides_no_peers_isolation():
     assert defaults["examples"].default == len(peer_runs.OPENEVOLVE_EXAMPLES)
     with_examples = {**full, "budget": {**full["budget"], "openevolve_examples": {"from": "x"}}}
     assert "**Part-way: 3 of 42 rows recorded**" in report.progress(with_examples)
+
+
+def _mean_row(system: str, task: str, mean: float, ci: tuple[float, float] | None):
+    return {"system": system, "task": task, "best_test_utility": mean,
+            "ci": None if ci is None else list(ci), "seed_test_utility": 0.25}  # fmt: skip
+
+
+def test_a_winner_is_named_only_where_its_interval_clears_every_other_row():
+    report = _load("report")
+    apart = [_mean_row("openevolve", "lpn", 0.2, (0.1, 0.3)),
+             _mean_row("selftaught-seed", "lpn", 0.8, (0.7, 0.9))]  # fmt: skip
+    touching = [apart[0], _mean_row("selftaught-seed", "lpn", 0.8, (0.3, 0.9))]
+    assert report.winner(apart) == "`selftaught-seed`"
+    assert report.winner(touching) == "none (the intervals overlap)"
+    assert report.winner([apart[0], _mean_row("x", "lpn", 0.9, None)]).startswith("none named")
+
+
+def test_the_overview_shows_every_task_with_its_winner_in_bold_and_rows_not_run_yet():
+    report = _load("report")
+    rows_ = [_mean_row("openevolve", "lpn", 0.2, (0.1, 0.3)),
+             _mean_row("selftaught-seed", "lpn", 0.8, (0.7, 0.9)),
+             _mean_row("openevolve", "maxcut", 0.5, (0.0, 1.0))]  # fmt: skip
+    lines = report.overview(rows_)
+    assert lines[0] == "| mean test utility | lpn | maxcut |"
+    assert lines[2] == "| seed solution, u(s) | 0.250 | 0.250 |"
+    assert "| `openevolve` | 0.200 | 0.500 |" in lines
+    assert "| `selftaught-seed` | **0.800** | – |" in lines
+    assert any(line.startswith("Bold: the task's winner") for line in lines)
+    no_winner = report.overview([rows_[0], rows_[2]])
+    assert any(line.startswith("No task has a winner") for line in no_winner)
