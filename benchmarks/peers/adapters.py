@@ -315,18 +315,29 @@ def openevolve_config(
     max_tokens: int,
     temperature: float | None,
     system_message: str | None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """`base` (a task's own config.yaml, or {}) pointed at our server, with our budget.
 
     One worker and one evaluation at a time, as selftaught runs here, so that the server never
     queues and the proxy's seconds are model seconds; no LLM feedback (it would spend calls the
     budget does not count); long timeouts and no retries, so that a slow reply is not paid
-    twice."""
+    twice.
+
+    Two settings for a small model on a local server. Whole-program rewrites, not diffs: small
+    models write few diffs that apply (OpenEvolve #241), and measured here none of the 0.5B's
+    diffs on lpn applied (72 calls). `seed` seeds OpenEvolve's database, not the model:
+    OpenEvolve sends one fixed seed with every request, which llama.cpp honours exactly, so an
+    iteration that adds no program leaves the prompt as it was and the next call replays the
+    same reply (measured: one reply for all 24 calls of a seed on lpn). Without it each call is
+    a new sample, as each of selftaught's and ShinkaEvolve's is."""
     config = json.loads(json.dumps(base))  # a deep copy of plain data
     config["max_iterations"] = iterations
     config["checkpoint_interval"] = max(iterations, 1)
     config["log_level"] = "INFO"
-    config.setdefault("random_seed", 0)
+    config["random_seed"] = None  # else OpenEvolve derives the one seed every request carries
+    config.setdefault("database", {})["random_seed"] = seed
+    config["diff_based_evolution"] = False
     llm = config.setdefault("llm", {})
     for old in ("primary_model", "primary_model_weight", "secondary_model",
                 "secondary_model_weight"):  # fmt: skip

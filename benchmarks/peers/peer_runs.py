@@ -121,8 +121,8 @@ def openevolve_command(
     config = adapters.openevolve_config(
         peer.base_config, api_base=api_base, model=model, iterations=calls,
         max_tokens=max_tokens, temperature=peer.temperature, system_message=peer.system_message,
+        seed=seed,
     )  # fmt: skip
-    config["random_seed"] = seed
     path = where / "openevolve.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return [

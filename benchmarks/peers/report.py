@@ -107,10 +107,24 @@ SETTINGS = """## What each system is given
   for every system: OpenEvolve one worker and `parallel_evaluations: 1`, ShinkaEvolve
   `--max-proposal-jobs 1 --max-evaluation-jobs 1`, selftaught `concurrency = 1`.
 - **OpenEvolve 0.4.0** (`python -m openevolve.cli`): `max_iterations` = the call bound (one
-  call per iteration), `random_seed` = the seed, no LLM feedback, no retries; its own prompts
-  and database settings (its examples: the example's config, its temperature and system
-  message, with its `primary_model`/`secondary_model` dropped for our one model; otherwise
-  its defaults, temperature 0.7, the utility's source in its system message).
+  call per iteration), no LLM feedback, no retries; its own prompts and database settings
+  (its examples: the example's config, its temperature and system message, with its
+  `primary_model`/`secondary_model` dropped for our one model; otherwise its defaults,
+  temperature 0.7, the utility's source in its system message). Two settings for a small
+  model on a local server, on every task:
+  - whole-program rewrites (`diff_based_evolution: false`), as recommended for small models
+    (OpenEvolve #241); measured here, none of the 0.5B's diffs on lpn applied (72 calls);
+  - the seed (`database.random_seed`) seeds its database, not the model (`random_seed:
+    null`). With a top-level `random_seed` (default 42) OpenEvolve sends one fixed seed with
+    every request, which llama.cpp honours exactly: a call that adds no program leaves the
+    prompt as it was, and every later call replays the same reply.
+
+  Rows recorded before 2026-12-07 14:40 UTC ran with OpenEvolve's defaults (diffs, one
+  seed on every request) and were superseded, not kept in results.json: lpn 0.469 [0.469,
+  0.469], where each seed's 24 calls were one reply (seed 0: two; told apart by their token
+  counts), none of whose diffs applied, so every seed kept its initial program;
+  k_module_problem 0.083 [0.000, 0.442], whose config already rewrites whole programs, with
+  18 or 19 different replies of 24 by the same count.
 - **ShinkaEvolve 0.0.7** (`shinka_run --task-dir`): `--num_generations` = the call bound,
   the task's evaluator behind a generated evaluate.py (which gives OpenEvolve's evaluators
   the `openevolve.evaluation_result` type they import, as selftaught's interop does),
@@ -268,8 +282,11 @@ def overview(rows: list[dict[str, Any]]) -> list[str]:
             cells.append(f"**{cell}**" if won[task] == system else cell)
         lines.append(f"| `{system}` | " + " | ".join(cells) + " |")
     named = any(won[t] in systems for t in tasks)
-    note = ("Bold: the task's winner, its interval above every other row's." if named
-            else "No task has a winner: on each, some other row's interval overlaps the best's.")
+    note = (
+        "Bold: the task's winner, its interval above every other row's."
+        if named
+        else "No task has a winner: on each, some other row's interval overlaps the best's."
+    )
     return [*lines, "", f"{note} –: not run yet.", ""]  # fmt: skip
 
 

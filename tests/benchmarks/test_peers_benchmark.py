@@ -204,12 +204,25 @@ def test_the_openevolve_config_keeps_the_task_and_takes_our_budget():
         base, api_base="http://127.0.0.1:1/v1", model="m", iterations=7, max_tokens=99,
         temperature=None, system_message=None,
     )  # fmt: skip
-    assert config["database"] == {"num_islands": 5}
+    assert config["database"]["num_islands"] == 5
     assert config["llm"]["temperature"] == 0.9  # the example's own
     assert config["llm"]["api_base"] == "http://127.0.0.1:1/v1"
     assert config["llm"]["max_tokens"] == 99 and config["max_iterations"] == 7
     assert config["evaluator"]["parallel_evaluations"] == 1
     assert base["evaluator"]["parallel_evaluations"] == 4  # the caller's dict is not changed
+
+
+def test_openevolve_rewrites_whole_programs_and_sends_the_model_no_fixed_seed():
+    """A fixed seed on every request made 24 of 24 calls one reply on lpn; diffs from the 0.5B
+    applied in none. The seed still seeds OpenEvolve's database."""
+    base = {"random_seed": 123, "diff_based_evolution": True, "database": {"num_islands": 3}}
+    config = adapters.openevolve_config(
+        base, api_base="http://127.0.0.1:1/v1", model="m", iterations=2, max_tokens=9,
+        temperature=None, system_message=None, seed=2,
+    )  # fmt: skip
+    assert config["random_seed"] is None and "random_seed" not in config["llm"]
+    assert config["database"] == {"num_islands": 3, "random_seed": 2}
+    assert config["diff_based_evolution"] is False
 
 
 def test_an_examples_primary_and_secondary_models_give_way_to_our_one_model():
