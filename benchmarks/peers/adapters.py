@@ -330,7 +330,7 @@ def openevolve_config(
     OpenEvolve sends one fixed seed with every request, which llama.cpp honours exactly, so an
     iteration that adds no program leaves the prompt as it was and the next call replays the
     same reply (measured: one reply for all 24 calls of a seed on lpn). Without it each call is
-    a new sample, as each of selftaught's and ShinkaEvolve's is."""
+    drawn afresh; ShinkaEvolve sends no seed either."""
     config = json.loads(json.dumps(base))  # a deep copy of plain data
     config["max_iterations"] = iterations
     config["checkpoint_interval"] = max(iterations, 1)
