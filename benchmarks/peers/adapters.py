@@ -202,29 +202,13 @@ import json
 import os
 import sys
 
-try:
-    import openevolve.evaluation_result  # noqa: F401
-except ImportError:  # OpenEvolve's evaluators may return its result type; give them one
-    import types
-    from dataclasses import dataclass, field
+# OpenEvolve's evaluators may import its result type, absent from ShinkaEvolve's venv:
+# selftaught's interop stands in for it, as it does in selftaught's sandbox.
+if {src!r} not in sys.path:
+    sys.path.insert(0, {src!r})
+from selftaught.interop import install  # noqa: E402
 
-    @dataclass
-    class EvaluationResult:
-        metrics: dict
-        artifacts: dict = field(default_factory=dict)
-
-        @classmethod
-        def from_dict(cls, metrics):
-            return cls(metrics=metrics)
-
-        def to_dict(self):
-            return dict(self.metrics)
-
-    _module = types.ModuleType("openevolve.evaluation_result")
-    _module.EvaluationResult = EvaluationResult
-    _package = types.ModuleType("openevolve")
-    _package.evaluation_result = _module
-    sys.modules.update({{"openevolve": _package, "openevolve.evaluation_result": _module}})
+install()
 
 _spec = importlib.util.spec_from_file_location("wrapped_evaluator", {path!r})
 _wrapped = importlib.util.module_from_spec(_spec)
@@ -261,11 +245,13 @@ if __name__ == "__main__":
 '''
 
 
-def write_shinka_task(directory: Path, evaluator: Path, initial_program: Path) -> Path:
+def write_shinka_task(directory: Path, evaluator: Path, initial_program: Path, src: str) -> Path:
     """A ShinkaEvolve task directory (evaluate.py, initial.py) around an OpenEvolve-form
-    `evaluator` (ours, generated, or a task's own, loaded from where it is) and its program."""
+    `evaluator` (ours, generated, or a task's own, loaded from where it is) and its program;
+    `src` is selftaught's source, for its interop modules."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "evaluate.py").write_text(SHINKA_EVALUATE.format(path=str(evaluator.resolve())))
+    evaluate = SHINKA_EVALUATE.format(path=str(evaluator.resolve()), src=src)
+    (directory / "evaluate.py").write_text(evaluate)
     (directory / "initial.py").write_text(initial_program.read_text())
     return directory
 

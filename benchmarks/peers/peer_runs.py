@@ -149,7 +149,7 @@ def shinka_command(
     counts and bounds), one proposal and one evaluation at a time."""
     task = adapters.write_shinka_task(
         where / "shinka-task", peer.directory / "evaluator.py",
-        peer.directory / "initial_program.py",
+        peer.directory / "initial_program.py", str(ROOT / "src"),
     )  # fmt: skip
     sets = adapters.shinka_overrides(
         model_url=f"local/{model}@{api_base}", max_tokens=max_tokens,

@@ -127,7 +127,8 @@ SETTINGS = """## What each system is given
   18 or 19 different replies of 24 by the same count.
 - **ShinkaEvolve 0.0.7** (`shinka_run --task-dir`): `--num_generations` = the call bound,
   the task's evaluator behind a generated evaluate.py (which gives OpenEvolve's evaluators
-  the `openevolve.evaluation_result` type they import, as selftaught's interop does),
+  the `openevolve.evaluation_result` type they import, from `selftaught.interop`, the
+  stand-in selftaught's sandbox uses),
   our server as its one model (`local/<model>@<url>`), `temperatures [0.7]`, `max_tokens` =
   the bound, no embedding model (it would call an embeddings API outside the bound; its
   novelty check by code similarity is then off), everything else its defaults (diff, full and

@@ -164,7 +164,12 @@ def run(argv: list[str] | None = None) -> int:
     print(f"{len(wanted) - len(todo)} of {len(wanted)} rows already in {args.out}", flush=True)
     if not todo:
         return 0
-    ensure_task_requirements({task for _, task in todo})
+    try:
+        ensure_task_requirements({task for _, task in todo})
+    except subprocess.CalledProcessError as exc:
+        print(f"error: pip install {' '.join(TASK_REQUIREMENTS)} failed (exit {exc.returncode}); "
+              "its output is above: install it, then run again", file=sys.stderr)  # fmt: skip
+        return 2
     pythons, unavailable = peer_pythons({s for s, _ in todo}, args.venvs)
     known = results["budget"]["unavailable"]  # what this run checked replaces what was said
     results["budget"]["unavailable"] = {
@@ -334,8 +339,12 @@ def ensure_task_requirements(tasks: set[str]) -> None:
     if tasks & set(peer_runs.OPENEVOLVE_EXAMPLES) and importlib.util.find_spec("scipy") is None:
         print(f"installing {' '.join(TASK_REQUIREMENTS)} (OpenEvolve's examples' requirements)",
               flush=True)  # fmt: skip
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run(["nice", "-n", "10", *pip, *TASK_REQUIREMENTS], check=True)
+        pip_install(Path(sys.executable), TASK_REQUIREMENTS)
+
+
+def pip_install(python: Path, requirements: list[str]) -> None:
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run(["nice", "-n", "10", *pip, *requirements], check=True)
 
 
 def ensure_venv(venv: Path, requirements: list[str]) -> Path:
@@ -346,8 +355,7 @@ def ensure_venv(venv: Path, requirements: list[str]) -> Path:
         return python
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run(["nice", "-n", "10", *pip, *requirements], check=True)
+    pip_install(python, requirements)
     marker.write_text("\n".join(requirements))
     return python
 

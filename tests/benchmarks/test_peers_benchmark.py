@@ -32,6 +32,7 @@ import pytest
 from selftaught.tasks import get_task
 
 PEERS = Path(__file__).resolve().parents[2] / "benchmarks" / "peers"
+SRC = PEERS.parents[1] / "src"
 
 
 def _load(name: str):
@@ -151,9 +152,10 @@ def test_shinkaevolve_runs_an_evaluator_that_returns_openevolves_result_type(tmp
     )
     program = tmp_path / "initial_program.py"
     program.write_text("x = 1\n")
-    task = adapters.write_shinka_task(tmp_path / "shinka", evaluator, program)
+    task = adapters.write_shinka_task(tmp_path / "shinka", evaluator, program, str(SRC))
     assert importlib.util.find_spec("openevolve") is None  # as in ShinkaEvolve's venv
-    done = subprocess.run([sys.executable, str(task / "evaluate.py"), "--program_path",
+    # -S: no site-packages, so selftaught is found only where evaluate.py says, as there.
+    done = subprocess.run([sys.executable, "-S", str(task / "evaluate.py"), "--program_path",
                            str(program), "--results_dir", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -168,7 +170,7 @@ def test_shinkaevolve_gets_the_same_evaluator_in_its_own_form(tmp_path):
     where, evaluate = _generated_evaluate(tmp_path, "string_grid")
     expected = getattr(evaluate(str(where / "initial_program.py")), "metrics", None)
     task = adapters.write_shinka_task(
-        tmp_path / "shinka", where / "evaluator.py", where / "initial_program.py"
+        tmp_path / "shinka", where / "evaluator.py", where / "initial_program.py", str(SRC)
     )
     raising = tmp_path / "raising.py"
     raising.write_text("def algorithm(t, dist):\n    raise RuntimeError('no')\n")
@@ -279,6 +281,26 @@ def test_openevolve_examples_asked_for_without_a_checkout_or_from_a_wrong_one_ar
     assert not (tmp_path / "results.json").exists()
     default = run.parse(["--work", str(tmp_path)]).tasks.split(",")
     assert "circle_packing" not in default and "k_module_problem" in default
+
+
+def test_a_failed_install_of_the_examples_requirements_is_one_line_not_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(peer_runs, "EVALUATOR_FORM", dict(peer_runs.EVALUATOR_FORM))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "scipy" else real(name, *a))  # fmt: skip
+
+    def pip_fails(python, requirements):
+        raise subprocess.CalledProcessError(1, ["pip", "install", *requirements])
+
+    monkeypatch.setattr(run, "pip_install", pip_fails)
+    argv = ["--rows", "openevolve:function_minimization", "--work", str(tmp_path / "w"),
+            "--out", str(tmp_path / "results.json"),
+            "--openevolve-examples", str(_examples(tmp_path / "checkout"))]  # fmt: skip
+    assert run.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: pip install scipy>=1.11,<2 failed (exit 1)") and "\n" not in err
 
 
 class _FakeServer(BaseHTTPRequestHandler):
