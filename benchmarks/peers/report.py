@@ -43,6 +43,7 @@ nice -n 5 python benchmarks/peers/run.py --openevolve-examples ~/openevolve/exam
 nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-repair:lpn
 nice -n 5 python benchmarks/peers/run.py --server http://127.0.0.1:8080/v1   # a running server
 python benchmarks/peers/run.py --render                           # this page again
+python benchmarks/peers/run.py --rescore --work DIR    # final solutions again, from run dbs
 ```
 
 - **Spanning sittings.** Each seed is recorded (`seed.json` in its directory under
@@ -157,12 +158,18 @@ SETTINGS = """## What each system is given
   meta-utility, each invocation as large as the worst case of the whole run allows (a
   library-style improver measures the incumbent and its candidate: two meta-utility calls).
   The host caps each run at the bound (`[caps] calls`), and the proxy refuses past it too.
-  A row's result is its run's final solution, taken as a peer's best program is: of the
-  solutions its improvers returned, the one with the best val score (the seed solution if
-  none returned code), scored on test. The last iteration's meta-utility (the improver's
-  mean over its repetitions, what STOP optimises) is in results.json beside it per seed
-  (`meta_utility_val`, `meta_utility_test`). Rows recorded before 2026-12-07 12:00 UTC
-  reported the meta-utility; they were re-scored from their run databases, no call repaid.
+  A row's result is its run's final solution, taken as a peer's best program is: the best
+  by val of the seed solution and the solutions its improvers returned, scored on test. A
+  peer's archive starts with its initial program, so its best is never below that on val;
+  the paper's seed improver returns its best candidate even when it is worse than the
+  solution it was given. Where every solution the improvers returned was below the seed
+  solution on val, the seed solution stands and the improvers' best is listed beside it
+  ("set aside"; `set_aside` in results.json). The last iteration's meta-utility (the
+  improver's mean over its repetitions, what STOP optimises) is in results.json beside it
+  per seed (`meta_utility_val`, `meta_utility_test`). Rows recorded before 2026-12-07
+  12:00 UTC reported the meta-utility, and rows recorded before 2026-12-07 19:00 UTC took
+  the improvers' best even below the seed solution; both were re-scored from their run
+  databases, no call repaid.
 """
 
 ISOLATION_ROWS = [
@@ -297,12 +304,23 @@ def seeds_list(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["Every seed (exit -15: stopped at the bound by the driver):", ""]
     for r in rows:
         seeds = "; ".join(
-            f"seed {s['seed']}: {s['test_utility']:.3f}, {s['lm_calls']} calls "
+            f"seed {s['seed']}: {s['test_utility']:.3f}{_set_aside(s)}, {s['lm_calls']} calls "
             f"({s['cached']} cached), exit {s['exit']}, {s['wall_seconds']:.0f} s"
             for s in r["per_seed"]
         )
         lines.append(f"- `{r['system']}` on {r['task']}: {seeds}")
     return [*lines, ""]
+
+
+def _set_aside(seed: dict[str, Any]) -> str:
+    """Where a selftaught seed's improvers returned only solutions below the seed solution
+    on val, what was set aside (see "What each system is given")."""
+    aside = seed.get("set_aside")
+    if not aside:
+        return ""
+    test = "–" if aside["test"] is None else f"{aside['test']:.3f}"
+    return (f" (the seed solution; the improvers' best, set aside: val {aside['val']:.3f}"
+            f" < {seed['val_utility']:.3f}, test {test})")  # fmt: skip
 
 
 def task_table(task: str, rows: list[dict[str, Any]]) -> list[str]:

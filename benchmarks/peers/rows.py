@@ -132,6 +132,9 @@ def aggregate(
 
 
 def _per_seed(seed: dict[str, Any]) -> dict[str, Any]:
+    extra = {k: _rounded(seed[k]) for k in ("meta_utility_val", "meta_utility_test") if k in seed}
+    if seed.get("set_aside"):  # a selftaught seed whose improvers' best was below u(s) on val
+        extra["set_aside"] = seed["set_aside"]
     return {
         "seed": seed["seed"],
         "test_utility": round(seed["test_utility"], 4),
@@ -140,7 +143,7 @@ def _per_seed(seed: dict[str, Any]) -> dict[str, Any]:
         "cached": seed["spent"]["cached_requests"],
         "wall_seconds": seed["wall_seconds"],
         "exit": seed["exit"],
-    } | {k: _rounded(seed[k]) for k in ("meta_utility_val", "meta_utility_test") if k in seed}
+    } | extra
 
 
 def _rounded(value: float | None) -> float | None:

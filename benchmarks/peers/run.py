@@ -5,6 +5,7 @@ row, the same tasks, every final solution scored by `selftaught evaluate` on the
     nice -n 5 python benchmarks/peers/run.py                # the full budget (hours; resumable)
     nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-repair:lpn
     python benchmarks/peers/run.py --render                 # RESULTS.md again from results.json
+    python benchmarks/peers/run.py --rescore --work DIR     # selftaught final solutions again
 
 Rows (`rows.py`): OpenEvolve, ShinkaEvolve and SkyDiscover (EvoX), each through its own
 command line in a venv of its own (made on first use under ~/.cache/selftaught/peers/);
@@ -97,6 +98,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="default: results.json, quick/results.json with "
                    "--quick; RESULTS.md is written beside it")  # fmt: skip
     p.add_argument("--render", action="store_true", help="only RESULTS.md from --out")
+    p.add_argument("--rescore", action="store_true", help="re-take the recorded selftaught "
+                   "seeds' final solutions from their run databases (no call, no run)")  # fmt: skip
     args = p.parse_args(argv)
     for name in ("budget", "max_tokens", "seeds"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -142,6 +145,8 @@ def run(argv: list[str] | None = None) -> int:
         page(json.loads(args.out.read_text()), args)
         return 0
     work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
+    if args.rescore:
+        return rescore(args, work)
     try:
         wanted = rows.select(args.rows, args.tasks, args.systems)
         check_budget(wanted, args)
@@ -275,6 +280,44 @@ def command() -> str:
     return " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]])
 
 
+def rescore(args: argparse.Namespace, work: Path) -> int:
+    """The recorded selftaught seeds, their final solutions taken again from their run
+    databases by today's `final_solution`: a seed recorded when a row took its improvers'
+    best even below the seed solution on val now has the seed solution, scored as u(s) was.
+    Nothing is paid for or run again; the rows are aggregated again from their seeds."""
+    if not args.out.is_file():
+        print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
+        return 2
+    results = json.loads(args.out.read_text())
+    signature = rows.signature(args.mode, args.budget, args.max_tokens)
+    for i, row in enumerate(results["systems"]):
+        if row["system"] in rows.PEERS:
+            continue
+        u_s = json.loads((work / row["task"] / "seed_solution.json").read_text())["score"]
+        seeds = []
+        for seed in range(row["seeds"]):
+            where = work / row["task"] / row["system"] / f"seed{seed}"
+            done = rows.recorded_seed(where, signature)
+            if done is None:
+                print(f"error: {where} holds no seed recorded under {signature}; keep the "
+                      "work directory the rows were run in (--work)", file=sys.stderr)  # fmt: skip
+                return 2
+            final = final_solution(where / "run")
+            if final.set_aside and not done.get("set_aside"):
+                done |= {"test_utility": u_s, "val_utility": final.val,
+                         "set_aside": final.set_aside}  # fmt: skip
+                done["notes"]["final_solution"] = "the seed solution"
+                rows.write_seed(where, done)
+                print(f"    {row['system']}/{row['task']}/seed{seed}: the improvers' best "
+                      f"(val {final.set_aside['val']:.3f}) set aside for the seed solution "
+                      f"(val {final.val:.3f}); test {u_s:.3f}", flush=True)  # fmt: skip
+            seeds.append(done)
+        results["systems"][i] = rows.aggregate(row["system"], row["task"], seeds,
+                                               row["isolation"], u_s)  # fmt: skip
+    write(results, args)
+    return 0
+
+
 def record(results: dict[str, Any], args: argparse.Namespace) -> None:
     """results.json and RESULTS.md with the rows so far (the machine's load appended)."""
     results["machine"]["load_average_1min"].append(round(os.getloadavg()[0], 2))
@@ -282,6 +325,11 @@ def record(results: dict[str, Any], args: argparse.Namespace) -> None:
     problems = rows.check_results(results)
     if problems:
         print("results off the schema or bound: " + "; ".join(problems), file=sys.stderr)
+    write(results, args)
+
+
+def write(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """results.json (written whole, then renamed: a kill leaves no half file) and its page."""
     partial = args.out.with_suffix(".json.part")
     partial.write_text(json.dumps(results, indent=2) + "\n")
     partial.replace(args.out)
@@ -582,36 +630,53 @@ def run_selftaught(row: Row, seed: int, stop_from: str | None) -> dict[str, Any]
     summary = last_json(log) or recorded(where / "run")  # exit 3 (the cap) prints no summary
     iterations = summary.get("iterations") or []
     last = iterations[-1] if iterations else {}
-    source, val = final_solution(where / "run")
-    scored = evaluate(where / "final", source or seed_source(row.task), row.spec)
-    return {"test_utility": float(scored["score"]), "val_utility": val,
+    final = final_solution(where / "run")
+    scored = evaluate(where / "final", final.source or seed_source(row.task), row.spec)
+    return {"test_utility": float(scored["score"]), "val_utility": final.val,
+            "set_aside": final.set_aside,
             "meta_utility_val": last.get("meta_utility_val"),
             "meta_utility_test": last.get("meta_utility_test"),
             "wall_seconds": wall, "exit": code,
             "executions": int(summary.get("evaluations") or 0),
             "notes": {"shape": shape.__dict__, "most_calls": shape.most_calls,
                       "iterations": iterations, "test_failure": scored["failure"],
-                      "final_solution": "returned" if source else "the seed solution"}}  # fmt: skip
+                      "final_solution": "the seed solution" if final.source is None
+                      else "returned"}}  # fmt: skip
 
 
-def final_solution(run_dir: Path) -> tuple[str | None, float | None]:
-    """A selftaught run's final solution, taken as a peer's is: the best by val of the
-    solutions its improvers returned, with that val score; (None, the seed solution's val)
-    where none returned code. The last iteration's meta-utility (an improver's mean over its
-    repetitions) is kept beside it in the seed's record: it picks the STOP rows' improver."""
+@dataclass(frozen=True)
+class FinalSolution:
+    """A selftaught row's final solution: its source (None: the seed solution stands), its
+    val score, and the improvers' best {"val", "test"} when it was set aside below the seed's."""
+
+    source: str | None
+    val: float | None
+    set_aside: dict[str, float | None] | None = None
+
+
+def final_solution(run_dir: Path) -> FinalSolution:
+    """A selftaught run's final solution, taken as a peer's best program is: the best by val
+    of the seed solution and the solutions its improvers returned. A peer's archive starts
+    with its initial program, so its best is never below that on val; the paper's seed
+    improver returns its best candidate even when it is worse than the solution it was
+    given, and such a solution is set aside (and recorded) rather than scored. The last
+    iteration's meta-utility (an improver's mean over its repetitions) is kept beside it in
+    the seed's record: it picks the STOP rows' improver."""
     from selftaught.store import RunReader, StoreError
 
     try:
         reader = RunReader(run_dir / "run.db")
         scores = reader.solution_scores()
     except StoreError:
-        return None, None  # no run database: nothing was returned
+        return FinalSolution(None, None)  # no run database: nothing was returned
     if not scores:
-        return None, None  # stopped before any improver ran
+        return FinalSolution(None, None)  # stopped before any improver ran
     one = scores[0]  # a row's run is on one task
-    if one.best_program:
-        return reader.get_program(one.best_program), one.best_val
-    return None, one.seed_val
+    if not one.best_program:
+        return FinalSolution(None, one.seed_val)
+    if one.seed_val is not None and one.best_val is not None and one.best_val < one.seed_val:
+        return FinalSolution(None, one.seed_val, {"val": one.best_val, "test": one.best_test})
+    return FinalSolution(reader.get_program(one.best_program), one.best_val)
 
 
 def selftaught_toml(

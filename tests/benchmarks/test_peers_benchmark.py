@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import shutil
 import signal
 import socket
 import struct
@@ -443,36 +444,98 @@ def test_a_client_that_leaves_before_its_reply_costs_no_traceback_and_is_still_c
     assert "Traceback" not in capfd.readouterr().err
 
 
-WRITES = """
-def fn(system, user, n, temperature):
-    return ["```python\\ndef algorithm(t, dist):\\n    return 'A' * len(t)\\n```"] * n
-"""
+BETTER = "return 'A' * len(t)"  # above string_grid's seed solution (`return t`) on val
+WORSE = "return t[: len(t) // 2]"  # 0 on val: below it
 
 
-@pytest.mark.parametrize("writes_code", [True, False])
-def test_a_selftaught_rows_final_solution_is_its_best_returned_one_as_a_peers_is(
-    tmp_path, writes_code
+@pytest.fixture(scope="module")
+def seed_improver_run(tmp_path_factory):
+    """`run(body)`: the run directory and `--json` solutions of a T = 0 run of the paper's
+    seed improver on string_grid whose model always replies `algorithm` with `body` (None:
+    no code), made once per body for the tests below."""
+    made: dict[str | None, tuple[Path, dict]] = {}
+
+    def run(body: str | None) -> tuple[Path, dict]:
+        if body not in made:
+            where = tmp_path_factory.mktemp("seed-improver-run")
+            reply = "no code" if body is None else (
+                f"```python\ndef algorithm(t, dist):\n    {body}\n```")  # fmt: skip
+            model = where / "model.py"
+            model.write_text(f"def fn(system, user, n, temperature):\n    return [{reply!r}] * n\n")
+            done = subprocess.run(
+                [sys.executable, "-m", "selftaught", "run", "--task", "string_grid",
+                 "--iterations", "0", "--improver", "seed", "--model", f"python:{model}:fn",
+                 "--run-dir", str(where / "run"), "--json"],
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-2000:]
+            solutions = json.loads(done.stdout.strip().splitlines()[-1])["solutions"]
+            made[body] = where / "run", solutions["string_grid"]
+        return made[body]
+
+    return run
+
+
+@pytest.mark.parametrize("body", [BETTER, WORSE, None], ids=["better", "worse", "no code"])
+def test_a_selftaught_rows_final_solution_is_the_best_by_val_with_the_seeds_as_a_peers_is(
+    seed_improver_run, tmp_path, body
 ):
-    """The row's result is the solution a run's improvers returned with the best val score
-    (what a peer's best program is), not the meta-utility. repair, given no code, returns the
-    seed solution; a run that left no database returned nothing."""
-    model = tmp_path / "model.py"
-    model.write_text(WRITES if writes_code else "def fn(system, user, n, temperature):\n"
-                     "    return ['no code'] * n\n")  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "selftaught", "run", "--task", "string_grid", "--iterations",
-         "0", "--model", f"python:{model}:fn", "--run-dir", str(tmp_path / "run"), "--json"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    solutions = json.loads(done.stdout.strip().splitlines()[-1])["solutions"]["string_grid"]
-    source, val = _load("run").final_solution(tmp_path / "run")
-    if writes_code:
-        assert "'A' * len(t)" in source and val == solutions["best_val"]
-    else:
-        assert source == get_task("string_grid").seed_solution
-        assert val == solutions["seed_val"] == solutions["best_val"]
-    assert _load("run").final_solution(tmp_path / "no run") == (None, None)
+    """The row's result is the best by val of the seed solution and what the run's improvers
+    returned (a peer's archive starts with its initial program), not the meta-utility. The
+    paper's seed improver returns a worse candidate rather than its input: that one is set
+    aside, with its scores. A run that left no database returned nothing."""
+    run_dir, solutions = seed_improver_run(body)
+    final = _load("run").final_solution(run_dir)
+    if body == BETTER:
+        assert solutions["best_val"] > solutions["seed_val"]
+        assert "'A' * len(t)" in final.source and final.val == solutions["best_val"]
+        assert final.set_aside is None
+    elif body == WORSE:
+        assert solutions["best_val"] < solutions["seed_val"]
+        assert final.source is None and final.val == solutions["seed_val"]
+        assert final.set_aside == {"val": solutions["best_val"], "test": solutions["best_test"]}
+    else:  # the seed improver, given no code, returns nothing
+        assert final.source is None and final.val == solutions["seed_val"]
+        assert final.set_aside is None
+    assert _load("run").final_solution(tmp_path / "no run").val is None
+
+
+def test_rescore_sets_aside_a_recorded_seeds_best_below_the_seed_solution_and_pays_nothing(
+    seed_improver_run, tmp_path
+):
+    """A seed recorded under the old rule (the improvers' best, below u(s) on val) gets the
+    seed solution's test score; a peer's row and a seed already right are left as they were."""
+    run_dir, solutions = seed_improver_run(WORSE)
+    work, signature = tmp_path / "work", rows.signature("full", 24, 1024)
+    task = work / "full-24x1024" / "string_grid"
+    for seed in (0, 1):
+        where = task / "selftaught-seed" / f"seed{seed}"
+        where.mkdir(parents=True)
+        shutil.copytree(run_dir, where / "run")
+        old = {**_seed(seed, solutions["best_test"], 24, 900), "budget": signature,
+               "notes": {"final_solution": "returned"}}  # fmt: skip
+        rows.write_seed(where, old)
+    (task / "seed_solution.json").write_text(json.dumps({"score": solutions["seed_test"]}))
+    ours = rows.aggregate("selftaught-seed", "string_grid", [old, old], {"x": 1}, 0.45)
+    peer = rows.aggregate("openevolve", "string_grid", [_seed(0, 0.1, 24, 900)], {}, 0.45)
+    out = tmp_path / "results.json"
+    shape = json.loads(_load("report").FULL.read_text())  # the model and machine it records
+    out.write_text(json.dumps({**shape, "systems": [peer, ours]}))
+
+    assert _load("run").main(["--rescore", "--work", str(work), "--out", str(out)]) == 0
+    again = json.loads(out.read_text())["systems"]
+    assert again[0] == peer
+    assert again[1]["best_test_utility"] == pytest.approx(solutions["seed_test"], abs=1e-4)
+    assert again[1]["isolation"] == {"x": 1}
+    for s in again[1]["per_seed"]:
+        assert s["set_aside"] == {"val": solutions["best_val"], "test": solutions["best_test"]}
+    aside = f"{solutions['seed_test']:.3f} (the seed solution; the improvers' best, set aside"
+    assert aside in (tmp_path / "RESULTS.md").read_text()
+    first = (task / "selftaught-seed" / "seed0" / "seed.json").read_text()
+    assert _load("run").main(["--rescore", "--work", str(work), "--out", str(out)]) == 0
+    assert (task / "selftaught-seed" / "seed0" / "seed.json").read_text() == first
+    shutil.rmtree(task / "selftaught-seed" / "seed1")
+    assert _load("run").main(["--rescore", "--work", str(work), "--out", str(out)]) == 2
 
 
 def _seed(seed, utility, calls, completion, max_tokens=64):
@@ -497,6 +560,19 @@ def test_a_row_is_the_mean_of_its_seeds_with_a_t_interval():
     assert low < 0.5 < high and high - low == pytest.approx(2 * 4.303 * 0.1 / 3**0.5, abs=1e-3)
     assert (row["lm_calls"], row["completion_tokens"], row["seeds"]) == (8, 500, 3)
     assert rows.aggregate("openevolve", "lpn", seeds[:1], {}, 0.5)["ci"] is None
+
+
+def test_a_seed_whose_improvers_best_was_set_aside_says_so_in_the_row_and_on_the_page():
+    aside = {**_seed(1, 1.259, 24, 900), "val_utility": 1.296,
+             "set_aside": {"val": 0.185, "test": 0.269}}  # fmt: skip
+    row = rows.aggregate("selftaught-seed", "function_minimization", [_seed(0, 1.2, 24, 900),
+                         aside], {}, 1.259)  # fmt: skip
+    assert "set_aside" not in row["per_seed"][0]
+    assert row["per_seed"][1]["set_aside"] == {"val": 0.185, "test": 0.269}
+    line = _load("report").seeds_list([row])[2]
+    assert "seed 0: 1.200, 24 calls" in line
+    assert ("seed 1: 1.259 (the seed solution; the improvers' best, set aside: val 0.185"
+            " < 1.296, test 0.269), 24 calls") in line  # fmt: skip
 
 
 def test_results_within_the_bound_pass_and_a_row_past_it_is_named():
