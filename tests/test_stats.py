@@ -1,11 +1,12 @@
-"""bootstrap_interval, the interval transfer reports next to each mean."""
+"""bootstrap_interval, the interval transfer reports next to each mean, and mean_interval,
+the report's and the peers benchmark's t interval."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from selftaught.stats import bootstrap_interval
+from selftaught.stats import bootstrap_interval, mean_interval
 
 
 def test_interval_contains_the_mean_and_is_deterministic():
@@ -36,3 +37,13 @@ def test_degenerate_and_bad_input():
             bootstrap_interval(bad)
     with pytest.raises(ValueError):
         bootstrap_interval([1.0], confidence=1.0)
+
+
+def test_the_t_interval_is_clipped_to_the_utilities_range_and_not_on_an_evaluators_own_scale():
+    values = [1.259, 1.274, 1.037]  # function_minimization's combined score: above 1
+    clipped, unclipped = mean_interval(values), mean_interval(values, within=None)
+    assert clipped.high == 1.0  # the [0, 1] default cut it below its own mean
+    assert unclipped.low < unclipped.mean < unclipped.high
+    assert unclipped.high - unclipped.mean == pytest.approx(4.303 * np.std(values, ddof=1) / 3**0.5)
+    spread = [0.0, 0.1, 0.9]
+    assert mean_interval(spread).low == 0.0 and mean_interval(spread, within=None).low < 0

@@ -35,6 +35,14 @@ OPENEVOLVE_EXAMPLES = {
     "function_minimization": "config.yaml",
     "circle_packing": "config_phase_1.yaml",
 }
+
+
+def own_scale(task: str) -> bool:
+    """Whether `task` is scored on its evaluator's own scale (an evaluator-form task given
+    no score range), not on [0, 1]: function_minimization's combined score is 1.26."""
+    return task in EVALUATOR_FORM or task in OPENEVOLVE_EXAMPLES
+
+
 # How an evaluator runs the candidate it is given, where it is not an in-process import.
 EVALUATOR_RUNS = {
     "circle_packing": "a child process the task's own evaluator starts (subprocess.Popen)",

@@ -261,7 +261,10 @@ def section(results: dict[str, Any]) -> str:
     lines += seeds_list(results["systems"])
     lines += [
         "Test utility: mean over seeds of the final solution's test-split utility, with its "
-        "95% t interval (one seed: none). Calls, prompt and completion tokens: the most any "
+        "95% t interval (one seed: none), clipped to [0, 1] on the built-in tasks, whose "
+        "utilities live there, and not on evaluator-form tasks (k_module_problem, "
+        "evaluator_form, OpenEvolve's examples), scored on their evaluator's own scale. "
+        "Calls, prompt and completion tokens: the most any "
         "seed spent, counted at the server by the proxy. Per 1,000 tokens: (test utility - "
         "u(s)) / (tokens / 1000), u(s) the task's seed solution on the same split. A winner "
         "is named only where its interval lies above every other row's.",

@@ -101,12 +101,14 @@ def aggregate(
     seeds: list[dict[str, Any]],
     isolation: dict[str, Any],
     seed_test_utility: float,
+    own_scale: bool = False,
 ) -> dict[str, Any]:
     """One row from its seeds: the mean test utility and its 95% t interval over seeds (None
-    below two seeds), the most calls and tokens any seed spent, the mean wall time, and u(s),
-    the task's seed solution on the same split."""
+    below two seeds; clipped to [0, 1] unless the task is scored on its evaluator's
+    `own_scale`), the most calls and tokens any seed spent, the mean wall time, and u(s), the
+    task's seed solution on the same split."""
     utilities = [s["test_utility"] for s in seeds]
-    interval = mean_interval(utilities)
+    interval = mean_interval(utilities, None if own_scale else (0.0, 1.0))
     spent = [s["spent"] for s in seeds]
     wall = sum(s["wall_seconds"] for s in seeds) / len(seeds)
     model = sum(p["model_seconds"] for p in spent) / len(seeds)

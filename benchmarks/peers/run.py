@@ -281,18 +281,15 @@ def command() -> str:
 
 
 def rescore(args: argparse.Namespace, work: Path) -> int:
-    """The recorded selftaught seeds, their final solutions taken again from their run
-    databases by today's `final_solution`: a seed recorded when a row took its improvers'
-    best even below the seed solution on val now has the seed solution, scored as u(s) was.
-    Nothing is paid for or run again; the rows are aggregated again from their seeds."""
+    """Every recorded row aggregated again from its seeds, the selftaught seeds' final
+    solutions taken again from their run databases by today's `final_solution` (`settle`).
+    Nothing is paid for or run again."""
     if not args.out.is_file():
         print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
         return 2
     results = json.loads(args.out.read_text())
     signature = rows.signature(args.mode, args.budget, args.max_tokens)
     for i, row in enumerate(results["systems"]):
-        if row["system"] in rows.PEERS:
-            continue
         u_s = json.loads((work / row["task"] / "seed_solution.json").read_text())["score"]
         seeds = []
         for seed in range(row["seeds"]):
@@ -302,20 +299,27 @@ def rescore(args: argparse.Namespace, work: Path) -> int:
                 print(f"error: {where} holds no seed recorded under {signature}; keep the "
                       "work directory the rows were run in (--work)", file=sys.stderr)  # fmt: skip
                 return 2
-            final = final_solution(where / "run")
-            if final.set_aside and not done.get("set_aside"):
-                done |= {"test_utility": u_s, "val_utility": final.val,
-                         "set_aside": final.set_aside}  # fmt: skip
-                done["notes"]["final_solution"] = "the seed solution"
-                rows.write_seed(where, done)
-                print(f"    {row['system']}/{row['task']}/seed{seed}: the improvers' best "
-                      f"(val {final.set_aside['val']:.3f}) set aside for the seed solution "
-                      f"(val {final.val:.3f}); test {u_s:.3f}", flush=True)  # fmt: skip
-            seeds.append(done)
-        results["systems"][i] = rows.aggregate(row["system"], row["task"], seeds,
-                                               row["isolation"], u_s)  # fmt: skip
+            seeds.append(done if row["system"] in rows.PEERS else settle(where, done, u_s))
+        results["systems"][i] = rows.aggregate(
+            row["system"], row["task"], seeds, row["isolation"], u_s,
+            own_scale=peer_runs.own_scale(row["task"]))  # fmt: skip
     write(results, args)
     return 0
+
+
+def settle(where: Path, done: dict[str, Any], u_s: float) -> dict[str, Any]:
+    """A selftaught seed recorded when a row took its improvers' best even below the seed
+    solution on val, given the seed solution (scored as u(s) was) and rewritten; any other
+    seed as it was."""
+    final = final_solution(where / "run")
+    if not final.set_aside or done.get("set_aside"):
+        return done
+    done |= {"test_utility": u_s, "val_utility": final.val, "set_aside": final.set_aside}
+    done["notes"]["final_solution"] = "the seed solution"
+    rows.write_seed(where, done)
+    print(f"    {where}: the improvers' best (val {final.set_aside['val']:.3f}) set aside for "
+          f"the seed solution (val {final.val:.3f}); test {u_s:.3f}", flush=True)  # fmt: skip
+    return done
 
 
 def record(results: dict[str, Any], args: argparse.Namespace) -> None:
@@ -526,7 +530,8 @@ def run_row(row: Row, results: dict[str, Any]) -> dict[str, Any]:
         isolation = peer_runs.isolation(row.system, row.task)
     else:
         isolation = isolation_selftaught(seed_solution)
-    return rows.aggregate(row.system, row.task, seeds, isolation, seed_solution["score"])
+    return rows.aggregate(row.system, row.task, seeds, isolation, seed_solution["score"],
+                          own_scale=peer_runs.own_scale(row.task))  # fmt: skip
 
 
 def task_seed(row: Row) -> dict[str, Any]:

@@ -113,9 +113,12 @@ def t_quantile(df: int) -> float:
     return _T975[df - 1] if 1 <= df <= len(_T975) else 1.96
 
 
-def mean_interval(values: Iterable[object]) -> Interval | None:
-    """95 % Student t interval of the mean of the finite numbers in `values`, clipped to [0, 1]
-    where utilities live; None for fewer than two (one value says nothing about spread)."""
+def mean_interval(
+    values: Iterable[object], within: tuple[float, float] | None = (0.0, 1.0)
+) -> Interval | None:
+    """95 % Student t interval of the mean of the finite numbers in `values`, clipped to
+    `within`, where utilities live ([0, 1]; None: a task scored on its evaluator's own scale,
+    which has no known bounds); None for fewer than two (one value says nothing about spread)."""
     xs = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
     n = len(xs)
     if n < 2:
@@ -123,4 +126,5 @@ def mean_interval(values: Iterable[object]) -> Interval | None:
     mean = sum(xs) / n
     var = sum((x - mean) ** 2 for x in xs) / (n - 1)
     half = t_quantile(n - 1) * math.sqrt(var / n)
-    return Interval(mean, max(0.0, mean - half), min(1.0, mean + half), n)
+    low, high = within or (-math.inf, math.inf)
+    return Interval(mean, max(low, mean - half), min(high, mean + half), n)

@@ -517,7 +517,10 @@ def test_rescore_sets_aside_a_recorded_seeds_best_below_the_seed_solution_and_pa
         rows.write_seed(where, old)
     (task / "seed_solution.json").write_text(json.dumps({"score": solutions["seed_test"]}))
     ours = rows.aggregate("selftaught-seed", "string_grid", [old, old], {"x": 1}, 0.45)
-    peer = rows.aggregate("openevolve", "string_grid", [_seed(0, 0.1, 24, 900)], {}, 0.45)
+    peers = [{**_seed(0, 0.1, 24, 900), "budget": signature}]
+    (task / "openevolve" / "seed0").mkdir(parents=True)
+    rows.write_seed(task / "openevolve" / "seed0", peers[0])
+    peer = rows.aggregate("openevolve", "string_grid", peers, {}, solutions["seed_test"])
     out = tmp_path / "results.json"
     shape = json.loads(_load("report").FULL.read_text())  # the model and machine it records
     out.write_text(json.dumps({**shape, "systems": [peer, ours]}))
@@ -573,6 +576,15 @@ def test_a_seed_whose_improvers_best_was_set_aside_says_so_in_the_row_and_on_the
     assert "seed 0: 1.200, 24 calls" in line
     assert ("seed 1: 1.259 (the seed solution; the improvers' best, set aside: val 0.185"
             " < 1.296, test 0.269), 24 calls") in line  # fmt: skip
+
+
+def test_an_interval_on_an_evaluators_own_scale_is_not_clipped_to_0_1():
+    seeds = [_seed(0, 1.259, 24, 900), _seed(1, 1.274, 24, 900), _seed(2, 1.037, 24, 900)]
+    assert peer_runs.own_scale("function_minimization")  # with or without the examples flag
+    assert peer_runs.own_scale("k_module_problem") and not peer_runs.own_scale("lpn")
+    row = rows.aggregate("openevolve", "function_minimization", seeds, {}, 1.259, own_scale=True)
+    low, high = row["ci"]
+    assert low < row["best_test_utility"] < high and high > 1.259
 
 
 def test_results_within_the_bound_pass_and_a_row_past_it_is_named():
