@@ -283,14 +283,20 @@ def command() -> str:
 def rescore(args: argparse.Namespace, work: Path) -> int:
     """Every recorded row aggregated again from its seeds, the selftaught seeds' final
     solutions taken again from their run databases by today's `final_solution` (`settle`).
-    Nothing is paid for or run again."""
+    Nothing is paid for or run again. Run it with the benchmark stopped: a running one
+    writes results.json from its own copy after its next row."""
     if not args.out.is_file():
         print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
         return 2
     results = json.loads(args.out.read_text())
     signature = rows.signature(args.mode, args.budget, args.max_tokens)
     for i, row in enumerate(results["systems"]):
-        u_s = json.loads((work / row["task"] / "seed_solution.json").read_text())["score"]
+        scored = work / row["task"] / "seed_solution.json"
+        if not scored.is_file():
+            print(f"error: {scored} is missing: give --work the directory the rows were run "
+                  "in", file=sys.stderr)  # fmt: skip
+            return 2
+        u_s = json.loads(scored.read_text())["score"]
         seeds = []
         for seed in range(row["seeds"]):
             where = work / row["task"] / row["system"] / f"seed{seed}"

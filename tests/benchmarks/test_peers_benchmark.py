@@ -539,6 +539,7 @@ def test_rescore_sets_aside_a_recorded_seeds_best_below_the_seed_solution_and_pa
     assert (task / "selftaught-seed" / "seed0" / "seed.json").read_text() == first
     shutil.rmtree(task / "selftaught-seed" / "seed1")
     assert _load("run").main(["--rescore", "--work", str(work), "--out", str(out)]) == 2
+    assert _load("run").main(["--rescore", "--work", str(tmp_path), "--out", str(out)]) == 2
 
 
 def _seed(seed, utility, calls, completion, max_tokens=64):
