@@ -138,23 +138,20 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str] | None = None) -> int:
     args = parse(argv)
     interruptible()
-    if args.render:
-        if not args.out.is_file():
-            print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
-            return 2
-        page(json.loads(args.out.read_text()), args)
-        return 0
     work = args.work / f"{args.mode}-{args.budget}x{args.max_tokens}"
-    if args.rescore:
-        return rescore(args, work)
     try:
+        if args.render:
+            page(read_results(args.out), args)
+            return 0
+        if args.rescore:
+            return rescore(args, work, read_results(args.out))
         wanted = rows.select(args.rows, args.tasks, args.systems)
         check_budget(wanted, args)
         examples = openevolve_examples(wanted, args, work)
+        results = start_results(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    results = start_results(args)
     if examples:
         results["budget"]["openevolve_examples"] = examples
     # A row recorded with fewer seeds than asked for now runs again (its seeds are reused).
@@ -253,7 +250,7 @@ def start_results(args: argparse.Namespace) -> dict[str, Any]:
     signature = rows.signature(args.mode, args.budget, args.max_tokens)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.is_file():
-        old = json.loads(args.out.read_text())
+        old = read_results(args.out)
         budget = old.get("budget") or {}
         if {k: budget.get(k) for k in signature} == signature:
             old["budget"].setdefault("unavailable", {})
@@ -280,15 +277,26 @@ def command() -> str:
     return " ".join(["nice -n 5 python benchmarks/peers/run.py", *sys.argv[1:]])
 
 
-def rescore(args: argparse.Namespace, work: Path) -> int:
+def read_results(path: Path) -> dict[str, Any]:
+    """The results recorded in `path`; ValueError, saying what is wrong, if there are none."""
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; run the benchmark first")
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not readable JSON ({exc}); restore it with "
+                         f"`git checkout -- {path}`, or move it aside") from None  # fmt: skip
+    if not isinstance(results, dict) or not isinstance(results.get("systems"), list):
+        raise ValueError(f"{path} holds no rows (no \"systems\" list); restore it with "
+                         f"`git checkout -- {path}`, or move it aside")  # fmt: skip
+    return results
+
+
+def rescore(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> int:
     """Every recorded row aggregated again from its seeds, the selftaught seeds' final
     solutions taken again from their run databases by today's `final_solution` (`settle`).
     Nothing is paid for or run again. Run it with the benchmark stopped: a running one
     writes results.json from its own copy after its next row."""
-    if not args.out.is_file():
-        print(f"error: {args.out} does not exist; run the benchmark first", file=sys.stderr)
-        return 2
-    results = json.loads(args.out.read_text())
     signature = rows.signature(args.mode, args.budget, args.max_tokens)
     for i, row in enumerate(results["systems"]):
         scored = work / row["task"] / "seed_solution.json"

@@ -748,3 +748,23 @@ def test_the_overview_shows_every_task_with_its_winner_in_bold_and_rows_not_run_
     assert any(line.startswith("Bold: the task's winner") for line in lines)
     no_winner = report.overview([rows_[0], rows_[2]])
     assert any(line.startswith("No task has a winner") for line in no_winner)
+
+
+@pytest.mark.parametrize("text", [None, "{not json", '{"systems": 3}', "\udcff"])
+def test_results_missing_or_damaged_are_one_line_in_every_mode_and_left_as_they_were(
+    tmp_path, capsys, text
+):
+    """--render and --rescore need results; a run resuming damaged ones stops before it
+    starts anything (a missing file is a fresh start, so that mode is not tried without it)."""
+    out = tmp_path / "results.json"
+    modes = [["--render"], ["--rescore", "--work", str(tmp_path)]]
+    if text is not None:
+        out.write_bytes(text.encode("utf-8", "surrogateescape"))
+        modes.append(["--rows", "openevolve:lpn", "--venvs", str(tmp_path / "no venvs")])
+    for mode in modes:
+        assert _load("run").main([*mode, "--out", str(out)]) == 2, mode
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    if text is not None:
+        assert out.read_bytes() == text.encode("utf-8", "surrogateescape")
+    assert not (tmp_path / "no venvs").exists()
