@@ -650,7 +650,9 @@ def run_selftaught(row: Row, seed: int, stop_from: str | None) -> dict[str, Any]
     iterations = summary.get("iterations") or []
     last = iterations[-1] if iterations else {}
     final = final_solution(where / "run")
-    scored = evaluate(where / "final", final.source or seed_source(row.task), row.spec)
+    # The seed solution's test score is u(s), already taken once per task: not again per seed.
+    scored = task_seed(row) if final.source is None else evaluate(
+        where / "final", final.source, row.spec)  # fmt: skip
     return {"test_utility": float(scored["score"]), "val_utility": final.val,
             "set_aside": final.set_aside,
             "meta_utility_val": last.get("meta_utility_val"),
