@@ -349,7 +349,9 @@ def task_table(task: str, rows: list[dict[str, Any]]) -> list[str]:
 
 def winner(rows: list[dict[str, Any]]) -> str:
     """The row whose interval lies above every other row's, or why there is none."""
-    if any(r["ci"] is None for r in rows) or len(rows) < 2:
+    if len(rows) < 2:
+        return "none named (one row so far)"
+    if any(r["ci"] is None for r in rows):
         return "none named (an interval needs two seeds or more)"
     best = max(rows, key=lambda r: r["best_test_utility"])
     if all(best["ci"][0] > r["ci"][1] for r in rows if r is not best):

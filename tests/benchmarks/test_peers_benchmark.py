@@ -732,7 +732,9 @@ def test_a_winner_is_named_only_where_its_interval_clears_every_other_row():
     touching = [apart[0], _mean_row("selftaught-seed", "lpn", 0.8, (0.3, 0.9))]
     assert report.winner(apart) == "`selftaught-seed`"
     assert report.winner(touching) == "none (the intervals overlap)"
-    assert report.winner([apart[0], _mean_row("x", "lpn", 0.9, None)]).startswith("none named")
+    no_interval = report.winner([apart[0], _mean_row("x", "lpn", 0.9, None)])
+    assert no_interval == "none named (an interval needs two seeds or more)"
+    assert report.winner(apart[:1]) == "none named (one row so far)"
 
 
 def test_the_overview_shows_every_task_with_its_winner_in_bold_and_rows_not_run_yet():
