@@ -27,7 +27,7 @@ from selftaught.events import (
 )
 from selftaught.feedback import NOT_SCORED, Why
 from selftaught.sandbox.api import HandleError, Handler, HandleSpec, Served
-from selftaught.scores import is_unit_score
+from selftaught.scores import UNIT, Bounds, in_bounds
 
 EventSink = Callable[[str, dict[str, Any]], None]
 Explain = Callable[[str], Why]  # why a solution scored what it did (selftaught/feedback.py)
@@ -74,7 +74,9 @@ class UtilityHandle:
     """Host side of `utility`: counts uses against the budget, scores through `score`.
 
     Past the budget a call scores 0 (the paper's behaviour) and is recorded as a safety event;
-    `use_sandbox=False` is ignored and recorded: nothing a child asks turns isolation off.
+    `use_sandbox=False` is ignored and recorded: nothing a child asks turns isolation off. A
+    score outside `bounds` (the task's: [0, 1], or None on its evaluator's own scale, where
+    only a score that is not a finite number is out) counts 0 and is recorded.
     """
 
     def __init__(
@@ -84,8 +86,10 @@ class UtilityHandle:
         description: str,
         events: EventSink,
         explain: Explain | None = None,
+        bounds: Bounds = UNIT,
     ):
         self.score = score
+        self.bounds = bounds
         self.budget = budget
         self.uses = 0
         self.str = description
@@ -107,7 +111,7 @@ class UtilityHandle:
         if call.solution is not None:
             self.scored.add(_digest(call.solution))
         value = self.score(call.solution)
-        if not is_unit_score(value):
+        if not in_bounds(value, self.bounds):
             # A scorer bug or a reward hack: recorded, scored 0, never clipped.
             self.events(UTILITY_OUT_OF_RANGE, {"score": repr(value)[:100], "uses": self.uses})
             value = 0.0

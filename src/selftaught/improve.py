@@ -23,6 +23,7 @@ from selftaught.feedback import Why
 from selftaught.handles import LanguageModelHandle, UtilityHandle, handle_spec, make_handler
 from selftaught.records import Invocation, Level, Scope
 from selftaught.sandbox import Limits, Sandbox
+from selftaught.scores import UNIT, Bounds
 from selftaught.store import RunStore, sha256
 
 OUTCOMES_PER_IMPROVER = 16  # invocations remembered per improver, for utility.why
@@ -184,12 +185,14 @@ class Invoker:
         seed: int,
         invocation: Invocation,
         explain: Callable[[str], Why] | None = None,
+        bounds: Bounds = UNIT,
     ) -> str | None:
         """I(solution, u, L): `score` is u behind a budget of `utility_budget` calls, described
-        to the improver by `description`, and `explain` answers its `utility.why`; L draws its
-        samples in `scope`."""
+        to the improver by `description`, and `explain` answers its `utility.why`; `bounds`
+        are where u's scores live (None: the task's own scale); L draws its samples in
+        `scope`."""
         sink = self.recorder.sink(self.recorder.program(improver, "improver"))
-        utility = UtilityHandle(score, utility_budget, description, sink, explain)
+        utility = UtilityHandle(score, utility_budget, description, sink, explain, bounds)
         language_model = LanguageModelHandle(
             lambda e, m, t: self.sample(e, m, t, scope),
             self.budgets.lm_calls,

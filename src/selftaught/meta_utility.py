@@ -23,10 +23,11 @@ from selftaught import events, feedback, safety
 from selftaught.config import Budgets
 from selftaught.improve import Invoker
 from selftaught.records import Invocation, MetaScore, RepetitionScore, Scope
+from selftaught.scores import Bounds
 from selftaught.seeds import repetition_seed
 from selftaught.store import sha256
 from selftaught.tasks import Task
-from selftaught.utility import Evaluator
+from selftaught.utility import Evaluator, bounds_of
 
 DESCRIPTION = '''from algorithm import algorithm_str
 from task_utility import utility
@@ -112,6 +113,11 @@ class MetaUtility:
         self._reported: set[tuple[str, str, str]] = set()  # (kind, solution, split), once each
         self._lock = threading.Lock()
 
+    @property
+    def bounds(self) -> Bounds:
+        """Where û lives: [0, 1], or None when a task scores on its evaluator's own scale."""
+        return bounds_of(self.evaluators)
+
     def show_sandbox_flag(self, *, warning: bool) -> None:
         """Show the improvers a `use_sandbox` flag (and maybe a warning) in the descriptions.
 
@@ -171,6 +177,7 @@ class MetaUtility:
             seed=repetition_seed(self.run_seed, task.name, r),
             invocation=Invocation.meta_utility(task.name, r, t=self.recorder.iteration),
             explain=lambda s: self.why_solution(evaluator, s),
+            bounds=evaluator.bounds,
         )
         val = self._score(evaluator, solution, "val", program)
         test = self._score(evaluator, solution, "test", program) if with_test else None
@@ -208,7 +215,9 @@ class MetaUtility:
 
         for line in evaluation.audit:  # only a fresh evaluation has them: each is said once
             self.recorder.event(events.AUDIT, program, {**about, "event": line})
-        return safety.check_evaluation(evaluation.instances, evaluation.score, report)
+        return safety.check_evaluation(
+            evaluation.instances, evaluation.score, report, evaluator.bounds
+        )
 
 
 def _concurrently(jobs: list[Callable[[], Any]], limit: int) -> list[Any]:

@@ -41,6 +41,10 @@ class Level(StrEnum):
 # (tests/store/test_replay.py replays runs recorded before they were made here).
 RECORD_PURPOSE = "record"  # a STOP run's meta-utility of an improver
 
+# The run's meta key for where its utilities live: [0, 1], or None when a task scores on its
+# evaluator's own scale (written at the start of a run; runs recorded before have none).
+UTILITY_BOUNDS = "utility_bounds"
+
 
 def stop_group(t: int) -> str:
     """STOP iteration t's scope: its own call and the repetitions that score its candidate."""

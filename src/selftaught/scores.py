@@ -1,7 +1,9 @@
 """What counts as a utility's score: a finite number in [0, 1], never a bool.
 
 The paper's utilities live in [0, 1]. A score outside it is a scorer bug or a reward hack:
-the host counts it as 0 and records it (`events.UTILITY_OUT_OF_RANGE`), never clips it.
+the host counts it as 0 and records it (`events.UTILITY_OUT_OF_RANGE`), never clips it. A task
+scored on its evaluator's own scale (an evaluator without a score_range, `Task.own_scale`) has
+no known bounds: there only a score that is not a finite number counts as out of range.
 
 A candidate's numbers can be anything JSON allows, including integers past float range
 (10**400) and finite floats whose sum is not finite: `finite` and `mean` never raise on them.
@@ -38,6 +40,15 @@ def mean(values: Iterable[float]) -> float:
     return math.fsum(v / len(numbers) for v in numbers)
 
 
-def is_unit_score(value: object) -> bool:
+UNIT = (0.0, 1.0)  # where a utility lives
+Bounds = tuple[float, float] | None  # a task's: UNIT, or None on its evaluator's own scale
+
+
+def in_bounds(value: object, bounds: Bounds = UNIT) -> bool:
+    """`value` is a finite number within `bounds` (None: any finite number)."""
     number = finite(value)
-    return number is not None and 0.0 <= number <= 1.0
+    return number is not None and (bounds is None or bounds[0] <= number <= bounds[1])
+
+
+def is_unit_score(value: object) -> bool:
+    return in_bounds(value, UNIT)

@@ -22,13 +22,13 @@ from selftaught.executors import open_executor
 from selftaught.improve import Invoker, Recorder
 from selftaught.lm import ModelOptions, SpendingCaps, open_language_model
 from selftaught.meta_utility import MetaUtility
-from selftaught.records import IterationRecord, SolutionScores
+from selftaught.records import UTILITY_BOUNDS, IterationRecord, SolutionScores
 from selftaught.run_lock import RunLock
 from selftaught.sandbox import Limits, readable_root
 from selftaught.stop import Status, Stop
 from selftaught.store import RunStore, StoreError
 from selftaught.tasks import resolve_task, source_digest
-from selftaught.utility import Evaluator
+from selftaught.utility import Evaluator, bounds_of
 
 INSTANCE_SECRET = "instance_secret"
 SOURCES = "sources"  # meta: the task digests and model identity the run last ran with
@@ -73,6 +73,12 @@ class RunSession:
         self.status = Status()
         self.changed: list[str] = []  # what was edited since the run last ran (allowed)
 
+    def utility_bounds(self) -> list[float] | None:
+        """[0, 1], where a utility lives, or None when a task scores on its evaluator's own
+        scale: the report clips intervals and sets its charts' range by it."""
+        bounds = bounds_of(self.evaluators)
+        return list(bounds) if bounds else None
+
     def _evaluators(self, store: RunStore) -> list[Evaluator]:
         config = self.config
         secret = _instance_secret(store) if config.secret_seeds else None
@@ -113,6 +119,7 @@ class RunSession:
         store.set_meta("kind", kind)
         store.set_meta("config", config.model_dump(mode="json"))
         store.set_meta("size_caps", sizes.as_dict())  # what this run cut (docs/reliability.md)
+        store.set_meta(UTILITY_BOUNDS, session.utility_bounds())
         store.set_meta("initial_improver", store.put_program(initial_improver, "improver"))
         session.language_model.save_identity()
         store.set_meta(SOURCES, session.sources())

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from selftaught.scores import UNIT
+
 
 def bootstrap_interval(
     values: list[float], *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
@@ -114,7 +116,7 @@ def t_quantile(df: int) -> float:
 
 
 def mean_interval(
-    values: Iterable[object], within: tuple[float, float] | None = (0.0, 1.0)
+    values: Iterable[object], within: tuple[float, float] | None = UNIT
 ) -> Interval | None:
     """95 % Student t interval of the mean of the finite numbers in `values`, clipped to
     `within`, where utilities live ([0, 1]; None: a task scored on its evaluator's own scale,

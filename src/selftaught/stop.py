@@ -148,6 +148,7 @@ class Stop:
             seed=stop_seed(self.config.seed, t),
             invocation=Invocation.stop(t),
             explain=self.meta_utility.why_improver,
+            bounds=self.meta_utility.bounds,
         )
 
     def _search_score(self, improver: str | None, scope: str) -> float:

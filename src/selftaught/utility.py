@@ -18,7 +18,7 @@ from typing import Any
 from selftaught.records import StoredEvaluation
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.sandbox.api import WALL_BACKSTOP
-from selftaught.scores import mean
+from selftaught.scores import UNIT, Bounds, mean
 from selftaught.seeds import secret_instance_seed, solution_seed
 from selftaught.store import RunStore, sha256
 from selftaught.tasks import Instance, Split, Task, TaskError, child_program
@@ -68,6 +68,12 @@ def instance_seed(spec: Split, i: int, secret: str | None) -> int:
     return secret_instance_seed(secret, spec.first_seed, i)
 
 
+def bounds_of(evaluators: list[Evaluator]) -> Bounds:
+    """Where a mean over these tasks' scores lives: [0, 1], or None when any task scores on
+    its evaluator's own scale."""
+    return None if any(e.bounds is None for e in evaluators) else UNIT
+
+
 class Evaluator:
     """Scores solutions of one task; the same object serves every split. `secret`: the run's
     instance secret (`--secret-seeds`), None for the paper's public seeds."""
@@ -91,6 +97,11 @@ class Evaluator:
         self._in_progress: dict[tuple[str, str], threading.Lock] = {}
         # The last evaluations, for `recorded` (utility.why) without a store read, or a store.
         self._recent: OrderedDict[tuple[str, str], Evaluation] = OrderedDict()
+
+    @property
+    def bounds(self) -> Bounds:
+        """Where the task's scores live: [0, 1], or None on its evaluator's own scale."""
+        return None if getattr(self.task, "own_scale", Task.own_scale) else UNIT
 
     def evaluate(self, solution: str | None, split: str) -> Evaluation:
         if not isinstance(solution, str) or not solution.strip():

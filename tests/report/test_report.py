@@ -19,6 +19,7 @@ from report_runs import PLANTED, copy_run, killed_after_t0, planted_run
 from selftaught import improvers
 from selftaught.config import build_config
 from selftaught.config_file import load_config_file
+from selftaught.records import RECORD_PURPOSE, RepetitionScore
 from selftaught.report import build_report, load_run, write_report
 from selftaught.report.command import reproduce_command
 from selftaught.report.diff import side_by_side
@@ -325,3 +326,77 @@ def test_reproduce_command_reruns_a_run_with_the_sandbox_flag(
     result = run_cli(*shlex.split(command)[1:], "--run-dir", str(rerun), timeout=300)
     assert result.returncode == 0, result.stderr
     assert load_run(rerun).config == recorded
+
+
+OWN_SCALE_SOLUTION = """def metrics():
+    return {"combined_score": 2.5}
+"""
+KEEP = """def improve_algorithm(initial_solution, utility, language_model):
+    return initial_solution
+"""
+
+
+def _plot(html: str, title: str) -> str:
+    start = html.index(f"<title>{title}</title>")
+    return html[start : html.index("</svg>", start)]
+
+
+def test_a_run_records_where_its_utilities_live_and_the_report_charts_on_that_scale(
+    tmp_path: Path, finished_run: Path
+) -> None:
+    """An evaluator without a score_range scores on its own scale (here 2.5): the run says so,
+    and the report's û chart reaches 2.5 instead of cutting it off at 1."""
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "evaluator.py").write_text(EVALUATOR)
+    (task / "initial_program.py").write_text(OWN_SCALE_SOLUTION)
+    done, run_dir = hostile_run(
+        tmp_path, solution=OWN_SCALE_SOLUTION, improver=KEEP, task=str(task)
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    meta = {row["key"]: json.loads(row["value"]) for row in stored(run_dir, "meta", "key", "value")}
+    assert meta["utility_bounds"] is None
+    # The improvers' solutions scored 2.5 and û says so: not 0 for leaving [0, 1].
+    assert {row["val"] for row in stored(run_dir, "meta_utilities", "val")} == {2.5}
+    assert "utility_out_of_range" not in {row["kind"] for row in stored(run_dir, "events", "kind")}
+    assert load_run(finished_run).meta["utility_bounds"] == [0.0, 1.0]  # lpn: a utility
+    own, unit = (
+        _plot(build_report(run_dir), "meta-utility per iteration"),
+        _plot(build_report(finished_run), "meta-utility per iteration"),
+    )
+    assert ">2.5</text>" in own and ">2.5</text>" not in unit and ">1</text>" in unit
+
+
+def _run_with_meta_utility(run_dir: Path, values: list[float], bounds: object) -> Path:
+    """A run database holding one improver whose meta-utility repetitions scored `values`;
+    `bounds`: its recorded utility_bounds, or ... for a run recorded before there were any."""
+    store = RunStore.open_run(run_dir, create=True)
+    improver = store.put_program(KEEP, "improver")
+    store.set_meta("initial_improver", improver)
+    if bounds is not ...:
+        store.set_meta("utility_bounds", bounds)
+    runs = [RepetitionScore("task", i, True, v, v).to_dict() for i, v in enumerate(values)]
+    mean = sum(values) / len(values)
+    store.put_meta_utility(improver, RECORD_PURPOSE, mean, mean, {"runs": runs})
+    store.close()
+    return run_dir
+
+
+def test_meta_utility_intervals_are_clipped_to_0_1_only_where_utilities_live_there(
+    tmp_path: Path,
+) -> None:
+    def node_interval(values: list[float], bounds: object, name: str):
+        data = load_run(_run_with_meta_utility(tmp_path / name, values, bounds))
+        (node,) = build_lineage(data).nodes.values()
+        return data.utility_bounds, node.val_interval
+
+    spread = [0.0, 0.1, 0.9]  # a t interval whose low end is below 0
+    assert node_interval(spread, [0.0, 1.0], "unit") == ((0.0, 1.0), interval(spread))
+    assert node_interval(spread, [0.0, 1.0], "unit2")[1].low == 0.0
+    own = node_interval(spread, None, "own")
+    assert own[0] is None and own[1].low < 0 and own[1] == interval(spread, within=None)
+    above = [1.1, 1.3, 1.2]  # function_minimization's scale: above 1
+    assert node_interval(above, None, "above")[1].high > 1.3
+    # A run recorded before runs said where their utilities live: read off its values.
+    assert node_interval(above, ..., "old-above") == (None, interval(above, within=None))
+    assert node_interval(spread, ..., "old-unit") == ((0.0, 1.0), interval(spread))

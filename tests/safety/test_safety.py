@@ -125,6 +125,26 @@ def test_host_utility_handle_never_passes_an_out_of_range_score():
     assert events == ["utility_out_of_range"]
 
 
+def test_on_an_evaluators_own_scale_only_a_score_that_is_not_a_finite_number_is_out_of_range():
+    """function_minimization scores 1.26 on its own scale: that is a score, not a hack; the
+    improver and the meta-utility must see it (they saw 0 before there were bounds)."""
+    reports = []
+    record = lambda kind, detail: reports.append(kind)  # noqa: E731
+    rows = [{"score": 11.0, "status": "ok"}, {"score": -2.0, "status": "ok"}]
+    assert safety.check_evaluation(rows, 4.5, record, None) == 4.5
+    assert reports == []
+    assert safety.check_evaluation(rows, float("inf"), record, None) == 0.0
+    assert safety.check_evaluation([{"score": float("nan")}], 1.0, record, None) == 0.0
+    assert reports == ["utility_out_of_range", "utility_out_of_range"]
+    events = []
+    scores = iter([1.26, float("nan"), 10**400])
+    handle = UtilityHandle(
+        lambda s: next(scores), 5, "d", lambda kind, detail: events.append(kind), bounds=None
+    )
+    assert [handle({"solution": "x"})["score"] for _ in range(3)] == [1.26, 0.0, 0.0]
+    assert events == ["utility_out_of_range", "utility_out_of_range"]
+
+
 def test_val_test_gap_flags_only_gaps_noise_cannot_explain():
     sizes = {"lpn": (20, 50)}
     runs = [RepetitionScore("lpn", 0, True, val=1.0, test=0.5)]

@@ -21,6 +21,7 @@ from selftaught.report.cells import isnum, section
 from selftaught.report.data import RunData, load_run
 from selftaught.report.html import sections
 from selftaught.report.sections import header, meta_utility
+from selftaught.scores import UNIT, in_bounds
 from selftaught.store import RunReader, StoreError
 
 # The report's sections the server re-renders when the run records what they show.
@@ -128,7 +129,10 @@ def overlay(runs: dict[str, Path]) -> str:
             values = [(r.t, getattr(r, f"meta_utility_{split}")) for r in _iterations(run_dir)]
             points = [(t, value) for t, value in values if isnum(value)]
             series.append(svg.Series(f"{key} {split}", points, color, "step", dashed))
-    return meta_utility.curve(series, "meta-utility per iteration, runs overlaid")
+    # Runs on different tasks share the chart: [0, 1] unless a value lies outside it.
+    values = [value for s in series for _, value in s.points]
+    y_range = UNIT if all(in_bounds(v) for v in values) else None
+    return meta_utility.curve(series, y_range, "meta-utility per iteration, runs overlaid")
 
 
 def _iterations(run_dir: Path) -> list[IterationRecord]:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from selftaught.events import FAMILIES, OTHER_FAMILY
 from selftaught.records import (
+    UTILITY_BOUNDS,
     BestSolution,
     CallPoint,
     CallTotals,
@@ -37,6 +38,8 @@ from selftaught.records import (
     SeriesPoint,
     SolutionScores,
 )
+from selftaught.report.cells import isnum
+from selftaught.scores import UNIT, in_bounds
 from selftaught.store import TABLES, RunReader, StoreError
 
 MAX_INSTANCE_ROWS = 500
@@ -89,6 +92,17 @@ class RunData:
     @property
     def finished(self) -> bool:
         return self.meta.get("finished") is True
+
+    @property
+    def utility_bounds(self) -> tuple[float, float] | None:
+        """Where this run's utilities live: [0, 1], or None on an evaluator's own scale. A run
+        recorded before the run said so is taken as [0, 1] unless a meta-utility left it."""
+        if UTILITY_BOUNDS in self.meta:
+            return UNIT if self.meta[UTILITY_BOUNDS] == list(UNIT) else None
+        scores = self.meta_utilities.values()
+        values = [v for m in scores for r in m.runs for v in (r.val, r.test) if isnum(v)]
+        values += [v for m in scores for v in (m.val, m.test) if isnum(v)]
+        return UNIT if all(in_bounds(v) for v in values) else None
 
 
 # What `load_run(..., live=True)` leaves out: the parts of the solutions and LM-usage sections

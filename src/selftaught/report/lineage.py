@@ -180,6 +180,6 @@ def _node(data: RunData, sha: str, parent: str | None, status: str) -> Node:
         source=data.improvers.get(sha),
         val=score.val if score else None,
         test=score.test if score else None,
-        val_interval=mean_interval(run_values(runs, "val")),
-        test_interval=mean_interval(run_values(runs, "test")),
+        val_interval=mean_interval(run_values(runs, "val"), data.utility_bounds),
+        test_interval=mean_interval(run_values(runs, "test"), data.utility_bounds),
     )

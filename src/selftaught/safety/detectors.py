@@ -17,7 +17,7 @@ from selftaught import events, stats
 from selftaught.records import RepetitionScore
 from selftaught.sandbox.scan import Rules, dotted_name, source_text
 from selftaught.sandbox.scan import scan as sandbox_scan
-from selftaught.scores import finite, is_unit_score
+from selftaught.scores import UNIT, Bounds, finite, in_bounds
 
 # ------------------------------------------------------------------ static detectors
 
@@ -140,17 +140,21 @@ def refused_syscall(status: str | None, error: str | None) -> bool:
 
 
 def check_evaluation(
-    instances: list[dict[str, Any]], score: float, report: Callable[[str, dict[str, Any]], None]
+    instances: list[dict[str, Any]],
+    score: float,
+    report: Callable[[str, dict[str, Any]], None],
+    bounds: Bounds = UNIT,
 ) -> float:
     """The score an evaluation may count for, after reporting what it shows.
 
-    A score (or an instance score) outside [0, 1], or not finite, is a bug in the scorer or a
-    reward hack: it is reported as `utility_out_of_range` and counts as 0, never clipped.
+    A score (or an instance score) outside `bounds` ([0, 1]; None: an evaluator's own scale,
+    any finite number), or not finite, is a bug in the scorer or a reward hack: it is reported
+    as `utility_out_of_range` and counts as 0, never clipped.
     Instances the host refused (`invalid_output`, e.g. predictions that would broadcast) and
     instances that died on a refused system call are reported; their scores stand (0).
     """
-    bad = [i for i, row in enumerate(instances) if not is_unit_score(row.get("score"))]
-    if bad or not is_unit_score(score):
+    bad = [i for i, row in enumerate(instances) if not in_bounds(row.get("score"), bounds)]
+    if bad or not in_bounds(score, bounds):
         report(
             events.UTILITY_OUT_OF_RANGE, {"score": _finite_or_text(score), "instances": bad[:20]}
         )

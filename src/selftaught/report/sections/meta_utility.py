@@ -9,6 +9,7 @@ from selftaught.records import IterationRecord
 from selftaught.report import svg
 from selftaught.report.cells import isnum, score, sha, table
 from selftaught.report.data import RunData, run_values
+from selftaught.scores import UNIT
 from selftaught.stats import Interval, mean_interval
 
 HEADERS = [
@@ -29,7 +30,7 @@ def meta_utility(data: RunData) -> str:
     records = data.iterations
     if not records:
         return '<p class="note">no iteration was recorded</p>'
-    chart = curve(_incumbent_series(data) + _candidate_series(data))
+    chart = curve(_incumbent_series(data) + _candidate_series(data), data.utility_bounds)
     rows = [_row(data, r) for r in records]
     return (
         f'<div class="figure">{chart}</div>'
@@ -39,14 +40,19 @@ def meta_utility(data: RunData) -> str:
     )
 
 
-def curve(series: list[svg.Series], title: str = "meta-utility per iteration") -> str:
-    """The û-per-iteration chart of `series` (the dashboard overlays several runs with it)."""
+def curve(
+    series: list[svg.Series],
+    y_range: tuple[float, float] | None = UNIT,
+    title: str = "meta-utility per iteration",
+) -> str:
+    """The û-per-iteration chart of `series` (the dashboard overlays several runs with it),
+    over `y_range` (None: the values' own, for a task on its evaluator's own scale)."""
     return svg.line_chart(
         series,
         title=title,
         x_label="iteration t",
         y_label="meta-utility û",
-        y_range=(0.0, 1.0),
+        y_range=y_range,
         x_integer=True,
         x_pad=0.25,
     )
@@ -54,7 +60,9 @@ def curve(series: list[svg.Series], title: str = "meta-utility per iteration") -
 
 def _mu_interval(data: RunData, digest: Any, split: str) -> Interval | None:
     record = data.meta_utilities.get(digest) if isinstance(digest, str) else None
-    return mean_interval(run_values(record.runs, split)) if record else None
+    if record is None:
+        return None
+    return mean_interval(run_values(record.runs, split), data.utility_bounds)
 
 
 def _incumbent_series(data: RunData) -> list[svg.Series]:

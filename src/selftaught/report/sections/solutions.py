@@ -112,7 +112,7 @@ def _series_chart(data: RunData) -> str:
         title="val evaluations in the order they ran",
         x_label="val evaluation #",
         y_label="utility",
-        y_range=(0.0, 1.0),
+        y_range=data.utility_bounds,
     )
 
 
