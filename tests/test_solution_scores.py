@@ -117,3 +117,21 @@ def test_when_it_rose_there_is_no_such_line(finished):
     _run_dir, done = finished
     assert last_json(done.stdout)["stall"] is None
     assert "did not rise" not in done.stderr
+
+
+def test_an_improvers_best_below_the_seed_solution_is_said_to_be_below_it(tmp_path):
+    """The paper's seed improver returns its best candidate even when it is worse than the
+    solution it was given: the console must not call that the run's best without saying so."""
+    from hostile import hostile_run  # a model whose every solution returns 0 on lpn
+
+    done, _run_dir = hostile_run(tmp_path, args=("--iterations", "0", "--repetitions", "1"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("lpn: ")]
+    found = re.fullmatch(
+        r"lpn: the improvers' best solution, below the seed solution on val, ([\d.]+) test, "
+        r"seed solution ([\d.]+) \(on val ([\d.]+) and ([\d.]+)\)",
+        line,
+    )
+    assert found, line
+    best_test, seed_test, best_val, seed_val = map(float, found.groups())
+    assert best_val < seed_val and best_test < seed_test

@@ -121,8 +121,11 @@ def solution_lines(solutions: dict[str, dict[str, float | None]]) -> list[str]:
         if s["best_val"] is None:
             lines.append(f"{task}: no improver returned a solution that was scored; {seed} test")
             continue
+        best = "best solution"
+        if s["seed_val"] is not None and s["best_val"] < s["seed_val"]:
+            best = "the improvers' best solution, below the seed solution on val,"
         lines.append(
-            f"{task}: best solution {_score(s['best_test'])} test, {seed} "
+            f"{task}: {best} {_score(s['best_test'])} test, {seed} "
             f"(on val {_score(s['best_val'])} and {_score(s['seed_val'])})"
         )
     return lines
