@@ -44,6 +44,7 @@ nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-rep
 nice -n 5 python benchmarks/peers/run.py --server http://127.0.0.1:8080/v1   # a running server
 python benchmarks/peers/run.py --render                           # this page again
 python benchmarks/peers/run.py --rescore --work DIR    # final solutions again, from run dbs
+python benchmarks/peers/run.py --supersede ROWS --why TEXT --work DIR   # measure rows again
 ```
 
 - **Spanning sittings.** Each seed is recorded (`seed.json` in its directory under
@@ -193,23 +194,60 @@ PEER_ISOLATION = {
 }
 
 
-def write(path: Path, full: dict[str, Any] | None, quick: dict[str, Any] | None) -> None:
-    path.write_text(render(full, quick))
+def write(
+    path: Path,
+    full: dict[str, Any] | None,
+    quick: dict[str, Any] | None,
+    superseded: list[dict[str, Any]] = (),
+) -> None:
+    path.write_text(render(full, quick, superseded))
 
 
 def write_default() -> None:
-    """RESULTS.md beside this file from both default result files (either may be absent)."""
+    """RESULTS.md beside this file from both default result files (either may be absent)
+    and the full mode's superseded rows."""
     full = json.loads(FULL.read_text()) if FULL.is_file() else None
     quick = json.loads(QUICK.read_text()) if QUICK.is_file() else None
-    write(HERE / "RESULTS.md", full, quick)
+    write(HERE / "RESULTS.md", full, quick, read_superseded(superseded_path(FULL)))
 
 
-def render(full: dict[str, Any] | None, quick: dict[str, Any] | None) -> str:
+def superseded_path(results: Path) -> Path:
+    """Where the rows superseded from `results` are kept: superseded.json beside it."""
+    return results.with_name("superseded.json")
+
+
+def read_superseded(path: Path) -> list[dict[str, Any]]:
+    """The superseded rows kept in `path` (none: []); ValueError, one line, if damaged."""
+    if not path.is_file():
+        return []
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not readable JSON ({exc}); restore it with "
+                         f"`git checkout -- {path}`") from None  # fmt: skip
+    if not isinstance(kept, list) or not all(_is_superseded(k) for k in kept):
+        raise ValueError(f"{path} is not a list of {{why, date, row}}; restore it with "
+                         f"`git checkout -- {path}`")  # fmt: skip
+    return kept
+
+
+def _is_superseded(kept: Any) -> bool:
+    if not isinstance(kept, dict):
+        return False
+    return all(isinstance(kept.get(k), t) for k, t in (("why", str), ("date", str), ("row", dict)))
+
+
+def render(
+    full: dict[str, Any] | None,
+    quick: dict[str, Any] | None,
+    superseded: list[dict[str, Any]] = (),
+) -> str:
     # The bound the full mode holds every row to; the quick section states its own.
     budget = (full or {}).get("budget") or {"model_calls_per_row": 24, "max_tokens": 1024}
     parts = [INTRO.format(calls=budget["model_calls_per_row"], tokens=budget["max_tokens"])]
     if full:
         parts.append("## Full mode\n\n" + progress(full) + section(full))
+        parts += superseded_section(superseded)
     else:
         parts.append(NOT_RUN)
     if quick:
@@ -324,6 +362,22 @@ def _set_aside(seed: dict[str, Any]) -> str:
     test = "–" if aside["test"] is None else f"{aside['test']:.3f}"
     return (f" (the seed solution; the improvers' best, set aside: val {aside['val']:.3f}"
             f" < {seed['val_utility']:.3f}, test {test})")  # fmt: skip
+
+
+def superseded_section(superseded: list[dict[str, Any]]) -> list[str]:
+    """The rows measured and then measured again, as they were recorded, and why."""
+    if not superseded:
+        return []
+    lines = ["### Superseded rows", "",
+             "Rows recorded and then measured again (`run.py --supersede`), kept as they were "
+             "in superseded.json; the tables above hold the new rows.", ""]  # fmt: skip
+    for kept in superseded:
+        r = kept["row"]
+        ci = "–" if r.get("ci") is None else f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]"
+        seeds = ", ".join(f"{s['test_utility']:.3f}" for s in r.get("per_seed", []))
+        lines.append(f"- `{r['system']}` on {r['task']}: test {r['best_test_utility']:.3f} {ci} "
+                     f"(seeds {seeds}), superseded {kept['date']}. Why: {kept['why']}")  # fmt: skip
+    return ["\n".join([*lines, ""])]
 
 
 def task_table(task: str, rows: list[dict[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ row, the same tasks, every final solution scored by `selftaught evaluate` on the
     nice -n 5 python benchmarks/peers/run.py --rows openevolve:maxcut,selftaught-repair:lpn
     python benchmarks/peers/run.py --render                 # RESULTS.md again from results.json
     python benchmarks/peers/run.py --rescore --work DIR     # selftaught final solutions again
+    python benchmarks/peers/run.py --supersede ROWS --why TEXT --work DIR   # to run them again
 
 Rows (`rows.py`): OpenEvolve, ShinkaEvolve and SkyDiscover (EvoX), each through its own
 command line in a venv of its own (made on first use under ~/.cache/selftaught/peers/);
@@ -100,7 +101,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--render", action="store_true", help="only RESULTS.md from --out")
     p.add_argument("--rescore", action="store_true", help="re-take the recorded selftaught "
                    "seeds' final solutions from their run databases (no call, no run)")  # fmt: skip
+    p.add_argument("--supersede", metavar="ROWS", help="system:task pairs whose recorded "
+                   "rows are moved to superseded.json (kept, shown on the page) and their "
+                   "seeds' directories aside, so that the next run measures them again; "
+                   "needs --why")  # fmt: skip
+    p.add_argument("--why", help="with --supersede: why the rows are measured again")
     args = p.parse_args(argv)
+    if args.supersede and not (args.why or "").strip():
+        p.error("--supersede needs --why: say why the rows are measured again")
     for name in ("budget", "max_tokens", "seeds"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be 1 or more")
@@ -145,6 +153,8 @@ def run(argv: list[str] | None = None) -> int:
             return 0
         if args.rescore:
             return rescore(args, work, read_results(args.out))
+        if args.supersede:
+            return supersede(args, work, read_results(args.out))
         wanted = rows.select(args.rows, args.tasks, args.systems)
         check_budget(wanted, args)
         examples = openevolve_examples(wanted, args, work)
@@ -321,6 +331,37 @@ def rescore(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> in
     return 0
 
 
+def supersede(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> int:
+    """The rows of --supersede moved, as they were recorded, to superseded.json beside
+    results.json (with --why and the date), and their seeds' directories under
+    `work/superseded/`: the next run measures them again from nothing. Replies in the
+    proxy's cache stay: a request made again is answered as the model answered it. Run it
+    with the benchmark stopped, as --rescore."""
+    pairs = set(rows.select(args.supersede, args.tasks, args.systems))
+    found = [r for r in results["systems"] if (r["system"], r["task"]) in pairs]
+    if len(found) != len(pairs):
+        absent = sorted(pairs - {(r["system"], r["task"]) for r in found})
+        raise ValueError(f"no recorded row for {', '.join(f'{s}:{t}' for s, t in absent)} in "
+                         f"{args.out}; nothing was moved")  # fmt: skip
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for row in found:
+        seeds = work / row["task"] / row["system"]
+        if seeds.exists():
+            aside = work / "superseded" / stamp / row["task"] / row["system"]
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            seeds.rename(aside)
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    old = report.read_superseded(report.superseded_path(args.out))
+    kept = old + [{"why": args.why.strip(), "date": date, "row": row} for row in found]
+    write_json(report.superseded_path(args.out), kept)  # first: a row is never in neither file
+    results["systems"] = [r for r in results["systems"] if r not in found]
+    write(results, args)
+    for row in found:
+        print(f"superseded {row['system']}:{row['task']} (test {row['best_test_utility']:.3f}); "
+              "the same command without --supersede measures it again", flush=True)  # fmt: skip
+    return 0
+
+
 def settle(where: Path, done: dict[str, Any], u_s: float) -> dict[str, Any]:
     """A selftaught seed recorded when a row took its improvers' best even below the seed
     solution on val, given the seed solution (scored as u(s) was) and rewritten; any other
@@ -347,11 +388,16 @@ def record(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def write(results: dict[str, Any], args: argparse.Namespace) -> None:
-    """results.json (written whole, then renamed: a kill leaves no half file) and its page."""
-    partial = args.out.with_suffix(".json.part")
-    partial.write_text(json.dumps(results, indent=2) + "\n")
-    partial.replace(args.out)
+    """results.json and its page."""
+    write_json(args.out, results)
     page(results, args)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """`value` in `path`, written whole, then renamed: a kill leaves no half file."""
+    partial = path.with_suffix(".json.part")
+    partial.write_text(json.dumps(value, indent=2) + "\n")
+    partial.replace(path)
 
 
 def page(results: dict[str, Any], args: argparse.Namespace) -> None:
@@ -361,7 +407,8 @@ def page(results: dict[str, Any], args: argparse.Namespace) -> None:
         return
     full = results if results["budget"]["mode"] == "full" else None
     quick = None if full else results
-    report.write(args.out.parent / "RESULTS.md", full, quick)
+    superseded = report.read_superseded(report.superseded_path(args.out))
+    report.write(args.out.parent / "RESULTS.md", full, quick, superseded)
 
 
 def model_record(args: argparse.Namespace) -> dict[str, Any]:
