@@ -220,6 +220,10 @@ def test_a_scorer_outside_the_unit_interval(tmp_path):
     task = resolve_task(str(write_task(tmp_path, score_expr="output * 1.0")), check=False)
     with pytest.raises(TaskError, match="outside|must return"):
         task.score(task.instance(1), 7)
+    # An integer past float range is refused the same way, not an OverflowError.
+    task = resolve_task(str(write_task(tmp_path, score_expr="10**400")), check=False)
+    with pytest.raises(TaskError, match="must return"):
+        task.score(task.instance(1), 7)
 
 
 def test_a_scorer_exception_costs_one_instance(tmp_path):

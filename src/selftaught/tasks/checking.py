@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import keyword
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from selftaught.scores import UNIT, in_bounds
 from selftaught.tasks.base import (
     EXAMPLES,
     Instance,
@@ -76,10 +76,9 @@ class CheckedTask:
             return 0.0, f"the task's scorer raised {error_text(exc)}"
         ok = isinstance(result, tuple) and len(result) == 2
         value, reason = result if ok else (None, None)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
         # An evaluator-form task scores on its evaluator's own scale (see evaluator_form).
         own = getattr(self.inner, "own_scale", Task.own_scale)
-        if not (ok and number and math.isfinite(value) and (own or 0.0 <= value <= 1.0)):
+        if not (ok and in_bounds(value, None if own else UNIT)):
             raise TaskError(
                 f"task {self.name!r} ({self.origin}): score() returned "
                 f"{one_line(repr(result), 80)}; it must return (a number in [0, 1], "
