@@ -52,3 +52,9 @@ def in_bounds(value: object, bounds: Bounds = UNIT) -> bool:
 
 def is_unit_score(value: object) -> bool:
     return in_bounds(value, UNIT)
+
+
+def bounds_holding(values: Iterable[object]) -> Bounds:
+    """UNIT when every value lies in it, else None (their own range): the bounds of scores
+    whose task did not say (a run recorded before runs did, runs of several tasks)."""
+    return UNIT if all(in_bounds(v) for v in values) else None

@@ -21,7 +21,7 @@ from selftaught.report.cells import isnum, section
 from selftaught.report.data import RunData, load_run
 from selftaught.report.html import sections
 from selftaught.report.sections import header, meta_utility
-from selftaught.scores import UNIT, in_bounds
+from selftaught.scores import bounds_holding
 from selftaught.store import RunReader, StoreError
 
 # The report's sections the server re-renders when the run records what they show.
@@ -130,8 +130,7 @@ def overlay(runs: dict[str, Path]) -> str:
             points = [(t, value) for t, value in values if isnum(value)]
             series.append(svg.Series(f"{key} {split}", points, color, "step", dashed))
     # Runs on different tasks share the chart: [0, 1] unless a value lies outside it.
-    values = [value for s in series for _, value in s.points]
-    y_range = UNIT if all(in_bounds(v) for v in values) else None
+    y_range = bounds_holding(value for s in series for _, value in s.points)
     return meta_utility.curve(series, y_range, "meta-utility per iteration, runs overlaid")
 
 

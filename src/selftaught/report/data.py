@@ -39,7 +39,7 @@ from selftaught.records import (
     SolutionScores,
 )
 from selftaught.report.cells import isnum
-from selftaught.scores import UNIT, in_bounds
+from selftaught.scores import UNIT, bounds_holding
 from selftaught.store import TABLES, RunReader, StoreError
 
 MAX_INSTANCE_ROWS = 500
@@ -102,7 +102,7 @@ class RunData:
         scores = self.meta_utilities.values()
         values = [v for m in scores for r in m.runs for v in (r.val, r.test) if isnum(v)]
         values += [v for m in scores for v in (m.val, m.test) if isnum(v)]
-        return UNIT if all(in_bounds(v) for v in values) else None
+        return bounds_holding(values)
 
 
 # What `load_run(..., live=True)` leaves out: the parts of the solutions and LM-usage sections
